@@ -1,0 +1,62 @@
+// The catalogue of local errors: one class, stable string codes, a cause chain.
+// It must not know about HTTP or JSON-RPC; proxy/errors-to-wire maps codes to wire errors.
+
+export const errorCodes = [
+  // configuration
+  'ERR_CONFIG_NOT_FOUND',
+  'ERR_CONFIG_YAML',
+  'ERR_CONFIG_INVALID',
+  // keys and tokens
+  'ERR_KEYS_EXIST',
+  'ERR_KEYS_NOT_FOUND',
+  'ERR_TOKEN_MISSING',
+  'ERR_TOKEN_INVALID',
+  'ERR_TOKEN_EXPIRED',
+  'ERR_TOKEN_NOT_YET_VALID',
+  'ERR_TOKEN_AUDIENCE',
+  'ERR_TOKEN_ISSUER',
+  'ERR_TOKEN_ALGORITHM',
+  'ERR_TOKEN_SIGNATURE',
+  'ERR_TOKEN_UNKNOWN_KEY',
+  'ERR_TOKEN_CLAIMS',
+  'ERR_JWKS_FETCH',
+  // policy
+  'ERR_POLICY_DENIED',
+  'ERR_POLICY_ARGUMENTS',
+  'ERR_RATE_LIMITED',
+  // routing and upstreams
+  'ERR_UNKNOWN_NAME',
+  'ERR_NAME_COLLISION',
+  'ERR_UPSTREAM_UNAVAILABLE',
+  'ERR_UPSTREAM_TIMEOUT',
+  'ERR_UPSTREAM_CLOSED',
+  // generic
+  'ERR_INVALID_ARGUMENT',
+  'ERR_NOT_FOUND',
+  'ERR_FORBIDDEN',
+  'ERR_CONFLICT',
+  'ERR_LIMIT',
+  'ERR_INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export class McpcpError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'McpcpError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isMcpcpError(value: unknown, code?: ErrorCode): value is McpcpError {
+  return value instanceof McpcpError && (code === undefined || value.code === code);
+}
