@@ -1,0 +1,267 @@
+// The proxy's HTTP edge as a Hono app: Web Request in, Response out, no Node specifics.
+// /mcp passes Host/Origin checks, the body limit, Bearer verification, JSON-RPC framing checks and the
+// per-agent rate limit, then hands the request to the gateway. It also serves the RFC 9728 metadata and
+// /healthz, /readyz, /metrics. It must not speak MCP beyond framing: that is the gateway's job.
+import { isJsonContentType, readRequestBody } from '@modelcontextprotocol/server';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { cors } from 'hono/cors';
+import type { McpcpConfig } from '../config/schema.ts';
+import { McpcpError, isMcpcpError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import type { AuditLog } from './audit.ts';
+import { bearerChallenge, extractBearerToken } from './edge/bearer.ts';
+import { checkJsonRpcMessage, jsonRpcErrorResponse, type JsonRpcId } from './edge/jsonrpc.ts';
+import { createOriginGuard } from './edge/origin-guard.ts';
+import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
+import { rpcCodes, toWireError } from './errors-to-wire.ts';
+import type { Gateway, Principal } from './gateway/index.ts';
+import type { ProxyMetrics } from './metrics.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+export interface TokenVerifierLike {
+  verify(token: string): Promise<Principal>;
+}
+
+export interface ProxyAppOptions {
+  verifier: TokenVerifierLike;
+  gateway: Pick<Gateway, 'handleMcp' | 'isReady' | 'upstreamStates' | 'sessionCount'>;
+  config: McpcpConfig;
+  logger: Logger;
+  metrics: ProxyMetrics;
+  rateLimiter?: RateLimiter<Principal> | undefined;
+  audit?: AuditLog | undefined;
+  /** Resolved public URLs (start.ts passes them once the port is bound). Default: from config. */
+  urls?: ProxyUrls | undefined;
+  /** Scopes every token must carry (403 insufficient_scope otherwise). Default: none. */
+  requiredScopes?: readonly string[] | undefined;
+  /** Advertised in the protected-resource metadata. Default: ['mcp']. */
+  scopesSupported?: readonly string[] | undefined;
+  /** Extra routes (e.g. the OAuth authorization server) mounted on the same origin. */
+  routes?: ((app: Hono) => void) | undefined;
+}
+
+const knownRoutes = new Set([
+  '/mcp',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/.well-known/oauth-protected-resource',
+  '/.well-known/oauth-protected-resource/mcp',
+]);
+
+const mcpHeaders = [
+  'Authorization',
+  'Content-Type',
+  'Accept',
+  'Mcp-Session-Id',
+  'Mcp-Protocol-Version',
+  'Mcp-Method',
+  'Mcp-Name',
+  'Last-Event-ID',
+];
+
+/** The qualified name or URI a request targets, for audit lines. */
+function targetOf(params: Record<string, unknown> | undefined): string {
+  const name = params?.name ?? params?.uri;
+  return typeof name === 'string' ? name.slice(0, 256) : '';
+}
+
+export function createProxyApp(options: ProxyAppOptions): Hono {
+  const { verifier, gateway, config, logger, metrics } = options;
+  const maxBodyBytes = config.proxy.limits.maxBodyBytes;
+  if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0))
+    throw new RangeError('limits.maxBodyBytes must be > 0');
+  const urls = options.urls ?? resolveProxyUrls(config.proxy);
+  const requiredScopes = options.requiredScopes ?? [];
+  const guard = createOriginGuard({ publicUrl: urls.publicUrl, allowedOrigins: config.proxy.allowedOrigins });
+  const log = logger.child({ component: 'edge' });
+  const metadata = {
+    resource: urls.resource,
+    authorization_servers: [urls.issuer],
+    bearer_methods_supported: ['header'],
+    scopes_supported: [...(options.scopesSupported ?? ['mcp'])],
+    resource_name: 'MCPCP',
+  };
+
+  metrics.setSources({
+    upstreams: () => gateway.upstreamStates().map((s) => ({ server: s.id, up: s.state === 'ready' })),
+    sessions: () => gateway.sessionCount(),
+  });
+
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.recordHttp(knownRoutes.has(c.req.path) ? c.req.path : 'other', c.req.method, c.res.status);
+  });
+
+  app.onError((error, c) => {
+    log.error({ err: error, path: c.req.path }, 'unhandled error at the edge');
+    return jsonRpcErrorResponse(500, rpcCodes.internalError, 'Internal error');
+  });
+  app.notFound(() => Response.json({ error: 'not_found' }, { status: 404 }));
+
+  // Liveness and readiness need no Host check: orchestrators probe them by pod address.
+  app.get('/healthz', () => Response.json({ ok: true }));
+  app.get('/readyz', () => {
+    const ready = gateway.isReady();
+    return Response.json({ ready, upstreams: gateway.upstreamStates() }, { status: ready ? 200 : 503 });
+  });
+
+  // RFC 9728: the resource's metadata, at the root and at the path-suffixed form for /mcp.
+  const wellKnownCors = cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'] });
+  for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
+    app.use(path, wellKnownCors);
+    app.get(path, () => Response.json(metadata, { headers: { 'cache-control': 'max-age=3600' } }));
+  }
+
+  app.use('/metrics', guard.host);
+  app.get('/metrics', async () => {
+    const { contentType, body } = await metrics.render();
+    return new Response(body, { headers: { 'content-type': contentType } });
+  });
+
+  options.routes?.(app);
+
+  app.use('/mcp', guard.host, guard.origin);
+  // For browsers: the origin was already checked, so it is reflected (no Origin, no CORS headers).
+  const mcpCors = cors({
+    origin: (origin) => origin,
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: mcpHeaders,
+    exposeHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Retry-After'],
+    maxAge: 600,
+  });
+  app.use('/mcp', mcpCors);
+
+  function tooLarge(): Response {
+    return jsonRpcErrorResponse(
+      413,
+      rpcCodes.serverError,
+      `Payload Too Large: the request body must not exceed ${maxBodyBytes} bytes`,
+    );
+  }
+
+  function authFailure(error: unknown): Response {
+    const wire = toWireError(error);
+    if (wire.status !== 401) {
+      if (wire.internal) log.error({ err: error }, 'token verification failed unexpectedly');
+      else log.warn({ code: isMcpcpError(error) ? error.code : undefined }, 'token verification unavailable');
+      return jsonRpcErrorResponse(wire.status, wire.rpcCode, wire.message);
+    }
+    const missing = isMcpcpError(error, 'ERR_TOKEN_MISSING');
+    if (!missing) log.debug({ code: isMcpcpError(error) ? error.code : undefined }, 'token refused');
+    const challenge = missing
+      ? bearerChallenge({ resourceMetadataUrl: urls.resourceMetadataUrl })
+      : bearerChallenge({
+          resourceMetadataUrl: urls.resourceMetadataUrl,
+          error: 'invalid_token',
+          description: wire.message,
+        });
+    return jsonRpcErrorResponse(401, wire.rpcCode, `Unauthorized: ${wire.message}`, {
+      headers: { 'www-authenticate': challenge },
+    });
+  }
+
+  function insufficientScope(): Response {
+    const challenge = bearerChallenge({
+      resourceMetadataUrl: urls.resourceMetadataUrl,
+      error: 'insufficient_scope',
+      description: 'The access token lacks a required scope',
+      scope: requiredScopes,
+    });
+    return jsonRpcErrorResponse(403, rpcCodes.serverError, 'Forbidden: insufficient scope', {
+      headers: { 'www-authenticate': challenge },
+    });
+  }
+
+  async function forward(
+    c: Context,
+    principal: Principal,
+    parsedBody: unknown,
+    id: JsonRpcId,
+  ): Promise<Response> {
+    try {
+      return await gateway.handleMcp(
+        c.req.raw,
+        principal,
+        parsedBody === undefined ? undefined : { parsedBody },
+      );
+    } catch (error) {
+      const wire = toWireError(error);
+      if (wire.internal) log.error({ err: error, agent: principal.agent }, 'gateway failed');
+      return jsonRpcErrorResponse(wire.status, wire.rpcCode, wire.message, { id });
+    }
+  }
+
+  app.on(['GET', 'POST', 'DELETE'], '/mcp', async (c) => {
+    const request = c.req.raw;
+    const isPost = request.method === 'POST';
+    // A declared oversize body is refused before anything else is spent on it.
+    if (isPost && Number(request.headers.get('content-length')) > maxBodyBytes) return tooLarge();
+
+    const token = extractBearerToken(request.headers.get('authorization'));
+    let principal: Principal;
+    try {
+      if (token === undefined) throw new McpcpError('ERR_TOKEN_MISSING', 'no Bearer token');
+      principal = await verifier.verify(token);
+    } catch (error) {
+      return authFailure(error);
+    }
+    if (requiredScopes.some((scope) => !principal.scopes.includes(scope))) return insufficientScope();
+    if (!isPost) return forward(c, principal, undefined, null);
+
+    if (!isJsonContentType(request.headers.get('content-type'))) {
+      return jsonRpcErrorResponse(
+        415,
+        rpcCodes.serverError,
+        'Unsupported Media Type: Content-Type must be application/json',
+      );
+    }
+    // Counted while streaming, so a chunked body or a lying Content-Length cannot get past the limit.
+    const body = await readRequestBody(request, maxBodyBytes);
+    if (body.tooLarge) return tooLarge();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.text);
+    } catch {
+      return jsonRpcErrorResponse(400, rpcCodes.parseError, 'Parse error: the body is not valid JSON');
+    }
+    const check = checkJsonRpcMessage(parsed);
+    if (!check.ok) return jsonRpcErrorResponse(400, check.code, check.message, { id: check.id });
+
+    if (check.kind === 'request' && options.rateLimiter !== undefined) {
+      const decision = options.rateLimiter.take(principal);
+      if (!decision.allowed) {
+        const name = targetOf(check.params);
+        metrics.recordRateLimited(principal.agent);
+        const event = {
+          agent: principal.agent,
+          method: check.method,
+          name,
+          decision: 'deny' as const,
+          rule: 'rate-limit',
+          durationMs: 0,
+          outcome: 'rate_limited',
+        };
+        metrics.recordCall(event);
+        options.audit?.call(event);
+        return jsonRpcErrorResponse(429, rpcCodes.serverError, 'Rate limit exceeded; retry later', {
+          id: check.id,
+          headers: { 'retry-after': String(decision.retryAfterSeconds) },
+          data: { retryAfterSeconds: decision.retryAfterSeconds },
+        });
+      }
+    }
+    return forward(c, principal, parsed, check.kind === 'request' ? check.id : null);
+  });
+
+  app.all('/mcp', () =>
+    jsonRpcErrorResponse(405, rpcCodes.serverError, 'Method Not Allowed', {
+      headers: { allow: 'GET, POST, DELETE, OPTIONS' },
+    }),
+  );
+
+  return app;
+}

@@ -1,0 +1,41 @@
+// The audit trail: one structured log line per call (agent, qualified name, decision and rule, duration,
+// outcome). It copies named fields only, so a token or an argument can never slip into the line.
+import type { Logger } from '../lib/log.ts';
+
+/** The gateway's CallEvent, or the edge's own record of a refused request. */
+export interface AuditCall {
+  agent: string;
+  method: string;
+  name: string;
+  server?: string;
+  decision: 'allow' | 'deny' | 'unknown';
+  rule: string;
+  durationMs: number;
+  outcome: string;
+}
+
+export interface AuditLog {
+  call(event: AuditCall): void;
+}
+
+export function createAuditLog(logger: Logger): AuditLog {
+  const audit = logger.child({ component: 'audit' });
+  return {
+    call(event) {
+      audit.info(
+        {
+          event: 'call',
+          agent: event.agent,
+          method: event.method,
+          name: event.name,
+          server: event.server,
+          decision: event.decision,
+          rule: event.rule,
+          durationMs: Math.round(event.durationMs * 1000) / 1000,
+          outcome: event.outcome,
+        },
+        'call',
+      );
+    },
+  };
+}
