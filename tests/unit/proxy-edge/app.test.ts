@@ -142,7 +142,7 @@ describe('proxy app (in-process)', () => {
       body: chunks,
       duplex: 'half',
       headers: { host: '127.0.0.1:8080', authorization: 'Bearer alice', 'content-type': 'application/json' },
-    } as RequestInit);
+    });
     expect(streamed.status).toBe(413);
     expect(seen).toHaveLength(0);
   });
@@ -158,7 +158,7 @@ describe('proxy app (in-process)', () => {
     const { post } = setup();
     const res = await post(`[${ping}]`);
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = (await res.json()) as { error: { code: number; message: string } };
     expect(body.error.code).toBe(-32600);
     expect(body.error.message).toMatch(/batch.*2025-06-18/i);
   });
