@@ -1,0 +1,51 @@
+// The official MCP conformance suite's server scenarios against the bare everything fixture
+// (a real child process on port 0), in every protocol era the suite covers. Each scenario recorded
+// in expected-passing.json must still pass, with every check it passed when recorded.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listServerScenarios, runConformance } from '../../helpers/conformance.ts';
+import type { ConformanceEra, ScenarioResult } from '../../helpers/conformance.ts';
+import { startEverythingFixture } from '../../helpers/everything-fixture.ts';
+import type { RunningFixture } from '../../helpers/everything-fixture.ts';
+import { loadExpectedPassing } from '../../fixtures/everything-server/expected.ts';
+
+const expected = loadExpectedPassing();
+const eras = Object.keys(expected.eras) as ConformanceEra[];
+
+function explain(result: ScenarioResult | undefined): string {
+  if (!result) return 'scenario did not run';
+  return result.details.failures.map((f) => `${f.id}: ${f.message}`).join('\n');
+}
+
+describe('official conformance suite against the bare everything fixture', () => {
+  let fixture: RunningFixture;
+  const results = new Map<ConformanceEra, Map<string, ScenarioResult>>();
+
+  beforeAll(async () => {
+    fixture = await startEverythingFixture();
+    for (const era of eras) {
+      const run = await runConformance({ url: fixture.url, era, timeoutMs: 60_000 });
+      results.set(era, new Map(run.map((r) => [r.scenario, r])));
+    }
+  }, 150_000);
+
+  afterAll(async () => {
+    await fixture?.stop();
+  });
+
+  describe.each(eras)('protocol era %s', (era) => {
+    const scenarios = Object.entries(expected.eras[era] ?? {});
+
+    it.each(scenarios)('passes scenario %s', (scenario, recordedChecks) => {
+      const result = results.get(era)?.get(scenario);
+      expect(result?.passed, explain(result)).toBe(true);
+      expect(result?.details.succeeded).toEqual(expect.arrayContaining(recordedChecks));
+    });
+
+    it('has a recorded outcome for every scenario the installed suite lists', async () => {
+      const listed = await listServerScenarios(era);
+      const recorded = new Set([...scenarios.map(([name]) => name), ...(expected.knownFailing[era] ?? [])]);
+      const unrecorded = listed.filter((name) => !recorded.has(name));
+      expect(unrecorded, 'run: node tests/fixtures/everything-server/record-expected.ts').toEqual([]);
+    });
+  });
+});
