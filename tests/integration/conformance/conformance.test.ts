@@ -19,6 +19,7 @@ function explain(result: ScenarioResult | undefined): string {
 describe('official conformance suite against the bare everything fixture', () => {
   let fixture: RunningFixture;
   const results = new Map<ConformanceEra, Map<string, ScenarioResult>>();
+  let forwarded: ScenarioResult[] = [];
 
   beforeAll(async () => {
     fixture = await startEverythingFixture();
@@ -26,6 +27,12 @@ describe('official conformance suite against the bare everything fixture', () =>
       const run = await runConformance({ url: fixture.url, era, timeoutMs: 60_000 });
       results.set(era, new Map(run.map((r) => [r.scenario, r])));
     }
+    // The same suite through the auth-header forwarder, which through-proxy.test.ts relies on.
+    forwarded = await runConformance({
+      url: fixture.url,
+      headers: { Authorization: 'Bearer not-checked-by-the-fixture' },
+      timeoutMs: 60_000,
+    });
   }, 150_000);
 
   afterAll(async () => {
@@ -47,5 +54,14 @@ describe('official conformance suite against the bare everything fixture', () =>
       const unrecorded = listed.filter((name) => !recorded.has(name));
       expect(unrecorded, 'run: node tests/fixtures/everything-server/record-expected.ts').toEqual([]);
     });
+  });
+
+  it('gives the same outcome through the auth-header forwarder (the adapter is transparent)', () => {
+    const direct = results.get('2025-11-25');
+    const differences = forwarded
+      .filter((r) => direct?.get(r.scenario)?.passed !== r.passed)
+      .map((r) => `${r.scenario}: ${explain(r)}`);
+    expect(forwarded.length).toBeGreaterThan(0);
+    expect(differences).toEqual([]);
   });
 });
