@@ -39,6 +39,12 @@ export const errorCodes = [
   'ERR_INVITE_INVALID',
   'ERR_BOT_NOT_FOUND',
   'ERR_VERIFY_FAILED',
+  // bots and sandboxes (a failed bot hook; reported to the channel, never fatal to the server)
+  'ERR_BOT_TIMEOUT',
+  'ERR_BOT_MEMORY',
+  'ERR_BOT_THROWN',
+  'ERR_BOT_OUTPUT',
+  'ERR_BOT_SOURCE',
   // generic
   'ERR_INVALID_ARGUMENT',
   'ERR_NOT_FOUND',
