@@ -1,0 +1,135 @@
+// `mcpcp policy explain`: what the policy decides for one agent and one name, and which rule decided.
+// Exit 0 whenever an explanation was produced (allowed or denied; the decision is in the output), unless
+// --exit-code is given, then 1 when denied. Bad flags or an invalid config exit 2.
+import type { Command } from 'commander';
+import { compilePolicy, decide, decideVisibility, narrowInputSchema } from '../../auth/policy.ts';
+import type { Decision, PolicyKind } from '../../auth/policy.ts';
+import type { McpcpConfig } from '../../config/schema.ts';
+import type { Register } from '../cli.ts';
+import { defaultConfigFile, loadCliConfig } from '../config-file.ts';
+
+interface ExplainFlags {
+  agent: string;
+  tool: string;
+  kind: string;
+  server?: string;
+  args?: string;
+  group: string[];
+  config?: string;
+  json?: boolean;
+  exitCode?: boolean;
+}
+
+const kinds: readonly PolicyKind[] = ['tool', 'prompt', 'resource'];
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export const registerPolicy: Register = (program) => {
+  const policy = program.command('policy').description('inspect policy decisions');
+
+  policy
+    .command('explain')
+    .description('say whether an agent may use a tool (prompt, resource) and which rule decided')
+    .requiredOption('--agent <name>', 'agent name (token subject)')
+    .requiredOption('--tool <name>', 'qualified name (<namespace>_<tool>), or a URI with --kind resource')
+    .option('--kind <kind>', 'tool, prompt or resource', 'tool')
+    .option(
+      '--server <id>',
+      'server id (default: the server whose namespace prefixes the name, longest first)',
+    )
+    .option('--args <json>', 'call arguments as a JSON object; checks argument constraints too')
+    .option('--group <name>', 'extra group of the agent, as a token claim would add; repeatable', collect, [])
+    .option('--config <file>', `config file (default: ./${defaultConfigFile})`)
+    .option('--json', 'print the decision as JSON')
+    .option('--exit-code', 'exit 1 when the decision is deny')
+    .action(async (flags: ExplainFlags, command: Command) => {
+      if (!kinds.includes(flags.kind as PolicyKind))
+        command.error(`error: --kind must be one of ${kinds.join(', ')}`);
+      const kind = flags.kind as PolicyKind;
+      const args = flags.args === undefined ? undefined : parseArgs(flags.args, command);
+      const { config } = await loadCliConfig(flags.config);
+      const server = flags.server ?? serverForName(config, kind, flags.tool, command);
+      if (!config.servers.some((s) => s.id === server)) command.error(`error: unknown server "${server}"`);
+
+      const compiled = compilePolicy(config);
+      const principal = { agent: flags.agent, groups: flags.group };
+      const target = { kind, server, name: flags.tool };
+      const decision =
+        args === undefined
+          ? decideVisibility(compiled, principal, target)
+          : decide(compiled, principal, { ...target, arguments: args });
+      const empty: { properties: Record<string, unknown> } = { properties: {} };
+      const constraints =
+        kind === 'resource' ? {} : narrowInputSchema(compiled, principal, flags.tool, empty).properties;
+      const argumentsChecked = args !== undefined || Object.keys(constraints).length === 0;
+
+      if (flags.json) {
+        const out = {
+          agent: flags.agent,
+          groups: flags.group,
+          kind,
+          server,
+          name: flags.tool,
+          arguments: args,
+          argumentsChecked,
+          constraints,
+          decision,
+        };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      } else {
+        process.stdout.write(renderText(flags, kind, server, decision, constraints, argumentsChecked));
+      }
+      if (flags.exitCode && !decision.allowed) process.exitCode = 1;
+    });
+};
+
+function parseArgs(text: string, command: Command): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    command.error(`error: --args is not valid JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    command.error('error: --args must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** The server whose namespace prefixes the name (longest namespace first; '' matches last). */
+function serverForName(config: McpcpConfig, kind: PolicyKind, name: string, command: Command): string {
+  if (kind === 'resource')
+    command.error('error: --server is required with --kind resource (URIs carry no namespace)');
+  const match = [...config.servers]
+    .sort((a, b) => b.namespace.length - a.namespace.length)
+    .find((s) => s.namespace === '' || name.startsWith(`${s.namespace}_`));
+  if (match === undefined) {
+    command.error(
+      `error: no server's namespace prefixes "${name}" (namespaces: ${config.servers.map((s) => s.namespace).join(', ') || 'none'}); pass --server`,
+    );
+  }
+  return match.id;
+}
+
+function renderText(
+  flags: ExplainFlags,
+  kind: PolicyKind,
+  server: string,
+  decision: Decision,
+  constraints: Record<string, unknown>,
+  argumentsChecked: boolean,
+): string {
+  const lines = [
+    `${decision.allowed ? 'ALLOWED' : 'DENIED'}: ${kind} ${flags.tool} on server ${server} for agent ${flags.agent}`,
+    `rule:   ${decision.rule} (${decision.effect})`,
+    `reason: ${decision.reason}`,
+  ];
+  if (Object.keys(constraints).length > 0) {
+    lines.push(
+      `arguments: ${Object.entries(constraints)
+        .map(([arg, c]) => `${arg} ${JSON.stringify(c)}`)
+        .join('; ')}`,
+    );
+    if (!argumentsChecked && decision.allowed)
+      lines.push('note:   arguments not checked; pass --args to check a call');
+  }
+  return `${lines.join('\n')}\n`;
+}
