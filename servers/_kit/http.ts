@@ -1,0 +1,150 @@
+// Streamable HTTP front of a first-party server on loopback (Hono on @hono/node-server), serving both protocol eras
+// at /mcp: 2026-07-28 requests through the SDK's per-request handler (subscriptions/listen), 2025-era requests
+// through sessionful transports (Mcp-Session-Id, GET stream, resources/subscribe). Every request is authenticated;
+// a legacy session stays bound to the agent that opened it. It must not know what the server's tools do.
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import {
+  WebStandardStreamableHTTPServerTransport,
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  type McpServer,
+} from '@modelcontextprotocol/server';
+import { localhostHostValidation, localhostOriginValidation } from '@modelcontextprotocol/hono';
+import { Hono } from 'hono';
+import { isMcpcpError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Authenticate, Caller } from './caller.ts';
+
+export type ServerFactory = (caller: Caller) => McpServer;
+
+export interface KitHttpOptions {
+  factory: ServerFactory;
+  authenticate: Authenticate;
+  host?: string;
+  port?: number;
+  logger: Logger;
+  /** Registers a sink for "resource changed" events, forwarded to modern subscriptions/listen streams. */
+  resourceUpdates?: (emit: (uri: string) => void) => () => void;
+  maxRequestBodySize?: number;
+}
+
+export interface KitHttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+function rpcError(status: number, code: number, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status, headers });
+}
+
+// The caller the auth step resolved for a request, read back by the per-request server factory.
+const callers = new WeakMap<Request, Caller>();
+
+export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServer> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.logger;
+  const sessions = new Map<string, { transport: WebStandardStreamableHTTPServerTransport; agent: string }>();
+  const onerror = (error: Error): void => log.warn({ err: error }, 'mcp transport error');
+  // The per-request factory reads the caller the auth step attached to the request.
+  const modern = createMcpHandler(
+    (ctx) => {
+      const caller = ctx.requestInfo === undefined ? undefined : callers.get(ctx.requestInfo);
+      if (caller === undefined) throw new Error('unauthenticated request reached the server factory');
+      return options.factory(caller);
+    },
+    {
+      legacy: 'reject',
+      onerror,
+      ...(options.maxRequestBodySize ? { maxRequestBodySize: options.maxRequestBodySize } : {}),
+    },
+  );
+  const stopUpdates = options.resourceUpdates?.((uri) => modern.notify.resourceUpdated(uri));
+
+  async function openLegacySession(request: Request, caller: Caller): Promise<Response> {
+    let body: unknown;
+    try {
+      body = await request.clone().json();
+    } catch {
+      body = undefined;
+    }
+    if (!isInitializeRequest(body)) return rpcError(400, -32000, 'Bad Request: no valid session');
+    const server = options.factory(caller);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, { transport, agent: caller.agent });
+      },
+      onsessionclosed: (id) => {
+        sessions.delete(id);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+      void server.close().catch(() => undefined);
+    };
+    await server.connect(transport);
+    return transport.handleRequest(request, { parsedBody: body });
+  }
+
+  async function handleMcp(request: Request): Promise<Response> {
+    let caller: Caller;
+    try {
+      caller = await options.authenticate(request);
+    } catch (error) {
+      if (isMcpcpError(error) && error.code.startsWith('ERR_TOKEN')) {
+        log.info({ code: error.code }, 'rejected request');
+        return rpcError(401, -32001, 'Unauthorized', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      }
+      throw error;
+    }
+    if (await isLegacyRequest(request)) {
+      const sessionId = request.headers.get('mcp-session-id');
+      if (sessionId === null) {
+        if (request.method !== 'POST')
+          return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+        return openLegacySession(request, caller);
+      }
+      const session = sessions.get(sessionId);
+      if (session === undefined) return rpcError(404, -32001, 'Session not found');
+      if (session.agent !== caller.agent) return rpcError(403, -32001, 'Session belongs to another agent');
+      return session.transport.handleRequest(request);
+    }
+    callers.set(request, caller);
+    return modern.fetch(request);
+  }
+
+  // Loopback only: Host and Origin are checked against DNS rebinding before anything else.
+  const app = new Hono();
+  app.use('*', localhostHostValidation(), localhostOriginValidation());
+  app.all('/mcp', async (c) => {
+    try {
+      return await handleMcp(c.req.raw);
+    } catch (error) {
+      log.error({ err: error }, 'request failed');
+      return rpcError(500, -32603, 'Internal error');
+    }
+  });
+
+  const httpServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, () =>
+      resolve(started),
+    );
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`,
+    async close() {
+      stopUpdates?.();
+      await Promise.allSettled([...sessions.values()].map(({ transport }) => transport.close()));
+      sessions.clear();
+      await modern.close();
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        if ('closeAllConnections' in httpServer) httpServer.closeAllConnections();
+      });
+    },
+  };
+}

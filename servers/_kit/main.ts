@@ -1,0 +1,171 @@
+// Bootstrap of a first-party server: flags, identity, HTTP (default) or stdio, the listening line, clean shutdown.
+//   --port N (0)  --host H (127.0.0.1)  --data-dir DIR  --keys-dir DIR  --issuer URL  --child-id ID  --agent NAME  --stdio
+// Over HTTP the caller is verified from the proxy's internal child JWT (needs --keys-dir and --issuer); with --agent
+// instead, every HTTP request is that agent (direct local use). Under --stdio the caller is --agent (default "local").
+// When listening over HTTP it prints exactly one line to stdout: {"event":"listening","url":"http://127.0.0.1:PORT/mcp"}.
+import { parseArgs } from 'node:util';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { jwksPath } from '../../auth/key-files.ts';
+import { McpcpError } from '../../lib/errors.ts';
+import { readRuntimeEnv } from '../../lib/env.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
+import { createChildTokenAuthenticator, fixedCaller, type Authenticate } from './caller.ts';
+import { startKitHttp, type ServerFactory } from './http.ts';
+
+export interface KitContext {
+  dataDir: string;
+  keysDir: string | undefined;
+  issuer: string | undefined;
+  logger: Logger;
+}
+
+export interface KitApp {
+  factory: ServerFactory;
+  resourceUpdates?: (emit: (uri: string) => void) => () => void;
+  close(): Promise<void>;
+}
+
+export interface KitServerSpec {
+  /** Default child id (the `aud` of internal tokens), e.g. "channels". */
+  name: string;
+  create(ctx: KitContext): Promise<KitApp>;
+}
+
+export interface KitOptions {
+  host?: string;
+  port?: number;
+  dataDir: string;
+  keysDir?: string;
+  issuer?: string;
+  childId?: string;
+  /** Direct mode identity; when set, no token is required. */
+  agent?: string;
+  logger?: Logger;
+}
+
+export interface RunningKitServer {
+  url: string;
+  app: KitApp;
+  close(): Promise<void>;
+}
+
+function authenticatorFor(spec: KitServerSpec, options: KitOptions): Authenticate {
+  if (options.agent !== undefined) return fixedCaller(options.agent);
+  if (options.keysDir === undefined || options.issuer === undefined) {
+    throw new McpcpError(
+      'ERR_CONFIG_INVALID',
+      'HTTP mode needs --keys-dir and --issuer (proxy child tokens), or --agent for direct use',
+    );
+  }
+  return createChildTokenAuthenticator({
+    issuer: options.issuer,
+    child: options.childId ?? spec.name,
+    jwks: { dir: options.keysDir },
+  });
+}
+
+/** Starts the server over HTTP in this process (also what tests use). */
+export async function startKitServer(spec: KitServerSpec, options: KitOptions): Promise<RunningKitServer> {
+  const logger = options.logger ?? createLogger({ name: spec.name, level: readRuntimeEnv().logLevel });
+  const authenticate = authenticatorFor(spec, options);
+  const app = await spec.create({
+    dataDir: options.dataDir,
+    keysDir: options.keysDir,
+    issuer: options.issuer,
+    logger,
+  });
+  try {
+    const http = await startKitHttp({
+      factory: app.factory,
+      authenticate,
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      logger,
+      ...(app.resourceUpdates ? { resourceUpdates: app.resourceUpdates } : {}),
+    });
+    return {
+      url: http.url,
+      app,
+      async close() {
+        await http.close();
+        await app.close();
+      },
+    };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
+/** CLI entry: parses flags, serves, prints the listening line, stops on SIGTERM/SIGINT. */
+export async function runKitServer(
+  spec: KitServerSpec,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'data-dir': { type: 'string' },
+      'keys-dir': { type: 'string' },
+      issuer: { type: 'string' },
+      'child-id': { type: 'string' },
+      agent: { type: 'string' },
+      stdio: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const env = readRuntimeEnv();
+  const logger = createLogger({ name: spec.name, level: env.logLevel });
+  const dataDir = values['data-dir'] ?? `${env.home}/data/${spec.name}`;
+  let close: () => Promise<void>;
+  if (values.stdio) {
+    const app = await spec.create({ dataDir, keysDir: values['keys-dir'], issuer: values.issuer, logger });
+    const caller = { agent: values.agent ?? 'local' };
+    const handle = serveStdio(() => app.factory(caller), {
+      onerror: (error) => logger.warn({ err: error }, 'stdio error'),
+    });
+    close = async () => {
+      await handle.close();
+      await app.close();
+    };
+    logger.info({ agent: caller.agent }, 'serving on stdio');
+  } else {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new McpcpError('ERR_CONFIG_INVALID', `invalid --port ${values.port}`);
+    }
+    const keysDir = values['keys-dir'];
+    if (keysDir !== undefined) logger.debug({ jwks: jwksPath(keysDir) }, 'verifying child tokens');
+    const server = await startKitServer(spec, {
+      host: values.host,
+      port,
+      dataDir,
+      ...(keysDir !== undefined ? { keysDir } : {}),
+      ...(values.issuer !== undefined ? { issuer: values.issuer } : {}),
+      ...(values['child-id'] !== undefined ? { childId: values['child-id'] } : {}),
+      ...(values.agent !== undefined ? { agent: values.agent } : {}),
+      logger,
+    });
+    close = () => server.close();
+    process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url })}\n`);
+    logger.info({ url: server.url }, 'listening');
+  }
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(0), 3_000);
+    force.unref();
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,59 @@
+// Wakes waiting sync_messages calls and resource subscribers when a channel's transcript grows. In-process only;
+// a PostgreSQL deployment would feed the same interface from LISTEN/NOTIFY.
+export type AppendListener = (channelId: string, headSeq: number) => void;
+
+export interface ChannelNotifier {
+  publish(channelId: string, headSeq: number): void;
+  subscribe(listener: AppendListener): () => void;
+  /** Resolves true when the channel's head passes `afterSeq`, false after `ms` or on abort. */
+  waitFor(channelId: string, afterSeq: number, ms: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+export function createChannelNotifier(): ChannelNotifier {
+  const listeners = new Set<AppendListener>();
+  const waiters = new Map<string, Set<{ afterSeq: number; wake: () => void }>>();
+  return {
+    publish(channelId, headSeq) {
+      const set = waiters.get(channelId);
+      if (set !== undefined) {
+        for (const waiter of [...set]) if (headSeq > waiter.afterSeq) waiter.wake();
+      }
+      for (const listener of listeners) {
+        try {
+          listener(channelId, headSeq);
+        } catch {
+          // a failing subscriber must not stop delivery to the others
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    waitFor(channelId, afterSeq, ms, signal) {
+      return new Promise<boolean>((resolve) => {
+        let set = waiters.get(channelId);
+        if (set === undefined) {
+          set = new Set();
+          waiters.set(channelId, set);
+        }
+        const entry = {
+          afterSeq,
+          wake: () => finish(true),
+        };
+        const timer = setTimeout(() => finish(false), ms);
+        const onAbort = (): void => finish(false);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        set.add(entry);
+        function finish(value: boolean): void {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          const current = waiters.get(channelId);
+          current?.delete(entry);
+          if (current?.size === 0) waiters.delete(channelId);
+          resolve(value);
+        }
+      });
+    },
+  };
+}
