@@ -80,8 +80,7 @@ export function createProxyMetrics(options: { defaultMetrics?: boolean } = {}): 
       this.set(sources.sessions());
     },
   });
-  if (options.defaultMetrics === true)
-    collectDefaultMetrics({ register: registry, prefix: 'mcpcp_process_' });
+  if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'mcpcp_' });
 
   return {
     registry,

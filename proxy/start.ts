@@ -1,0 +1,230 @@
+// Starts one proxy process's worth of parts: verifier, child-token signer, gateway, rate limiter, metrics,
+// audit, the Hono app on @hono/node-server, policy hot reload, and a graceful close. This is the Node edge
+// (sockets, files, clock); the app itself stays runtime-agnostic.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { issueChildToken } from '../auth/internal.ts';
+import { loadSigner } from '../auth/keys.ts';
+import { compilePolicy, rateLimitFor, type CompiledPolicy } from '../auth/policy.ts';
+import { createTokenVerifier } from '../auth/verify.ts';
+import { loadConfig } from '../config/load.ts';
+import type { McpcpConfig } from '../config/schema.ts';
+import { McpcpError } from '../lib/errors.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { createProxyApp } from './app.ts';
+import { createAuditLog } from './audit.ts';
+import { watchConfigFile, type ConfigWatcher } from './config-watch.ts';
+import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
+import { jsonRpcErrorResponse } from './edge/jsonrpc.ts';
+import { rpcCodes } from './errors-to-wire.ts';
+import { createGateway, type Gateway, type Principal } from './gateway/index.ts';
+import { createProxyMetrics } from './metrics.ts';
+import { createRateLimiter } from './rate-limit.ts';
+
+export interface StartProxyOptions {
+  config: McpcpConfig;
+  /** When given, the file is watched and policy edits apply without a restart. */
+  configFile?: string | undefined;
+  logger?: Logger | undefined;
+  /** Override config `proxy.listen.host` / `.port` (0 = any free port). */
+  host?: string | undefined;
+  port?: number | undefined;
+  /** How long close() lets in-flight requests finish before cutting connections (default 10 s). */
+  closeTimeoutMs?: number | undefined;
+  /** Debounce of config file events (default 150 ms). */
+  reloadDebounceMs?: number | undefined;
+  /** Scopes every agent token must carry (default none). */
+  requiredScopes?: readonly string[] | undefined;
+}
+
+export interface RunningProxy {
+  /** Local base URL the server listens on, e.g. http://127.0.0.1:43211 */
+  url: string;
+  /** `url` + '/mcp' */
+  mcpUrl: string;
+  port: number;
+  /** Public URLs: base, canonical resource (token audience), issuer, metadata URL. */
+  urls: ProxyUrls;
+  gateway: Gateway;
+  reloadPolicy(): Promise<{ ok: boolean; error?: string }>;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const code = error.code === 'EADDRINUSE' ? 'ERR_CONFLICT' : 'ERR_INTERNAL';
+      reject(
+        new McpcpError(code, `cannot listen on ${host}:${port} (${error.code ?? error.message})`, {
+          cause: error,
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ name: 'mcpcp-proxy' });
+  const log = logger.child({ component: 'proxy' });
+  const host = options.host ?? config.proxy.listen.host;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+
+  // Bind first: with port 0 the public URL (and so the token audience) depends on the port we get.
+  let handler: (request: Request) => Response | Promise<Response> = () =>
+    jsonRpcErrorResponse(503, rpcCodes.serverError, 'Starting');
+  const server = createAdaptorServer({ fetch: (request: Request) => handler(request) }) as Server;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // A GET on /mcp is a standing notification stream: it never "finishes", the gateway ends it on close.
+    if (req.method === 'GET') return;
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+  });
+  const port = await listen(server, options.port ?? config.proxy.listen.port, host);
+  const url = `http://${urlHost(host)}:${port}`;
+
+  let gateway: Gateway | undefined;
+  try {
+    const urls = resolveProxyUrls({ ...config.proxy, listen: { host, port } }, port);
+    const jwks =
+      config.proxy.jwksUrl === undefined ? { dir: config.proxy.keysDir } : { url: config.proxy.jwksUrl };
+    const verifier = createTokenVerifier({ issuer: urls.issuer, audience: urls.resource, jwks });
+    const needsSigner = config.servers.some((s) => s.firstParty);
+    const signer = needsSigner ? await loadSigner(config.proxy.keysDir) : undefined;
+    const childTokens =
+      signer === undefined
+        ? undefined
+        : {
+            issue: (child: string, agent: string) =>
+              issueChildToken(signer, { issuer: urls.issuer, child, agent }),
+          };
+
+    let policy: CompiledPolicy = compilePolicy(config);
+    const metrics = createProxyMetrics({ defaultMetrics: true });
+    const audit = createAuditLog(logger);
+    const rateLimiter = createRateLimiter<Principal>({
+      limitFor: (p) => rateLimitFor(policy, p),
+      keyOf: (p) => p.agent,
+    });
+    const gw = createGateway({
+      servers: config.servers,
+      policy,
+      childTokens,
+      callTimeoutMs: config.proxy.limits.callTimeoutMs,
+      logger,
+      onCall: (event) => {
+        audit.call(event);
+        metrics.recordCall(event);
+      },
+    });
+    gateway = gw;
+    const app = createProxyApp({
+      verifier,
+      gateway: gw,
+      config,
+      logger,
+      metrics,
+      rateLimiter,
+      audit,
+      urls,
+      requiredScopes: options.requiredScopes,
+    });
+    handler = (request) => app.fetch(request);
+    await gw.start();
+
+    let current = config;
+    let reloading = Promise.resolve<{ ok: boolean; error?: string }>({ ok: true });
+    const configFile = options.configFile;
+    async function reloadOnce(): Promise<{ ok: boolean; error?: string }> {
+      if (configFile === undefined) return { ok: false, error: 'no config file to reload from' };
+      let next: McpcpConfig;
+      let compiled: CompiledPolicy;
+      try {
+        next = await loadConfig(configFile);
+        compiled = compilePolicy(next);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error({ file: configFile, error: message }, 'config edit rejected; the previous policy stays');
+        return { ok: false, error: message };
+      }
+      policy = compiled;
+      gw.setPolicy(compiled);
+      if (
+        JSON.stringify(next.servers) !== JSON.stringify(current.servers) ||
+        JSON.stringify(next.proxy) !== JSON.stringify(current.proxy)
+      ) {
+        log.warn({ file: configFile }, 'servers or proxy settings changed: they apply at the next restart');
+      }
+      current = next;
+      log.info({ file: configFile, rules: next.policy.rules.length }, 'policy reloaded');
+      return { ok: true };
+    }
+    // Reloads run one at a time, in order, so the last edit wins.
+    const reloadPolicy = (): Promise<{ ok: boolean; error?: string }> => {
+      reloading = reloading.then(reloadOnce, reloadOnce);
+      return reloading;
+    };
+
+    let watcher: ConfigWatcher | undefined;
+    if (configFile !== undefined) {
+      watcher = watchConfigFile({
+        file: configFile,
+        debounceMs: options.reloadDebounceMs,
+        onChange: () => void reloadPolicy(),
+        onError: (error) => log.warn({ err: error }, 'config watch failed; hot reload is off'),
+      });
+    }
+
+    let closing: Promise<void> | undefined;
+    async function closeOnce(): Promise<void> {
+      watcher?.close();
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, closeTimeoutMs);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      await gw.close();
+      server.closeAllConnections();
+      await stopped;
+      log.info('proxy closed');
+    }
+
+    log.info({ url, publicUrl: urls.publicUrl, servers: config.servers.length }, 'proxy listening');
+    return {
+      url,
+      mcpUrl: `${url}/mcp`,
+      port,
+      urls,
+      gateway: gw,
+      reloadPolicy,
+      close: () => (closing ??= closeOnce()),
+    };
+  } catch (error) {
+    await gateway?.close().catch(() => undefined);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+}

@@ -1,0 +1,187 @@
+import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
+import { issueAgentToken } from '../../../auth/tokens.ts';
+import { request as httpRequest } from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initializeBody, mcpHeaders, startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const ping = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' });
+
+function challengeOf(res: Response): string {
+  return res.headers.get('www-authenticate') ?? '';
+}
+
+describe('proxy edge over HTTP', () => {
+  it('answers a request without a token with 401 and a challenge pointing at the resource metadata', async () => {
+    const res = await fetch(h.proxy.mcpUrl, { method: 'POST', headers: mcpHeaders, body: initializeBody });
+    expect(res.status).toBe(401);
+    expect(challengeOf(res)).toBe(`Bearer resource_metadata="${h.proxy.urls.resourceMetadataUrl}"`);
+    expect(h.proxy.urls.resourceMetadataUrl).toBe(`${h.proxy.url}/.well-known/oauth-protected-resource/mcp`);
+  });
+
+  it('answers a forged token (signed by another key) with 401 invalid_token', async () => {
+    const otherKeys = path.join(h.dir, 'other-keys');
+    await generateKeyPair(otherKeys);
+    const forged = await issueAgentToken(await loadSigner(otherKeys), {
+      issuer: h.proxy.urls.issuer,
+      audience: h.proxy.urls.resource,
+      agent: 'alice',
+      ttlSeconds: 300,
+    });
+    const res = await fetch(h.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { ...mcpHeaders, authorization: `Bearer ${forged}` },
+      body: initializeBody,
+    });
+    expect(res.status).toBe(401);
+    expect(challengeOf(res)).toMatch(
+      /^Bearer error="invalid_token", error_description="[^"]+", resource_metadata="/,
+    );
+  });
+
+  it('answers an expired token with 401 and says it expired', async () => {
+    const expired = await h.token('alice', { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
+    const res = await fetch(h.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { ...mcpHeaders, authorization: `Bearer ${expired}` },
+      body: initializeBody,
+    });
+    expect(res.status).toBe(401);
+    expect(challengeOf(res)).toContain('error_description="The access token expired"');
+  });
+
+  it('answers a token for another audience with 401', async () => {
+    const wrong = await h.token('alice', { audience: 'http://elsewhere.example/mcp' });
+    const res = await fetch(h.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { ...mcpHeaders, authorization: `Bearer ${wrong}` },
+      body: initializeBody,
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('serves RFC 9728 protected-resource metadata naming the canonical /mcp URL and the issuer', async () => {
+    for (const suffix of ['', '/mcp']) {
+      const res = await fetch(`${h.proxy.url}/.well-known/oauth-protected-resource${suffix}`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        resource: `${h.proxy.url}/mcp`,
+        authorization_servers: [h.proxy.url],
+        bearer_methods_supported: ['header'],
+        scopes_supported: ['mcp'],
+        resource_name: 'MCPCP',
+      });
+    }
+  });
+
+  it('refuses a foreign Origin and a foreign Host with 403 before looking at the token', async () => {
+    const token = await h.token('alice');
+    const origin = await fetch(h.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { ...mcpHeaders, authorization: `Bearer ${token}`, origin: 'https://evil.example' },
+      body: ping,
+    });
+    expect(origin.status).toBe(403);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(h.proxy.mcpUrl, {
+        method: 'POST',
+        headers: { ...mcpHeaders, host: 'rebound.evil.example', authorization: `Bearer ${token}` },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(ping);
+    });
+    expect(status).toBe(403);
+  });
+
+  it('answers malformed JSON, a batch array and wrong shapes with clear JSON-RPC errors', async () => {
+    const token = await h.token('alice');
+    const post = (body: string) =>
+      fetch(h.proxy.mcpUrl, {
+        method: 'POST',
+        headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
+        body,
+      });
+    const malformed = await post('{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    const batch = await post(`[${ping},${ping}]`);
+    expect(batch.status).toBe(400);
+    const batchBody = (await batch.json()) as { error: { code: number; message: string } };
+    expect(batchBody.error.code).toBe(-32600);
+    expect(batchBody.error.message).toMatch(/batches .*removed in MCP 2025-06-18/);
+    const shape = await post(JSON.stringify({ jsonrpc: '2.0', id: 4, method: 42 }));
+    expect(shape.status).toBe(400);
+    expect(await shape.json()).toMatchObject({ id: 4, error: { code: -32600 } });
+  });
+
+  it('refuses an oversized body with 413 (declared or streamed) and keeps serving others', async () => {
+    const token = await h.token('alice');
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'ping',
+      params: { pad: 'x'.repeat(100_000) },
+    });
+    const declared = await fetch(h.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
+      body: big,
+    });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    // Chunked, no Content-Length: counted while streaming.
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 20; i++) controller.enqueue(encoder.encode('x'.repeat(8192)));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(h.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
+      body: stream,
+      duplex: 'half',
+    });
+    expect(streamed.status).toBe(413);
+    const after = await fetch(`${h.proxy.url}/healthz`);
+    expect(after.status).toBe(200);
+    const metadata = await fetch(h.proxy.mcpUrl, { method: 'POST', headers: mcpHeaders, body: ping });
+    expect(metadata.status).toBe(401);
+  });
+
+  it('reports liveness, and readiness with the upstream states', async () => {
+    const health = await fetch(`${h.proxy.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+    const ready = await fetch(`${h.proxy.url}/readyz`);
+    const body = (await ready.json()) as { ready: boolean; upstreams: { id: string; state: string }[] };
+    expect(ready.status).toBe(body.ready ? 200 : 503);
+    expect(body.upstreams.map((u) => u.id)).toEqual(['everything']);
+  });
+
+  it('exposes Prometheus metrics including HTTP statuses, upstream state and sessions', async () => {
+    const res = await fetch(`${h.proxy.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/mcpcp_http_requests_total\{route="\/mcp",method="POST",status="401"\} \d+/);
+    expect(text).toMatch(/mcpcp_upstream_up\{server="everything"\} [01]/);
+    expect(text).toMatch(/mcpcp_sessions \d+/);
+    expect(text).toContain('mcpcp_process_resident_memory_bytes');
+  });
+});
