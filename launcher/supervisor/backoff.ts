@@ -1,0 +1,67 @@
+// Restart decisions as pure functions: exponential backoff with jitter, and crash-loop detection over a
+// sliding window. No timers and no clock here: callers pass `now` and `random`, so tests need no mocks.
+
+export interface RestartPolicy {
+  readonly policy: 'on-failure' | 'always' | 'never';
+  /** Crashes tolerated inside `windowMs`; one more marks the child crash-looping. */
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export const defaultRestartPolicy: RestartPolicy = Object.freeze({
+  policy: 'on-failure',
+  maxRestarts: 5,
+  windowMs: 60_000,
+  backoffMs: 250,
+  maxBackoffMs: 10_000,
+});
+
+/**
+ * Delay before restart number `attempt` (1 = first restart): base · 2^(attempt-1), capped, then "equal jitter":
+ * half fixed, half random, so a fleet of children that crashed together does not restart in lockstep.
+ */
+export function computeBackoffMs(
+  attempt: number,
+  policy: Pick<RestartPolicy, 'backoffMs' | 'maxBackoffMs'>,
+  random: () => number,
+): number {
+  if (policy.backoffMs <= 0) return 0;
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
+  const capped = Math.min(policy.backoffMs * 2 ** exponent, Math.max(policy.maxBackoffMs, policy.backoffMs));
+  const half = capped / 2;
+  return Math.round(half + random() * half);
+}
+
+export type CrashVerdict =
+  | { readonly action: 'restart'; readonly attempt: number; readonly delayMs: number }
+  | { readonly action: 'give-up'; readonly crashesInWindow: number }
+  | { readonly action: 'stay-down' };
+
+/** Crash times inside the window; immutable so a verdict is a pure function of (history, crash). */
+export type CrashHistory = readonly number[];
+
+/**
+ * What to do after a child stopped unexpectedly at `now`. `clean` = it exited with code 0 on its own
+ * (restarted only under policy `always`). Returns the verdict and the new history.
+ */
+export function judgeCrash(
+  history: CrashHistory,
+  crash: { readonly now: number; readonly clean: boolean },
+  policy: RestartPolicy,
+  random: () => number,
+): { verdict: CrashVerdict; history: CrashHistory } {
+  const recent = [...history.filter((at) => crash.now - at < policy.windowMs), crash.now];
+  if (policy.policy === 'never' || (policy.policy === 'on-failure' && crash.clean)) {
+    return { verdict: { action: 'stay-down' }, history: recent };
+  }
+  if (recent.length > policy.maxRestarts) {
+    return { verdict: { action: 'give-up', crashesInWindow: recent.length }, history: recent };
+  }
+  const attempt = recent.length;
+  return {
+    verdict: { action: 'restart', attempt, delayMs: computeBackoffMs(attempt, policy, random) },
+    history: recent,
+  };
+}
