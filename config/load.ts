@@ -23,7 +23,7 @@ export interface ConfigIssue {
 /** Parses config text. `fileName` is used in messages; relative paths resolve against `baseDir` (default: its folder). */
 export function parseConfig(text: string, fileName: string, baseDir?: string): McpcpConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: true });
+  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: true, merge: true });
   if (doc.errors.length > 0) throw yamlError(doc, fileName);
 
   const raw: unknown = doc.toJS() ?? {};

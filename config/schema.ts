@@ -1,5 +1,6 @@
 // The zod schema of mcpcp.yaml: shape, defaults and cross-field checks, and the typed result.
 // It must not read files, the environment or the clock; config/load.ts does I/O and path resolution.
+import picomatch from 'picomatch';
 import { z } from 'zod';
 
 export const serverIdPattern = /^[a-z][a-z0-9-]{0,31}$/;
@@ -132,7 +133,9 @@ const httpStartSchema = z
 const httpServerSchema = z.strictObject({
   ...serverCommon,
   transport: z.literal('http'),
-  url: httpUrl('url').describe('Streamable HTTP endpoint, e.g. http://127.0.0.1:3001/mcp'),
+  url: httpUrl('url').describe(
+    'Streamable HTTP endpoint, e.g. http://127.0.0.1:3001/mcp. With `start`, port 0 means: take the URL from the child\'s {"event":"listening"} line.',
+  ),
   start: httpStartSchema.optional(),
 });
 
@@ -203,7 +206,12 @@ const ruleSchema = z.strictObject({
     .describe('Globs over qualified names (tools, prompts) or resource URIs.'),
   deny: z.array(z.string().min(1)).default([]).describe('Globs; a matching deny beats every allow.'),
   arguments: z
-    .record(z.string().min(1), z.record(z.string().min(1), argumentConstraintSchema))
+    .record(
+      z
+        .string()
+        .regex(/^[a-zA-Z0-9_-]{1,64}$/, { error: 'expected a qualified tool name (<namespace>_<tool>)' }),
+      z.record(z.string().min(1), argumentConstraintSchema),
+    )
     .default({})
     .describe('Per qualified tool name: argument name → constraint.'),
   rateLimit: rateLimitSchema.optional(),
@@ -246,6 +254,13 @@ function checkReferences(config: ConfigObject, ctx: z.RefinementCtx): void {
         message: `duplicate namespace "${server.namespace}" (also servers[${firstNs}])`,
       });
     } else seenNamespaces.set(server.namespace, index);
+    if (server.transport === 'http' && server.start === undefined && new URL(server.url).port === '0') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['servers', index, 'url'],
+        message: 'port 0 means "take the URL from the started child", so it needs `start`',
+      });
+    }
   });
   const seenRules = new Map<string, number>();
   config.policy.rules.forEach((rule, index) => {
@@ -276,6 +291,17 @@ function checkReferences(config: ConfigObject, ctx: z.RefinementCtx): void {
         });
       }
     });
+    // Constraints only apply to names the same rule allows; anything else is a typo that would do nothing.
+    const allows = rule.allow.map((glob) => picomatch(glob, { dot: true }));
+    for (const tool of Object.keys(rule.arguments)) {
+      if (!allows.some((matches) => matches(tool))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policy', 'rules', index, 'arguments', tool],
+          message: `no allow glob of rule "${rule.id}" matches "${tool}", so these constraints would never apply`,
+        });
+      }
+    }
   });
 }
 

@@ -151,6 +151,27 @@ describe('config errors', () => {
     );
   });
 
+  it('rejects argument constraints for a tool the rule does not allow', () => {
+    const error = failure(
+      `servers:\n${server('a')}\npolicy:\n  rules:\n    - id: r\n      subjects: ["*"]\n      servers: [a]\n      allow: [a_echo]\n      arguments:\n        a_ecko: { message: { maxLength: 5 } }\n`,
+    );
+    expect(error.message).toBe(
+      'fleet.yaml:10:17: policy.rules[0].arguments.a_ecko: no allow glob of rule "r" matches "a_ecko", so these constraints would never apply',
+    );
+  });
+
+  it('rejects an http url with port 0 unless the launcher starts the server', () => {
+    const error = failure('servers:\n  - { id: a, transport: http, url: "http://127.0.0.1:0/mcp" }\n');
+    expect(error.message).toMatch(/^fleet\.yaml:2:36: servers\[0\]\.url: port 0 means/);
+    expect(() =>
+      parseConfig(
+        'servers:\n  - { id: a, transport: http, url: "http://127.0.0.1:0/mcp", start: { command: node } }\n',
+        'fleet.yaml',
+        '/srv',
+      ),
+    ).not.toThrow();
+  });
+
   it('lists every problem, one per line, with structured issues in details', () => {
     const error = failure('proxy: { listen: { port: -1 } }\nservers: 3\nextra: true\n');
     expect(error.message.split('\n')).toHaveLength(3);

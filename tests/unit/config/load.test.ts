@@ -98,6 +98,27 @@ describe('parseConfig', () => {
     });
   });
 
+  it('supports YAML anchors and merge keys to share server settings', () => {
+    const text = [
+      'x-node: &node { transport: stdio, command: node, readyTimeoutMs: 5000 }',
+      'servers:',
+      '  - { <<: *node, id: a }',
+      '  - { <<: *node, id: b, args: [b.js] }',
+    ].join('\n');
+    // `x-node` is not a config key: anchors must live inside known keys, so wrap them in a server instead.
+    expect(() => parseConfig(text, 'c.yaml', '/srv')).toThrow(/x-node: unknown key/);
+    const inline = [
+      'servers:',
+      '  - &node { id: a, transport: stdio, command: node, readyTimeoutMs: 5000 }',
+      '  - { <<: *node, id: b, args: [b.js] }',
+    ].join('\n');
+    const config = parseConfig(inline, 'c.yaml', '/srv');
+    expect(config.servers.map((s) => [s.id, s.readyTimeoutMs])).toEqual([
+      ['a', 5000],
+      ['b', 5000],
+    ]);
+  });
+
   it('defaults a rate limit burst to requestsPerMinute', () => {
     const config = parseConfig(
       'servers: [{ id: a, transport: stdio, command: x }]\npolicy:\n  rules:\n    - { id: r, subjects: ["*"], servers: [a], rateLimit: { requestsPerMinute: 30 } }',
