@@ -1,0 +1,93 @@
+// The JavaScript that runs INSIDE the sandbox before the bot's source: it builds the bot's `ctx` over the host
+// functions, swaps Date/Math.random for the virtual clock and the seeded stream, and returns the hook driver.
+// It must not trust anything the bot can reach later: it captures the primordials it needs before bot code runs,
+// and only strings and numbers cross to the host (the host validates every value again).
+export const botPrelude = String.raw`(function (host) {
+  'use strict';
+  const G = globalThis;
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const freeze = Object.freeze;
+  const defineProperty = Object.defineProperty;
+  const construct = Reflect.construct;
+  const apply = Reflect.apply;
+  const TypeErrorCtor = TypeError;
+  const StringCtor = String;
+  const RealDate = G.Date;
+  const h = {
+    post: host.post, getState: host.getState, setState: host.setState, random: host.random,
+    randomInt: host.randomInt, now: host.now, sha256: host.sha256, hmac: host.hmac, log: host.log, fail: host.fail,
+  };
+  const call = (fn, ...args) => apply(fn, undefined, args);
+  const check = (r) => {
+    if (typeof r === 'object' && r !== null) throw r;
+    return r;
+  };
+  const encode = (value, what) => {
+    let bad;
+    const replacer = function (key, v) {
+      const t = typeof v;
+      if (t === 'function' || t === 'symbol' || t === 'bigint') bad = bad || t;
+      return t === 'bigint' ? null : v;
+    };
+    let text;
+    try {
+      text = call(stringify, value === undefined ? null : value, replacer);
+    } catch (e) {
+      call(h.fail, what + ' is not JSON-serialisable (' + (e && e.message ? StringCtor(e.message) : 'error') + ')');
+      throw new TypeErrorCtor(what + ' is not JSON-serialisable');
+    }
+    if (bad !== undefined || typeof text !== 'string') {
+      call(h.fail, what + ' contains a ' + (bad || 'non-JSON value'));
+      throw new TypeErrorCtor(what + ' contains a ' + (bad || 'non-JSON value'));
+    }
+    return text;
+  };
+  const show = (v) => {
+    if (typeof v === 'string') return v;
+    try { return StringCtor(call(stringify, v)); } catch (e) { return '[unserialisable]'; }
+  };
+  const ctx = {
+    post(kind, body) { check(call(h.post, kind, encode(body, 'post body'))); },
+    getState() { return call(parse, call(h.getState)); },
+    setState(state) { check(call(h.setState, encode(state, 'state'))); },
+    random() { return call(h.random); },
+    randomInt(n) { return check(call(h.randomInt, n)); },
+    now() { return call(h.now); },
+    sha256(text) { return call(h.sha256, StringCtor(text)); },
+    hmac(key, message) { return call(h.hmac, StringCtor(key), StringCtor(message)); },
+    log(...parts) { let s = ''; for (let i = 0; i < parts.length; i++) s += (i ? ' ' : '') + show(parts[i]); call(h.log, s); },
+  };
+  ctx.get_state = ctx.getState;
+  ctx.set_state = ctx.setState;
+  ctx.random_int = ctx.randomInt;
+  freeze(ctx);
+
+  // Virtual clock and seeded randomness: replays of the same hook see the same values.
+  function Date(...args) {
+    if (new.target === undefined) return StringCtor(construct(RealDate, [call(h.now)]));
+    return construct(RealDate, args.length === 0 ? [call(h.now)] : args, new.target);
+  }
+  Date.prototype = RealDate.prototype;
+  Date.now = function now() { return call(h.now); };
+  Date.parse = RealDate.parse;
+  Date.UTC = RealDate.UTC;
+  defineProperty(RealDate.prototype, 'constructor', { value: Date, writable: true, configurable: true });
+  defineProperty(G, 'Date', { value: Date, writable: true, configurable: true });
+  defineProperty(Math, 'random', { value: function random() { return call(h.random); }, writable: true, configurable: true });
+  // Garbage-collection timing must not leak into results.
+  delete G.WeakRef;
+  delete G.FinalizationRegistry;
+
+  const hookMethods = { init: ['onInit', 'on_init'], join: ['onJoin', 'on_join'], message: ['onMessage', 'on_message'] };
+  return function runHook(Bot, hook, paramsJson, eventJson) {
+    const params = call(parse, paramsJson);
+    const event = call(parse, eventJson);
+    const bot = new Bot(ctx, params);
+    const names = hookMethods[hook];
+    let method = bot[names[0]];
+    if (typeof method !== 'function') method = bot[names[1]];
+    if (typeof method !== 'function') return undefined;
+    return apply(method, bot, [event]);
+  };
+})`;
