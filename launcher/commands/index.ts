@@ -2,5 +2,6 @@
 import type { Register } from '../cli.ts';
 import { registerConfig } from './config.ts';
 import { registerPolicy } from './policy.ts';
+import { registerVerify } from './verify.ts';
 
-export const commands: Register[] = [registerConfig, registerPolicy];
+export const commands: Register[] = [registerConfig, registerPolicy, registerVerify];

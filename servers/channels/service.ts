@@ -876,7 +876,7 @@ export class ChannelService {
     const sender: Sender = { type: 'bot', slot: bot.slotId, code_hash: bot.codeHash };
     const drafts: MessageDraft[] = [];
     let next: BotRecord = bot;
-    const problem = result.error ?? this.#checkPosts(result.posts);
+    const problem = result.error ?? checkBotPosts(result.posts, this.limits.maxBodyBytes);
     if (problem !== undefined) {
       drafts.push({
         ts: this.#now(),
@@ -926,22 +926,29 @@ export class ChannelService {
     out.push(...saved.messages);
     return out;
   }
+}
 
-  #checkPosts(posts: unknown): { code: string; message: string } | undefined {
-    if (!Array.isArray(posts)) return { code: 'ERR_BOT_OUTPUT', message: 'posts is not a list' };
-    if (posts.length > 64) return { code: 'ERR_BOT_OUTPUT', message: 'a hook may post at most 64 messages' };
-    for (const post of posts as Array<{ kind?: unknown; body?: unknown }>) {
-      if (typeof post?.kind !== 'string' || !agentKindPattern.test(post.kind)) {
-        return { code: 'ERR_BOT_OUTPUT', message: 'post kind must be a short name' };
-      }
-      try {
-        this.#checkBody(post.body);
-      } catch (error) {
-        return { code: 'ERR_BOT_OUTPUT', message: error instanceof Error ? error.message : 'bad body' };
-      }
+/** Bot output the channel accepts: at most 64 posts per hook, short kinds, JSON bodies within the size limit. */
+export function checkBotPosts(
+  posts: unknown,
+  maxBodyBytes: number = defaultChannelLimits.maxBodyBytes,
+): { code: string; message: string } | undefined {
+  if (!Array.isArray(posts)) return { code: 'ERR_BOT_OUTPUT', message: 'posts is not a list' };
+  if (posts.length > 64) return { code: 'ERR_BOT_OUTPUT', message: 'a hook may post at most 64 messages' };
+  for (const post of posts as Array<{ kind?: unknown; body?: unknown } | null>) {
+    if (typeof post?.kind !== 'string' || !agentKindPattern.test(post.kind)) {
+      return { code: 'ERR_BOT_OUTPUT', message: 'post kind must be a short name' };
     }
-    return undefined;
+    let size: number;
+    try {
+      size = Buffer.byteLength(canonicalJson(post.body ?? null));
+    } catch {
+      return { code: 'ERR_BOT_OUTPUT', message: 'post body is not JSON' };
+    }
+    if (size > maxBodyBytes)
+      return { code: 'ERR_BOT_OUTPUT', message: `post body is ${size} bytes; the limit is ${maxBodyBytes}` };
   }
+  return undefined;
 }
 
 /** What a bot's onMessage sees (the sandbox's documented event shape), derived only from the transcript. */

@@ -1,0 +1,416 @@
+// Verifies a channel transcript end to end: the hash chain, the signed heads (against a JWKS), every fairness
+// commitment against its reveal, and a re-run of the bot over the transcript (runBotHook) that must reproduce each bot
+// message. Pure over its inputs (transcript, JWKS, hook runner); fetching lives in fetch.ts, the CLI in
+// launcher/commands/verify.ts. Any alteration fails and names the first bad message.
+import type { JSONWebKeySet } from 'jose';
+import type { BotHookInput, BotHookOutput } from '../../servers/sandbox/bot-host.ts';
+import { commitmentOf, deriveRandomKey, type PlayerSeed } from '../../servers/channels/fairness.ts';
+import { verifySignedHead } from '../../servers/channels/receipts.ts';
+import { checkBotPosts, eventOf, initEventOf } from '../../servers/channels/service.ts';
+import {
+  canonicalJson,
+  checkChain,
+  genesisHash,
+  sha256Hex,
+  type ChannelMessage,
+} from '../../servers/channels/transcript.ts';
+
+export const transcriptFormat = 'mcpcp-transcript/1';
+
+export interface TranscriptExport {
+  format: typeof transcriptFormat;
+  channel_id: string;
+  messages: ChannelMessage[];
+  /** Signed heads collected from sync_messages / get_receipt. */
+  heads: Array<{ seq: number; hash: string; jws: string | null }>;
+  /** Bot sources by code hash (from get_bot_source). */
+  sources: Record<string, string>;
+  /** Optional copy of the server's JWKS; an independently obtained JWKS is better (--jwks). */
+  jwks?: JSONWebKeySet;
+}
+
+export interface VerifyProblem {
+  seq: number | null;
+  check: 'format' | 'chain' | 'heads' | 'fairness' | 'bot';
+  reason: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  channel_id: string;
+  messages: number;
+  head: { seq: number; hash: string } | null;
+  checked: { chain: boolean; heads: number; reveals: number; bot_messages: number; hooks_replayed: number };
+  /** The earliest bad message (or transcript-level problem). */
+  first_bad: VerifyProblem | null;
+  problems: VerifyProblem[];
+  notes: string[];
+}
+
+export type RunHook = (input: BotHookInput) => Promise<BotHookOutput>;
+
+interface BotInstance {
+  attachSeq: number;
+  codeHash: string;
+  source: string | undefined;
+  params: unknown;
+  limits: BotHookInput['limits'];
+  state: unknown;
+  epoch: number;
+  commitment: string;
+  randomKey: string | undefined;
+  counter: number;
+  locked: boolean;
+  removing: boolean;
+  awaitingReveal: boolean;
+}
+
+export async function verifyTranscript(
+  transcript: TranscriptExport,
+  options: { jwks?: JSONWebKeySet; runHook?: RunHook } = {},
+): Promise<VerifyReport> {
+  const problems: VerifyProblem[] = [];
+  const notes: string[] = [];
+  const messages = Array.isArray(transcript?.messages) ? transcript.messages : [];
+  const report: VerifyReport = {
+    ok: false,
+    channel_id: String(transcript?.channel_id),
+    messages: messages.length,
+    head: messages.length > 0 ? { seq: messages.at(-1)!.seq, hash: messages.at(-1)!.hash } : null,
+    checked: { chain: false, heads: 0, reveals: 0, bot_messages: 0, hooks_replayed: 0 },
+    first_bad: null,
+    problems,
+    notes,
+  };
+  const finish = (): VerifyReport => {
+    problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    report.first_bad = problems[0] ?? null;
+    report.ok = problems.length === 0;
+    return report;
+  };
+  if (transcript?.format !== transcriptFormat || typeof transcript.channel_id !== 'string') {
+    problems.push({ seq: null, check: 'format', reason: `not a ${transcriptFormat} file` });
+    return finish();
+  }
+
+  // 1. The chain: numbering, links, hashes.
+  const chainProblem = checkChain(transcript.channel_id, messages);
+  if (chainProblem !== undefined) {
+    problems.push({ seq: chainProblem.seq, check: 'chain', reason: chainProblem.reason });
+    return finish();
+  }
+  report.checked.chain = true;
+
+  // 2. Signed heads: each must verify and name a message of this chain.
+  const jwks = options.jwks ?? transcript.jwks;
+  const heads = (transcript.heads ?? []).filter((head) => head.jws !== null);
+  if (heads.length === 0) notes.push('no signed heads to check');
+  else if (jwks === undefined)
+    problems.push({ seq: null, check: 'heads', reason: 'signed heads present but no JWKS to check them' });
+  else {
+    if (options.jwks === undefined)
+      notes.push('JWKS taken from the transcript file itself; pass --jwks for an independent check');
+    for (const head of heads) {
+      try {
+        const claims = await verifySignedHead(head.jws!, jwks);
+        const message = messages[claims.seq - 1];
+        if (claims.channel_id !== transcript.channel_id) {
+          problems.push({ seq: claims.seq, check: 'heads', reason: 'signed head is for another channel' });
+        } else if ((claims.seq === 0 ? genesisHash : message?.hash) !== claims.hash) {
+          problems.push({
+            seq: claims.seq,
+            check: 'heads',
+            reason: `signed head does not match message ${claims.seq}`,
+          });
+        } else report.checked.heads += 1;
+      } catch {
+        problems.push({
+          seq: head.seq ?? null,
+          check: 'heads',
+          reason: 'signed head does not verify against the JWKS',
+        });
+      }
+    }
+  }
+
+  // 3. Fairness and bot replay.
+  await replay(transcript, messages, options.runHook, problems, notes, report);
+  return finish();
+}
+
+async function replay(
+  transcript: TranscriptExport,
+  messages: readonly ChannelMessage[],
+  runHook: RunHook | undefined,
+  problems: VerifyProblem[],
+  notes: string[],
+  report: VerifyReport,
+): Promise<void> {
+  // Seeds are only known once revealed: collect them per bot instance (attach seq) and epoch first.
+  const revealed = new Map<string, string>();
+  let instance = 0;
+  for (const m of messages) {
+    if (m.from.type !== 'system') continue;
+    if (m.kind === 'bot:attach') instance = m.seq;
+    const body = m.body as { epoch?: number; seed?: string };
+    if (m.kind === 'fairness:reveal' && typeof body.seed === 'string')
+      revealed.set(`${instance}:${body.epoch}`, body.seed);
+  }
+  const replies = new Map<number, ChannelMessage[]>();
+  for (const m of messages) {
+    if (m.reply_to === undefined) continue;
+    const list = replies.get(m.reply_to) ?? [];
+    list.push(m);
+    replies.set(m.reply_to, list);
+  }
+  const matched = new Set<number>();
+  const unverifiable = new Set<number>();
+  const slotSeeds = new Map<string, string | null>();
+  let bot: BotInstance | undefined;
+  let closed = false;
+  let pendingEpochs = 0;
+
+  const seedOf = (b: BotInstance): string | undefined => revealed.get(`${b.attachSeq}:${b.epoch}`);
+
+  async function hook(
+    kind: 'init' | 'join' | 'message',
+    event: unknown,
+    trigger: ChannelMessage,
+  ): Promise<void> {
+    if (bot === undefined || bot.removing || closed) return;
+    const actual = (replies.get(trigger.seq) ?? []).filter(
+      (m) => m.from.type === 'bot' || m.kind === 'bot:error',
+    );
+    if (bot.randomKey === undefined || bot.source === undefined || runHook === undefined) {
+      for (const m of actual) unverifiable.add(m.seq);
+      return;
+    }
+    const out = await runHook({
+      source: bot.source,
+      params: bot.params,
+      hook: kind,
+      event,
+      state: bot.state,
+      randomKey: bot.randomKey,
+      randomCounter: bot.counter,
+      now: trigger.ts,
+      ...(bot.limits ? { limits: bot.limits } : {}),
+    });
+    report.checked.hooks_replayed += 1;
+    const problem = out.error ?? checkBotPosts(out.posts);
+    if (problem !== undefined) {
+      const error = actual.find((m) => m.kind === 'bot:error');
+      if (error === undefined || actual.length !== 1) {
+        problems.push({
+          seq: actual[0]?.seq ?? trigger.seq,
+          check: 'bot',
+          reason: `re-run of the ${kind} hook for message ${trigger.seq} fails (${problem.code}) but the transcript shows bot output`,
+        });
+      } else matched.add(error.seq);
+      return;
+    }
+    for (let i = 0; i < Math.max(out.posts.length, actual.length); i += 1) {
+      const expected = out.posts[i];
+      const got = actual[i];
+      if (got === undefined) {
+        problems.push({
+          seq: trigger.seq,
+          check: 'bot',
+          reason: `bot message missing: re-run of the ${kind} hook for message ${trigger.seq} posts ${expected!.kind}`,
+        });
+        return;
+      }
+      if (expected === undefined) {
+        problems.push({
+          seq: got.seq,
+          check: 'bot',
+          reason: `message ${got.seq} is not produced by the bot's code`,
+        });
+        return;
+      }
+      const sameSender = got.from.type === 'bot' && got.from.code_hash === bot.codeHash;
+      if (
+        !sameSender ||
+        got.kind !== expected.kind ||
+        canonicalJson(got.body) !== canonicalJson(expected.body ?? null)
+      ) {
+        problems.push({
+          seq: got.seq,
+          check: 'bot',
+          reason: `message ${got.seq} differs from what the bot's code posts on re-run`,
+        });
+        return;
+      }
+      matched.add(got.seq);
+      report.checked.bot_messages += 1;
+    }
+    if (out.stateChanged) bot.state = out.state;
+    bot.counter = out.randomCounter;
+  }
+
+  for (const m of messages) {
+    const body = (m.body ?? {}) as Record<string, unknown>;
+    if (m.from.type === 'agent') {
+      if (bot !== undefined && !bot.locked && !bot.removing && !closed) {
+        const lock = messages.find(
+          (x) =>
+            x.from.type === 'system' &&
+            x.kind === 'fairness:lock' &&
+            (x.body as { trigger?: number }).trigger === m.seq,
+        );
+        if (lock === undefined) {
+          problems.push({
+            seq: m.seq,
+            check: 'fairness',
+            reason: 'first player move without a fairness:lock of the player seeds',
+          });
+          return;
+        }
+        const seeds = (lock.body as { seeds: PlayerSeed[] }).seeds;
+        const expectedSeeds = [...slotSeeds.entries()]
+          .filter((entry): entry is [string, string] => entry[1] !== null)
+          .map(([slot, seed]) => ({ slot, seed }))
+          .sort((a, b) => Number(a.slot.slice(1)) - Number(b.slot.slice(1)));
+        if (canonicalJson(seeds) !== canonicalJson(expectedSeeds)) {
+          problems.push({
+            seq: lock.seq,
+            check: 'fairness',
+            reason: 'locked player seeds differ from the seeds players contributed',
+          });
+        }
+        const seed = seedOf(bot);
+        bot.locked = true;
+        bot.randomKey = seed === undefined ? undefined : deriveRandomKey(seed, seeds);
+        bot.counter = 0;
+      }
+      await hook('message', eventOf(m), m);
+      continue;
+    }
+    if (m.from.type === 'bot') {
+      if (bot === undefined || m.from.code_hash !== bot.codeHash) {
+        problems.push({
+          seq: m.seq,
+          check: 'bot',
+          reason: `message ${m.seq} claims to come from a bot that is not attached`,
+        });
+      }
+      if (m.kind === 'game:over' && bot !== undefined) bot.awaitingReveal = true;
+      continue;
+    }
+    switch (m.kind) {
+      case 'bot:attach': {
+        const fairness = body.fairness as { epoch?: number; commitment?: string } | undefined;
+        const codeHash = String(body.code_hash);
+        const source = transcript.sources?.[codeHash];
+        if (source !== undefined && sha256Hex(source) !== codeHash) {
+          problems.push({
+            seq: m.seq,
+            check: 'bot',
+            reason: 'bot source does not hash to the announced code_hash',
+          });
+          return;
+        }
+        if (source === undefined)
+          notes.push(`source of bot ${codeHash} not available; its messages are not re-run`);
+        bot = {
+          attachSeq: m.seq,
+          codeHash,
+          source,
+          params: body.params ?? null,
+          limits: body.limits as BotHookInput['limits'],
+          state: null,
+          epoch: fairness?.epoch ?? 1,
+          commitment: String(fairness?.commitment),
+          randomKey: undefined,
+          counter: 0,
+          locked: false,
+          removing: false,
+          awaitingReveal: false,
+        };
+        const seed = seedOf(bot);
+        if (seed === undefined) pendingEpochs += 1;
+        bot.randomKey = seed === undefined ? undefined : deriveRandomKey(seed, []);
+        await hook('init', initEventOf(m), m);
+        break;
+      }
+      case 'member:join':
+        slotSeeds.set(String(body.slot), typeof body.seed === 'string' ? body.seed : null);
+        await hook('join', { slot: body.slot, agent: body.agent }, m);
+        break;
+      case 'member:kick':
+        slotSeeds.delete(String(body.slot));
+        break;
+      case 'channel:close':
+        closed = true;
+        break;
+      case 'bot:remove':
+        if (bot !== undefined) bot.removing = true;
+        break;
+      case 'fairness:reveal': {
+        if (bot === undefined) {
+          problems.push({ seq: m.seq, check: 'fairness', reason: 'reveal without an attached bot' });
+          break;
+        }
+        const seed = String(body.seed);
+        if (
+          body.epoch !== bot.epoch ||
+          !/^[0-9a-f]{64}$/.test(seed) ||
+          commitmentOf(seed) !== bot.commitment ||
+          body.valid !== true
+        ) {
+          problems.push({
+            seq: m.seq,
+            check: 'fairness',
+            reason: `revealed seed does not match the commitment of epoch ${bot.epoch}`,
+          });
+          break;
+        }
+        report.checked.reveals += 1;
+        bot.awaitingReveal = false;
+        if (bot.removing) bot = undefined;
+        break;
+      }
+      case 'fairness:commit':
+        if (bot !== undefined) {
+          bot.epoch = Number(body.epoch);
+          bot.commitment = String(body.commitment);
+          bot.locked = false;
+          bot.counter = 0;
+          const seed = seedOf(bot);
+          if (seed === undefined) pendingEpochs += 1;
+          bot.randomKey = seed === undefined ? undefined : deriveRandomKey(seed, []);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (bot?.awaitingReveal === true) {
+    problems.push({
+      seq: null,
+      check: 'fairness',
+      reason: 'the bot signalled game:over but the seed was never revealed',
+    });
+  }
+  for (const m of messages) {
+    if (
+      (m.from.type === 'bot' || m.kind === 'bot:error') &&
+      !matched.has(m.seq) &&
+      !unverifiable.has(m.seq)
+    ) {
+      if (runHook !== undefined && !problems.some((p) => p.seq !== null && p.seq <= m.seq)) {
+        problems.push({
+          seq: m.seq,
+          check: 'bot',
+          reason: `message ${m.seq} was not produced by any hook of the attached bot`,
+        });
+      }
+    }
+  }
+  if (unverifiable.size > 0) {
+    notes.push(
+      `${unverifiable.size} bot message(s) not re-run: ${pendingEpochs > 0 ? 'their seed is not revealed yet (game in progress)' : 'bot source unavailable'}`,
+    );
+  }
+  if (runHook === undefined) notes.push('bot re-run skipped (no hook runner)');
+}
