@@ -30,6 +30,10 @@ export const errorCodes = [
   'ERR_UPSTREAM_UNAVAILABLE',
   'ERR_UPSTREAM_TIMEOUT',
   'ERR_UPSTREAM_CLOSED',
+  // launcher (mcpcp up/status/down/demo)
+  'ERR_FLEET_NOT_RUNNING',
+  'ERR_FLEET_RUNNING',
+  'ERR_DEMO_MISMATCH',
   // channels and bots
   'ERR_CHANNEL_NOT_FOUND',
   'ERR_CHANNEL_CLOSED',
