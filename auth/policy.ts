@@ -122,9 +122,9 @@ function rulesFor(policy: CompiledPolicy, principal: PolicyPrincipal, server?: s
   );
 }
 
-/** Decides a request, including its arguments (for tools and prompts, absent arguments count as `{}`). */
+/** Decides a request, including a tool call's arguments (absent arguments count as `{}`: fail closed). */
 export function decide(policy: CompiledPolicy, principal: PolicyPrincipal, target: PolicyTarget): Decision {
-  return evaluate(policy, principal, target, target.kind !== 'resource');
+  return evaluate(policy, principal, target, target.kind === 'tool');
 }
 
 /** Decides visibility: the same rules as `decide`, arguments ignored. Explanations without arguments use it. */

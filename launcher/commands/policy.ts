@@ -59,7 +59,7 @@ export const registerPolicy: Register = (program) => {
           : decide(compiled, principal, { ...target, arguments: args });
       const empty: { properties: Record<string, unknown> } = { properties: {} };
       const constraints =
-        kind === 'resource' ? {} : narrowInputSchema(compiled, principal, flags.tool, empty).properties;
+        kind !== 'tool' ? {} : narrowInputSchema(compiled, principal, flags.tool, empty).properties;
       const argumentsChecked = args !== undefined || Object.keys(constraints).length === 0;
 
       if (flags.json) {

@@ -228,6 +228,15 @@ describe('argument constraints', () => {
     expect(run(undefined)).toMatchObject({ allowed: false, code: 'ERR_POLICY_ARGUMENTS' });
   });
 
+  it('applies argument constraints to tools only, not to a prompt with the same name', () => {
+    const prompt = decide(
+      constrained,
+      { agent: 'alice' },
+      { kind: 'prompt', server: 'docker', name: 'docker_run' },
+    );
+    expect(prompt).toMatchObject({ allowed: true, rule: 'docker-run' });
+  });
+
   it('ignores arguments for visibility', () => {
     expect(
       isVisible(constrained, { agent: 'alice' }, { kind: 'tool', server: 'docker', name: 'docker_run' }),
