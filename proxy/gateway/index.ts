@@ -3,6 +3,11 @@
 // It must not verify tokens, parse HTTP auth or apply rate limits: the edge does that before calling in.
 import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
+import { isLegacyRequest, readRequestBody, type AuthInfo } from '@modelcontextprotocol/server';
+import { createCore } from './core.ts';
+import { createFlowStore } from './flows.ts';
+import { createLegacySessions } from './legacy.ts';
+import { createModernServing } from './modern.ts';
 import type { CompiledPolicy, Principal } from './types.ts';
 
 export type { CompiledPolicy, Principal } from './types.ts';
@@ -47,26 +52,82 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export function createGateway(options: GatewayOptions): Gateway {
-  const states: UpstreamState[] = options.servers.map((s) => ({
-    id: s.id,
-    transport: s.transport,
-    state: 'starting',
-    tools: 0,
-  }));
+export interface GatewayTuning {
+  /** Items per list page (default 500). */
+  pageSize?: number;
+  /** Legacy sessions idle longer than this are closed (default 30 min). */
+  sessionIdleMs?: number;
+  /** Modern input_required flows not resumed within this are aborted (default: callTimeoutMs). */
+  flowTtlMs?: number;
+  /** Body cap for requests the gateway reads itself (default 4 MiB; the edge applies the real limit first). */
+  maxRequestBodySize?: number;
+}
+
+export function createGateway(options: GatewayOptions & GatewayTuning): Gateway {
+  if (!(options.callTimeoutMs > 0)) throw new RangeError('callTimeoutMs must be positive');
+  const logger = options.logger;
+  const pageSize = options.pageSize ?? 500;
+  const maxRequestBodySize = options.maxRequestBodySize ?? 4 * 1024 * 1024;
+  const core = createCore(options);
+  const flows = createFlowStore({ ttlMs: options.flowTtlMs ?? options.callTimeoutMs });
+  const legacy = createLegacySessions({
+    core,
+    flows,
+    pageSize,
+    idleMs: options.sessionIdleMs ?? 30 * 60_000,
+  });
+  const modern = createModernServing({ core, flows, pageSize, maxRequestBodySize, logger });
+
   return {
-    start: () => Promise.resolve(),
-    handleMcp: () =>
-      Promise.resolve(
-        Response.json(
-          { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Gateway not ready' } },
-          { status: 503 },
-        ),
-      ),
-    setPolicy: () => undefined,
-    upstreamStates: () => states,
-    isReady: () => false,
-    sessionCount: () => 0,
-    close: () => Promise.resolve(),
+    start: () => core.start(),
+    async handleMcp(request, principal, opts) {
+      const authInfo: AuthInfo = {
+        token: '',
+        clientId: principal.agent,
+        scopes: [...principal.scopes],
+        expiresAt: principal.expiresAt,
+        extra: { principal },
+      };
+      let parsedBody = opts?.parsedBody;
+      if (parsedBody === undefined && request.method === 'POST') {
+        const read = await readRequestBody(request, maxRequestBodySize);
+        if (read.tooLarge) return wireError(413, -32600, 'Request body too large');
+        try {
+          parsedBody = JSON.parse(read.text) as unknown;
+        } catch {
+          return wireError(400, -32700, 'Parse error');
+        }
+      }
+      if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize })) {
+        return legacy.handle(request, principal, parsedBody, authInfo);
+      }
+      return modern.handle(request, principal, parsedBody, authInfo);
+    },
+    setPolicy: (policy) => core.setPolicy(policy),
+    upstreamStates: () =>
+      options.servers.map((s) => {
+        const status = core.upstreams.get(s.id)!.status();
+        return {
+          id: s.id,
+          transport: s.transport,
+          state: status.phase,
+          tools: core.tables().tools.filter((t) => t.server === s.id).length,
+          ...(status.pid === undefined ? {} : { pid: status.pid }),
+          ...(status.address === undefined ? {} : { address: status.address }),
+          ...(status.lastError === undefined ? {} : { lastError: status.lastError }),
+        };
+      }),
+    isReady: () => [...core.upstreams.values()].every((u) => u.status().phase === 'ready'),
+    sessionCount: () => legacy.count(),
+    async close() {
+      flows.close();
+      await legacy.close();
+      await modern.close();
+      await core.close();
+    },
   };
+}
+
+function wireError(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
 }

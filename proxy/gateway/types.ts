@@ -1,8 +1,7 @@
 // Types the gateway shares with the edge. Principal mirrors auth/verify.ts structurally so the
 // gateway does not depend on how tokens are verified.
 
-/** Placeholder until auth/policy.ts lands; then this re-exports its CompiledPolicy. */
-export type CompiledPolicy = object;
+export type { CompiledPolicy } from '../../auth/policy.ts';
 
 export interface Principal {
   agent: string;

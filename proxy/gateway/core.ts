@@ -1,0 +1,407 @@
+// The gateway's shared state: upstreams, their catalogs, the name tables, per-agent views, the
+// endpoints (legacy sessions, modern per-agent handlers) that hear list changes and resource
+// updates, and the one function that sends a request to a child on behalf of a caller.
+import type { LoggingLevel } from '@modelcontextprotocol/server';
+import type { Logger } from '../../lib/log.ts';
+import type { McpcpConfig } from '../../config/schema.ts';
+import {
+  createUpstream,
+  isSessionExpired,
+  type ChildNotification,
+  type ChildRequest,
+  type Upstream,
+  type UpstreamConnection,
+} from '../upstreams/index.ts';
+import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './catalog.ts';
+import { mapUpstreamError } from './errors.ts';
+import type { CompiledPolicy } from './policy.ts';
+import { createCallRegistry, type Relay } from './relay.ts';
+import type { Principal } from './types.ts';
+import { buildView, type AgentView } from './view.ts';
+import type { CallEvent } from './index.ts';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+
+/** Something that hears about one agent's changes: a legacy session or a modern per-agent handler. */
+export interface Endpoint {
+  readonly agent: string;
+  session: string;
+  principal: Principal;
+  logLevel?: LoggingLevel;
+  toolsChanged(): void;
+  promptsChanged(): void;
+  resourcesChanged(): void;
+  resourceUpdated(uri: string): void;
+  /** Out-of-call log lines (legacy sessions only). */
+  log?(params: Record<string, unknown>): void;
+}
+
+export interface CoreOptions {
+  servers: McpcpConfig['servers'];
+  policy: CompiledPolicy;
+  childTokens?: { issue(child: string, agent: string): Promise<string> };
+  callTimeoutMs: number;
+  logger: Logger;
+  onCall?: (e: CallEvent) => void;
+}
+
+export interface CallOptions {
+  principal: Principal;
+  server: string;
+  method: string;
+  params: Record<string, unknown>;
+  relay: Relay;
+  signal: AbortSignal;
+  /** The agent's progress token: child progress is forwarded under it. */
+  progressToken?: string | number;
+}
+
+const levels: LoggingLevel[] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+];
+
+export function levelAllows(threshold: LoggingLevel | undefined, level: unknown): boolean {
+  if (threshold === undefined) return true;
+  const at = levels.indexOf(level as LoggingLevel);
+  return at < 0 || at >= levels.indexOf(threshold);
+}
+
+export function createCore(options: CoreOptions) {
+  const logger = options.logger;
+  const servers = options.servers.map((s) => ({ id: s.id, namespace: s.namespace }));
+  let policy = options.policy;
+  let policyVersion = 0;
+  let tables: NameTables = emptyTables();
+  let tablesVersion = 0;
+  const reported = new Set<string>();
+  const catalogs = new Map<string, ChildCatalog>();
+  const refreshing = new Map<string, Promise<void>>();
+  const refreshAgain = new Set<string>();
+  const views = new Map<string, { t: number; p: number; view: AgentView }>();
+  const lastSignature = new Map<string, AgentView['signature']>();
+  const endpoints = new Map<string, Set<Endpoint>>();
+  /** (connection, uri) → endpoints subscribed through it. */
+  const subscriptions = new Map<UpstreamConnection, Map<string, Set<Endpoint>>>();
+  const calls = createCallRegistry();
+  let closed = false;
+
+  const upstreams = new Map<string, Upstream>();
+  for (const config of options.servers) {
+    upstreams.set(
+      config.id,
+      createUpstream(config, {
+        logger,
+        ...(options.childTokens === undefined ? {} : { childTokens: options.childTokens }),
+        hooks: {
+          onChildRequest: (conn, request, signal) => relayChildRequest(conn, request, signal),
+          onChildNotification: (conn, notification) => onChildNotification(conn, notification),
+          onStateChange: (id) => onStateChange(id),
+        },
+      }),
+    );
+  }
+
+  function relayChildRequest(conn: UpstreamConnection, request: ChildRequest, signal: AbortSignal) {
+    const relay = calls.attribute(conn);
+    if (relay === undefined || (conn.agent !== undefined && relay.agent !== conn.agent)) {
+      logger.warn(
+        { server: conn.upstreamId, method: request.method },
+        'child request with no attributable caller refused',
+      );
+      return Promise.reject(
+        new ProtocolError(ProtocolErrorCode.InternalError, 'No caller to relay this request to'),
+      );
+    }
+    return relay.request(request, signal);
+  }
+
+  function onChildNotification(conn: UpstreamConnection, notification: ChildNotification): void {
+    switch (notification.method) {
+      case 'notifications/tools/list_changed':
+      case 'notifications/prompts/list_changed':
+      case 'notifications/resources/list_changed':
+        void refresh(conn.upstreamId);
+        return;
+      case 'notifications/resources/updated': {
+        const uri = notification.params?.uri;
+        if (typeof uri !== 'string') return;
+        for (const endpoint of subscriptions.get(conn)?.get(uri) ?? []) endpoint.resourceUpdated(uri);
+        return;
+      }
+      case 'notifications/message': {
+        const params = notification.params ?? {};
+        const relay = calls.attribute(conn);
+        if (relay !== undefined && (conn.agent === undefined || relay.agent === conn.agent)) {
+          void relay.notify({ method: 'notifications/message', params }).catch(() => undefined);
+        } else if (conn.agent !== undefined) {
+          for (const endpoint of endpoints.get(conn.agent) ?? []) {
+            if (levelAllows(endpoint.logLevel, params.level)) endpoint.log?.(params);
+          }
+        } else {
+          logger.debug(
+            { server: conn.upstreamId, params },
+            'child log message with no attributable caller dropped',
+          );
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  function onStateChange(id: string): void {
+    if (closed) return;
+    const upstream = upstreams.get(id);
+    if (upstream?.status().phase === 'ready') {
+      void refresh(id);
+    } else if (catalogs.delete(id)) {
+      for (const conn of [...subscriptions.keys()]) if (conn.upstreamId === id) subscriptions.delete(conn);
+      rebuild();
+    }
+  }
+
+  async function fetchCatalog(conn: UpstreamConnection): Promise<ChildCatalog> {
+    const caps = conn.client.getServerCapabilities() ?? {};
+    const o = { timeout: options.callTimeoutMs, cacheMode: 'bypass' as const };
+    const [tools, prompts, resources, templates] = await Promise.all([
+      caps.tools ? conn.client.listTools(undefined, o).then((r) => r.tools) : [],
+      caps.prompts ? conn.client.listPrompts(undefined, o).then((r) => r.prompts) : [],
+      caps.resources ? conn.client.listResources(undefined, o).then((r) => r.resources) : [],
+      caps.resources ? conn.client.listResourceTemplates(undefined, o).then((r) => r.resourceTemplates) : [],
+    ]);
+    return { generation: conn.generation, tools, prompts, resources, templates };
+  }
+
+  async function refreshOnce(id: string): Promise<void> {
+    const upstream = upstreams.get(id);
+    let conn = upstream?.anyConnection();
+    if (!upstream || !conn) return;
+    try {
+      let catalog: ChildCatalog;
+      try {
+        catalog = await fetchCatalog(conn);
+      } catch (error) {
+        if (!isSessionExpired(error)) throw error;
+        upstream.discard(conn);
+        conn = await upstream.connection('mcpcp-proxy');
+        catalog = await fetchCatalog(conn);
+      }
+      if (closed || upstream.status().phase !== 'ready') return;
+      catalogs.set(id, catalog);
+      rebuild();
+    } catch (error) {
+      logger.warn(
+        { server: id, err: error instanceof Error ? error.message : String(error) },
+        'catalog refresh failed',
+      );
+    }
+  }
+
+  function refresh(id: string): Promise<void> {
+    const running = refreshing.get(id);
+    if (running) {
+      refreshAgain.add(id);
+      return running;
+    }
+    const run = (async () => {
+      do {
+        refreshAgain.delete(id);
+        await refreshOnce(id);
+      } while (refreshAgain.has(id) && !closed);
+    })().finally(() => refreshing.delete(id));
+    refreshing.set(id, run);
+    return run;
+  }
+
+  function rebuild(): void {
+    tablesVersion += 1;
+    tables = buildTables(servers, catalogs, tablesVersion, logger, reported);
+    announce();
+  }
+
+  function view(principal: Principal): AgentView {
+    const held = views.get(principal.agent);
+    if (held && held.t === tablesVersion && held.p === policyVersion) return held.view;
+    const fresh = buildView(tables, policy, principal);
+    views.set(principal.agent, { t: tablesVersion, p: policyVersion, view: fresh });
+    return fresh;
+  }
+
+  /** Tells each agent whose visible lists changed, once per change. */
+  function announce(): void {
+    for (const [agent, set] of endpoints) {
+      const first = set.values().next().value;
+      if (first === undefined) continue;
+      const next = view(first.principal).signature;
+      const prev = lastSignature.get(agent);
+      lastSignature.set(agent, next);
+      if (prev === undefined) continue;
+      for (const endpoint of set) {
+        if (prev.tools !== next.tools) endpoint.toolsChanged();
+        if (prev.prompts !== next.prompts) endpoint.promptsChanged();
+        if (prev.resources !== next.resources) endpoint.resourcesChanged();
+      }
+    }
+  }
+
+  async function callChild(o: CallOptions): Promise<Record<string, unknown>> {
+    const upstream = upstreams.get(o.server);
+    if (!upstream) throw new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error');
+    for (let attempt = 0; ; attempt += 1) {
+      let conn: UpstreamConnection | undefined;
+      try {
+        conn = await upstream.connection(o.principal.agent);
+        const end = calls.begin(conn, o.relay);
+        try {
+          const progressToken = o.progressToken;
+          return await conn.client.request(
+            { method: o.method as 'tools/call', params: o.params },
+            {
+              signal: o.signal,
+              timeout: options.callTimeoutMs,
+              maxTotalTimeout: options.callTimeoutMs,
+              ...(progressToken === undefined
+                ? {}
+                : {
+                    onprogress: (progress) => {
+                      void o.relay
+                        .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                        .catch(() => undefined);
+                    },
+                  }),
+            },
+          );
+        } finally {
+          end();
+        }
+      } catch (error) {
+        if (o.signal.aborted) throw error;
+        if (conn && attempt === 0 && isSessionExpired(error)) {
+          // The child forgot our session (it restarted): reconnect and retry once, invisibly.
+          upstream.discard(conn);
+          continue;
+        }
+        const mapped = mapUpstreamError(error, o.server, options.callTimeoutMs);
+        if (mapped.outcome === 'error' && !(error instanceof ProtocolError)) {
+          logger.error(
+            {
+              server: o.server,
+              method: o.method,
+              err: error instanceof Error ? error.message : String(error),
+            },
+            'upstream call failed',
+          );
+        }
+        throw Object.assign(mapped.error, { outcome: mapped.outcome });
+      }
+    }
+  }
+
+  async function subscribe(endpoint: Endpoint, server: string, uri: string): Promise<void> {
+    const upstream = upstreams.get(server);
+    if (!upstream) return;
+    const conn = await upstream.connection(endpoint.agent);
+    let byUri = subscriptions.get(conn);
+    if (!byUri) {
+      byUri = new Map<string, Set<Endpoint>>();
+      subscriptions.set(conn, byUri);
+    }
+    let set = byUri.get(uri);
+    if (!set) {
+      byUri.set(uri, (set = new Set()));
+      try {
+        await conn.client.subscribeResource({ uri }, { timeout: options.callTimeoutMs });
+      } catch (error) {
+        byUri.delete(uri);
+        throw error;
+      }
+    }
+    set.add(endpoint);
+  }
+
+  async function unsubscribe(endpoint: Endpoint, uri: string): Promise<void> {
+    for (const [conn, byUri] of subscriptions) {
+      const set = byUri.get(uri);
+      if (!set?.delete(endpoint) || set.size > 0) continue;
+      byUri.delete(uri);
+      await conn.client
+        .unsubscribeResource({ uri }, { timeout: options.callTimeoutMs })
+        .catch(() => undefined);
+    }
+  }
+
+  return {
+    upstreams,
+    calls,
+    get policy() {
+      return policy;
+    },
+    tables: () => tables,
+    view,
+    callChild,
+    subscribe,
+    unsubscribe,
+    emit(event: CallEvent): void {
+      try {
+        options.onCall?.(event);
+      } catch (error) {
+        logger.error(
+          { err: error instanceof Error ? error.message : String(error) },
+          'onCall listener threw',
+        );
+      }
+    },
+    register(endpoint: Endpoint): () => void {
+      let set = endpoints.get(endpoint.agent);
+      if (!set) endpoints.set(endpoint.agent, (set = new Set()));
+      set.add(endpoint);
+      if (!lastSignature.has(endpoint.agent))
+        lastSignature.set(endpoint.agent, view(endpoint.principal).signature);
+      return () => {
+        set.delete(endpoint);
+        if (set.size === 0) {
+          endpoints.delete(endpoint.agent);
+          lastSignature.delete(endpoint.agent);
+        }
+        for (const byUri of subscriptions.values()) {
+          for (const [uri] of byUri) void unsubscribe(endpoint, uri);
+        }
+      };
+    },
+    setPolicy(next: CompiledPolicy): void {
+      policy = next;
+      policyVersion += 1;
+      announce();
+    },
+    setLogLevel(agent: string, level: LoggingLevel): void {
+      for (const upstream of upstreams.values()) {
+        if (upstream.status().phase !== 'ready') continue;
+        void upstream
+          .connection(agent)
+          .then((conn) =>
+            conn.client.getServerCapabilities()?.logging
+              ? conn.client.setLoggingLevel(level, { timeout: options.callTimeoutMs })
+              : undefined,
+          )
+          .catch(() => undefined);
+      }
+    },
+    async start(): Promise<void> {
+      await Promise.all([...upstreams.values()].map((u) => u.start()));
+      await Promise.all([...upstreams.keys()].map((id) => refresh(id)));
+    },
+    async close(): Promise<void> {
+      closed = true;
+      await Promise.all([...upstreams.values()].map((u) => u.close()));
+    },
+  };
+}
+
+export type Core = ReturnType<typeof createCore>;

@@ -1,0 +1,51 @@
+// Wire errors the gateway answers with. A hidden name and an unknown name get the very same error.
+import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError } from '@modelcontextprotocol/server';
+import { isMcpcpError } from '../../lib/errors.ts';
+import type { CallEvent } from './index.ts';
+
+export function notFound(kind: 'tool' | 'prompt' | 'resource', name: string): ProtocolError {
+  if (kind === 'resource') return new ResourceNotFoundError(name);
+  return new ProtocolError(
+    ProtocolErrorCode.InvalidParams,
+    `${kind === 'tool' ? 'Tool' : 'Prompt'} ${name} not found`,
+  );
+}
+
+/** The code the MCP SDKs have long used for a request timeout. */
+export const requestTimeoutCode = -32001;
+
+export interface MappedError {
+  error: Error;
+  outcome: CallEvent['outcome'];
+}
+
+/** Maps what an upstream call threw to the error the agent sees and the audit outcome. */
+export function mapUpstreamError(error: unknown, server: string, timeoutMs: number): MappedError {
+  if (isMcpcpError(error, 'ERR_UPSTREAM_UNAVAILABLE')) {
+    return {
+      error: new ProtocolError(ProtocolErrorCode.InternalError, `Server ${server} is unavailable`),
+      outcome: 'unavailable',
+    };
+  }
+  if (error instanceof ProtocolError) return { error, outcome: 'error' };
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'REQUEST_TIMEOUT') {
+    return {
+      error: new ProtocolError(
+        requestTimeoutCode,
+        `Request to server ${server} timed out after ${timeoutMs} ms`,
+      ),
+      outcome: 'timeout',
+    };
+  }
+  if (code === 'CONNECTION_CLOSED' || code === 'NOT_CONNECTED' || code === 'SEND_FAILED') {
+    return {
+      error: new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        `Server ${server} closed the connection before answering`,
+      ),
+      outcome: 'unavailable',
+    };
+  }
+  return { error: new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error'), outcome: 'error' };
+}

@@ -1,0 +1,316 @@
+// Builds the low-level SDK Server an agent talks to: one per legacy session, one per modern request.
+// Its handlers read the agent's view, check the policy, route through the name tables and relay.
+// It must not know about HTTP; legacy.ts and modern.ts own the transports.
+import {
+  inputRequired,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { routeResource } from './catalog.ts';
+import type { Core, Endpoint } from './core.ts';
+import { levelAllows } from './core.ts';
+import { notFound } from './errors.ts';
+import type { FlowStore } from './flows.ts';
+import { decideCall, visible, type Kind } from './policy.ts';
+import type { Relay } from './relay.ts';
+import type { Principal } from './types.ts';
+import { page } from './view.ts';
+import type { CallEvent } from './index.ts';
+
+export interface FrontContext {
+  core: Core;
+  principal: Principal;
+  era: 'legacy' | 'modern';
+  session: string;
+  /** Legacy sessions: the endpoint that carries log level and subscriptions. */
+  endpoint?: Endpoint;
+  flows: FlowStore;
+  pageSize: number;
+}
+
+const privateCache = { cacheScope: 'private' as const, ttlMs: 0 };
+
+type Params = Record<string, unknown>;
+
+export function buildFrontServer(fc: FrontContext): Server {
+  const { core, principal } = fc;
+  const server = new Server(
+    { name: 'mcpcp', version: '0.1.0' },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        logging: {},
+        completions: {},
+      },
+      cacheHints: {
+        'tools/list': privateCache,
+        'prompts/list': privateCache,
+        'resources/list': privateCache,
+        'resources/templates/list': privateCache,
+        'resources/read': privateCache,
+      },
+    },
+  );
+
+  const listed = <T>(items: readonly T[], cursor: unknown): { items: T[]; nextCursor?: string } => {
+    try {
+      return page(items, typeof cursor === 'string' ? cursor : undefined, fc.pageSize, core.tables().version);
+    } catch {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
+    }
+  };
+
+  server.setRequestHandler('tools/list', (req) => {
+    const p = listed(core.view(principal).tools, req.params?.cursor);
+    return { tools: p.items, ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }) };
+  });
+  server.setRequestHandler('prompts/list', (req) => {
+    const p = listed(core.view(principal).prompts, req.params?.cursor);
+    return { prompts: p.items, ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }) };
+  });
+  server.setRequestHandler('resources/list', (req) => {
+    const p = listed(core.view(principal).resources, req.params?.cursor);
+    return { resources: p.items, ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }) };
+  });
+  server.setRequestHandler('resources/templates/list', (req) => {
+    const p = listed(core.view(principal).templates, req.params?.cursor);
+    return {
+      resourceTemplates: p.items,
+      ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }),
+    };
+  });
+
+  /** Finds the route for a name, or answers exactly like an unknown name. */
+  const resolve = (kind: Kind, method: string, name: string, args?: Params) => {
+    const tables = core.tables();
+    const started = performance.now();
+    let server: string | undefined;
+    let original = name;
+    if (kind === 'tool') {
+      const e = tables.tool.get(name);
+      server = e?.server;
+      original = e?.original ?? name;
+    } else if (kind === 'prompt') {
+      const e = tables.prompt.get(name);
+      server = e?.server;
+      original = e?.original ?? name;
+    } else {
+      server = routeResource(tables, name)?.server;
+    }
+    const deny = (decision: 'deny' | 'unknown', rule: string, error: Error): never => {
+      core.emit({
+        agent: principal.agent,
+        method,
+        name,
+        ...(server === undefined ? {} : { server }),
+        decision,
+        rule,
+        durationMs: performance.now() - started,
+        outcome: 'denied',
+      });
+      throw error;
+    };
+    if (server === undefined) return deny('unknown', 'none', notFound(kind, name));
+    const decision = decideCall(core.policy, principal, kind, server, name, args);
+    if (!visible(core.policy, principal, kind, server, name))
+      return deny('deny', decision.rule, notFound(kind, name));
+    if (!decision.allowed) {
+      if (decision.code === 'ERR_POLICY_ARGUMENTS') {
+        return deny(
+          'deny',
+          decision.rule,
+          new ProtocolError(
+            ProtocolErrorCode.InvalidParams,
+            `Invalid arguments for tool ${name}: ${decision.reason}`,
+          ),
+        );
+      }
+      return deny('deny', decision.rule, notFound(kind, name));
+    }
+    return { server, original, rule: decision.rule, started };
+  };
+
+  const legacyRelay = (ctx: ServerContext): Relay => ({
+    agent: principal.agent,
+    session: fc.session,
+    notify: async (n) => {
+      if (n.method === 'notifications/message' && !levelAllows(fc.endpoint?.logLevel, n.params?.level))
+        return;
+      await ctx.mcpReq.notify(n);
+    },
+    request: async (r, signal) =>
+      await ctx.mcpReq.send(
+        { method: r.method as 'elicitation/create', ...(r.params === undefined ? {} : { params: r.params }) },
+        { signal },
+      ),
+  });
+
+  /** Sends one routed request to its child and records the call event. */
+  const forward = async (
+    kind: Kind,
+    method: string,
+    name: string,
+    params: Params,
+    ctx: ServerContext,
+    args?: Params,
+  ): Promise<Params> => {
+    const route = resolve(kind, method, name, args);
+    const upstreamParams: Params = { ...params };
+    if (method === 'completion/complete') {
+      if (kind === 'prompt') upstreamParams.ref = { ...(params.ref as Params), name: route.original };
+    } else if (kind === 'tool' || kind === 'prompt') {
+      upstreamParams.name = route.original;
+    }
+    const meta = (params._meta ?? undefined) as Params | undefined;
+    const progressToken = meta?.progressToken as string | number | undefined;
+    if (meta !== undefined) {
+      const { progressToken: _drop, ...rest } = meta;
+      if (Object.keys(rest).length > 0) upstreamParams._meta = rest;
+      else delete upstreamParams._meta;
+    }
+    const event = (outcome: CallEvent['outcome']): void =>
+      core.emit({
+        agent: principal.agent,
+        method,
+        name,
+        server: route.server,
+        decision: 'allow',
+        rule: route.rule,
+        durationMs: performance.now() - route.started,
+        outcome,
+      });
+    try {
+      const result =
+        fc.era === 'modern' && method !== 'completion/complete'
+          ? await viaFlow(route.server, method, upstreamParams, ctx, progressToken)
+          : await core.callChild({
+              principal,
+              server: route.server,
+              method,
+              params: upstreamParams,
+              relay: legacyRelay(ctx),
+              signal: ctx.mcpReq.signal,
+              ...(progressToken === undefined ? {} : { progressToken }),
+            });
+      if ((result as { resultType?: unknown }).resultType !== 'input_required')
+        event(result.isError === true ? 'tool_error' : 'ok');
+      return result;
+    } catch (error) {
+      event(
+        ctx.mcpReq.signal.aborted
+          ? 'error'
+          : ((error as { outcome?: CallEvent['outcome'] }).outcome ?? 'error'),
+      );
+      throw error;
+    }
+  };
+
+  /** Modern era: child requests become `input_required` rounds; the flow outlives each round. */
+  const viaFlow = async (
+    serverId: string,
+    method: string,
+    params: Params,
+    ctx: ServerContext,
+    progressToken: string | number | undefined,
+  ): Promise<Params> => {
+    const state = ctx.mcpReq.requestState<unknown>();
+    let flow;
+    if (typeof state === 'string') {
+      flow = fc.flows.resume(state, principal.agent);
+      if (!flow) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState');
+      flow.answer(ctx.mcpReq.inputResponses);
+    } else {
+      flow = fc.flows.start(principal.agent, (f) =>
+        core.callChild({
+          principal,
+          server: serverId,
+          method,
+          params,
+          signal: f.abort.signal,
+          ...(progressToken === undefined ? {} : { progressToken }),
+          relay: {
+            agent: principal.agent,
+            session: f.id,
+            notify: (n) => f.notifier?.(n) ?? Promise.resolve(),
+            request: (r, signal) => f.ask(r, signal),
+          },
+        }),
+      );
+    }
+    const leg = ctx.mcpReq.signal;
+    flow.notifier = (n) => (leg.aborted ? Promise.resolve() : ctx.mcpReq.notify(n));
+    const onAbort = (): void => flow.abort.abort(leg.reason);
+    leg.addEventListener('abort', onAbort, { once: true });
+    try {
+      const outcome = await flow.next(leg);
+      if (outcome.kind === 'result') {
+        fc.flows.finish(flow);
+        return outcome.result;
+      }
+      return inputRequired({
+        inputRequests: outcome.requests as never,
+        requestState: flow.id,
+      });
+    } catch (error) {
+      fc.flows.finish(flow);
+      throw error;
+    } finally {
+      leg.removeEventListener('abort', onAbort);
+      flow.notifier = undefined;
+    }
+  };
+
+  server.setRequestHandler('tools/call', async (req, ctx) => {
+    const params = req.params as unknown as Params;
+    return (await forward('tool', 'tools/call', req.params.name, params, ctx, req.params.arguments)) as never;
+  });
+  server.setRequestHandler('prompts/get', async (req, ctx) => {
+    const params = req.params as unknown as Params;
+    return (await forward(
+      'prompt',
+      'prompts/get',
+      req.params.name,
+      params,
+      ctx,
+      req.params.arguments,
+    )) as never;
+  });
+  server.setRequestHandler('resources/read', async (req, ctx) => {
+    return (await forward('resource', 'resources/read', req.params.uri, req.params, ctx)) as never;
+  });
+  server.setRequestHandler('completion/complete', async (req, ctx) => {
+    const ref = req.params.ref;
+    const params = { ...(req.params as unknown as Params) };
+    if (ref.type === 'ref/prompt')
+      return (await forward('prompt', 'completion/complete', ref.name, params, ctx)) as never;
+    return (await forward('resource', 'completion/complete', ref.uri, params, ctx)) as never;
+  });
+
+  server.setRequestHandler('resources/subscribe', async (req) => {
+    const uri = req.params.uri;
+    const route = routeResource(core.tables(), uri);
+    if (
+      !route ||
+      !visible(core.policy, principal, 'resource', route.server, uri) ||
+      fc.endpoint === undefined
+    ) {
+      throw notFound('resource', uri);
+    }
+    await core.subscribe(fc.endpoint, route.server, uri);
+    return {};
+  });
+  server.setRequestHandler('resources/unsubscribe', async (req) => {
+    if (fc.endpoint !== undefined) await core.unsubscribe(fc.endpoint, req.params.uri);
+    return {};
+  });
+  server.setRequestHandler('logging/setLevel', (req) => {
+    if (fc.endpoint !== undefined) fc.endpoint.logLevel = req.params.level;
+    core.setLogLevel(principal.agent, req.params.level);
+    return {};
+  });
+  return server;
+}

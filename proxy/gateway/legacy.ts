@@ -1,0 +1,133 @@
+// 2025-era serving (2025-06-18, 2025-11-25): sessions with Mcp-Session-Id, a GET stream, DELETE.
+// Each session has its own front Server and is bound to the agent that opened it: a request with
+// another agent's token on that session answers 404, exactly like an unknown session, so session
+// ids cannot be probed across agents.
+import { randomUUID } from 'node:crypto';
+import {
+  isInitializeRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+} from '@modelcontextprotocol/server';
+import type { Core, Endpoint } from './core.ts';
+import type { FlowStore } from './flows.ts';
+import { buildFrontServer } from './front-server.ts';
+import type { Principal } from './types.ts';
+
+interface Session {
+  id: string;
+  agent: string;
+  transport: WebStandardStreamableHTTPServerTransport;
+  endpoint: Endpoint;
+  unregister: () => void;
+  lastSeen: number;
+}
+
+function jsonError(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
+}
+
+export function createLegacySessions(options: {
+  core: Core;
+  flows: FlowStore;
+  pageSize: number;
+  idleMs: number;
+}) {
+  const { core } = options;
+  const sessions = new Map<string, Session>();
+
+  const sweeper = setInterval(
+    () => {
+      const cutoff = Date.now() - options.idleMs;
+      for (const s of sessions.values()) if (s.lastSeen < cutoff) void s.transport.close();
+    },
+    Math.min(60_000, options.idleMs),
+  );
+  sweeper.unref();
+
+  const remove = (id: string): void => {
+    const s = sessions.get(id);
+    if (!s) return;
+    sessions.delete(id);
+    s.unregister();
+  };
+
+  const open = async (
+    request: Request,
+    principal: Principal,
+    parsedBody: unknown,
+    authInfo: AuthInfo,
+  ): Promise<Response> => {
+    const endpoint: Endpoint = {
+      agent: principal.agent,
+      session: '',
+      principal,
+      toolsChanged: () => void server.sendToolListChanged().catch(() => undefined),
+      promptsChanged: () => void server.sendPromptListChanged().catch(() => undefined),
+      resourcesChanged: () => void server.sendResourceListChanged().catch(() => undefined),
+      resourceUpdated: (uri) => void server.sendResourceUpdated({ uri }).catch(() => undefined),
+      log: (params) =>
+        void server.notification({ method: 'notifications/message', params }).catch(() => undefined),
+    };
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        endpoint.session = id;
+        sessions.set(id, {
+          id,
+          agent: principal.agent,
+          transport,
+          endpoint,
+          unregister: core.register(endpoint),
+          lastSeen: Date.now(),
+        });
+      },
+      onsessionclosed: (id) => remove(id),
+    });
+    const server = buildFrontServer({
+      core,
+      principal,
+      era: 'legacy',
+      session: randomUUID(),
+      endpoint,
+      flows: options.flows,
+      pageSize: options.pageSize,
+    });
+    transport.onclose = () => {
+      if (transport.sessionId !== undefined) remove(transport.sessionId);
+    };
+    await server.connect(transport);
+    const response = await transport.handleRequest(request, { parsedBody, authInfo });
+    if (transport.sessionId === undefined || !sessions.has(transport.sessionId))
+      await server.close().catch(() => undefined);
+    return response;
+  };
+
+  return {
+    async handle(
+      request: Request,
+      principal: Principal,
+      parsedBody: unknown,
+      authInfo: AuthInfo,
+    ): Promise<Response> {
+      const sid = request.headers.get('mcp-session-id');
+      if (sid !== null) {
+        const session = sessions.get(sid);
+        if (!session || session.agent !== principal.agent) return jsonError(404, -32001, 'Session not found');
+        session.lastSeen = Date.now();
+        session.endpoint.principal = principal;
+        return session.transport.handleRequest(request, { parsedBody, authInfo });
+      }
+      if (request.method === 'POST' && isInitializeRequest(parsedBody))
+        return open(request, principal, parsedBody, authInfo);
+      if (request.method === 'POST')
+        return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    },
+    count: () => sessions.size,
+    async close(): Promise<void> {
+      clearInterval(sweeper);
+      await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => undefined)));
+      sessions.clear();
+    },
+  };
+}

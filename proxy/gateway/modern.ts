@@ -1,0 +1,156 @@
+// 2026-07-28 serving: no sessions, every request carries its own `_meta` envelope. One SDK
+// createMcpHandler per agent (so `subscriptions/listen` streams and their change bus are per agent)
+// whose factory builds a fresh front Server per request. The SDK checks Mcp-Method/Mcp-Name against
+// the body and answers server/discover; lists carry cacheScope 'private'.
+import { randomUUID } from 'node:crypto';
+import { createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
+import type { Logger } from '../../lib/log.ts';
+import { routeResource } from './catalog.ts';
+import type { Core, Endpoint } from './core.ts';
+import type { FlowStore } from './flows.ts';
+import { buildFrontServer } from './front-server.ts';
+import { visible } from './policy.ts';
+import type { Principal } from './types.ts';
+
+interface AgentHandler {
+  handler: McpHttpHandler;
+  endpoint: Endpoint;
+  unregister: () => void;
+  listens: Map<string, number>;
+}
+
+export function principalOf(authInfo: AuthInfo | undefined): Principal {
+  const principal = authInfo?.extra?.principal as Principal | undefined;
+  if (principal === undefined)
+    throw new Error('gateway: request reached the MCP handler without a principal');
+  return principal;
+}
+
+export function createModernServing(options: {
+  core: Core;
+  flows: FlowStore;
+  pageSize: number;
+  maxRequestBodySize: number;
+  logger: Logger;
+}) {
+  const { core } = options;
+  const agents = new Map<string, AgentHandler>();
+
+  const handlerFor = (principal: Principal): AgentHandler => {
+    const held = agents.get(principal.agent);
+    if (held) {
+      held.endpoint.principal = principal;
+      return held;
+    }
+    const handler = createMcpHandler(
+      (ctx) =>
+        buildFrontServer({
+          core,
+          principal: principalOf(ctx.authInfo),
+          era: 'modern',
+          session: randomUUID(),
+          flows: options.flows,
+          pageSize: options.pageSize,
+        }),
+      {
+        legacy: 'reject',
+        maxRequestBodySize: options.maxRequestBodySize,
+        onerror: (error) =>
+          options.logger.debug({ agent: principal.agent, err: error.message }, 'modern request rejected'),
+      },
+    );
+    const endpoint: Endpoint = {
+      agent: principal.agent,
+      session: `modern:${principal.agent}`,
+      principal,
+      toolsChanged: () => handler.notify.toolsChanged(),
+      promptsChanged: () => handler.notify.promptsChanged(),
+      resourcesChanged: () => handler.notify.resourcesChanged(),
+      resourceUpdated: (uri) => handler.notify.resourceUpdated(uri),
+    };
+    const created: AgentHandler = {
+      handler,
+      endpoint,
+      unregister: core.register(endpoint),
+      listens: new Map(),
+    };
+    agents.set(principal.agent, created);
+    return created;
+  };
+
+  /** `subscriptions/listen` asks for resource URIs: subscribe upstream while the stream is open. */
+  const trackListen = async (
+    agent: AgentHandler,
+    principal: Principal,
+    body: unknown,
+  ): Promise<(() => void) | undefined> => {
+    const params =
+      (body as {
+        method?: unknown;
+        params?: { notifications?: { resourceSubscriptions?: unknown } };
+      } | null) ?? {};
+    if (params.method !== 'subscriptions/listen') return undefined;
+    const uris = params.params?.notifications?.resourceSubscriptions;
+    if (!Array.isArray(uris)) return undefined;
+    const held: string[] = [];
+    for (const uri of uris) {
+      if (typeof uri !== 'string') continue;
+      const route = routeResource(core.tables(), uri);
+      if (!route || !visible(core.policy, principal, 'resource', route.server, uri)) continue;
+      const count = agent.listens.get(uri) ?? 0;
+      agent.listens.set(uri, count + 1);
+      held.push(uri);
+      if (count === 0) await core.subscribe(agent.endpoint, route.server, uri).catch(() => undefined);
+    }
+    return () => {
+      for (const uri of held) {
+        const count = (agent.listens.get(uri) ?? 1) - 1;
+        if (count > 0) agent.listens.set(uri, count);
+        else {
+          agent.listens.delete(uri);
+          void core.unsubscribe(agent.endpoint, uri);
+        }
+      }
+    };
+  };
+
+  return {
+    async handle(
+      request: Request,
+      principal: Principal,
+      parsedBody: unknown,
+      authInfo: AuthInfo,
+    ): Promise<Response> {
+      const agent = handlerFor(principal);
+      const release = await trackListen(agent, principal, parsedBody);
+      const response = await agent.handler.fetch(request, {
+        authInfo,
+        ...(parsedBody === undefined ? {} : { parsedBody }),
+      });
+      if (release === undefined) return response;
+      if (response.body === null) {
+        release();
+        return response;
+      }
+      let done = false;
+      const once = (): void => {
+        if (!done) {
+          done = true;
+          release();
+        }
+      };
+      const body = response.body.pipeThrough(new TransformStream({ flush: once }));
+      request.signal.addEventListener('abort', once, { once: true });
+      const wrapped = new Response(body, response);
+      void body;
+      return wrapped;
+    },
+    async close(): Promise<void> {
+      for (const agent of agents.values()) {
+        agent.unregister();
+        await agent.handler.close().catch(() => undefined);
+      }
+      agents.clear();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// Builds the SDK Client the proxy uses toward a child: it declares the client capabilities the proxy
+// can relay and hands every child request and notification to the gateway's hooks.
+// It must not decide where a child request goes; the gateway attributes it to a caller.
+import { Client } from '@modelcontextprotocol/client';
+import type { UpstreamConnection, UpstreamHooks } from './types.ts';
+
+const relayedRequests = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
+
+export function createUpstreamClient(hooks: UpstreamHooks, connection: () => UpstreamConnection): Client {
+  const client = new Client(
+    { name: 'mcpcp-proxy', version: '0.1.0' },
+    {
+      capabilities: {
+        sampling: {},
+        elicitation: { form: {}, url: {} },
+        roots: { listChanged: true },
+      },
+    },
+  );
+  for (const method of relayedRequests) {
+    client.setRequestHandler(method, async (request, ctx) => {
+      const params = (request as { params?: Record<string, unknown> }).params;
+      const result = await hooks.onChildRequest(
+        connection(),
+        { method, ...(params === undefined ? {} : { params }) },
+        ctx.mcpReq.signal,
+      );
+      return result as never;
+    });
+  }
+  client.fallbackNotificationHandler = (notification) => {
+    hooks.onChildNotification(connection(), {
+      method: notification.method,
+      ...(notification.params === undefined ? {} : { params: notification.params }),
+    });
+    return Promise.resolve();
+  };
+  return client;
+}

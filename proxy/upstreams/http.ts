@@ -1,0 +1,220 @@
+// A Streamable HTTP child. Third-party children share one connection. First-party children get one
+// connection per agent, each carrying a short-lived internal JWT for that agent (never the agent's
+// own token), so the child knows who calls and its notifications belong to one agent only.
+// Liveness: a ping loop on the probe connection; a dead child is retried with backoff.
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { McpcpError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { HttpServerConfig } from '../../config/schema.ts';
+import { createRestartTracker } from './backoff.ts';
+import { createUpstreamClient } from './client.ts';
+import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
+
+export interface ChildTokenIssuer {
+  issue(child: string, agent: string): Promise<string>;
+}
+
+export interface HttpUpstreamOptions {
+  config: HttpServerConfig;
+  hooks: UpstreamHooks;
+  logger: Logger;
+  childTokens?: ChildTokenIssuer;
+  /** Ping interval while ready (default 5000 ms). */
+  healthIntervalMs?: number;
+}
+
+/** The identity the proxy uses for its own probe/catalog connection to a first-party child. */
+export const probeAgent = 'mcpcp-proxy';
+const tokenReuseMs = 30_000;
+
+export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
+  const { config, hooks } = options;
+  const logger = options.logger.child({ upstream: config.id });
+  const url = new URL(config.url);
+  const restarts = createRestartTracker(config.restart);
+  const healthIntervalMs = options.healthIntervalMs ?? 5000;
+  const perAgent = config.firstParty;
+  if (perAgent && options.childTokens === undefined) {
+    throw new McpcpError(
+      'ERR_CONFIG_INVALID',
+      `server ${config.id} is firstParty but no child token issuer was given`,
+    );
+  }
+  let status: UpstreamStatus = { phase: 'starting', address: config.url };
+  let generation = 0;
+  let closed = false;
+  let probe: UpstreamConnection | undefined;
+  const connections = new Map<string, Promise<UpstreamConnection>>();
+  const tokens = new Map<string, { token: string; at: number }>();
+  let retryTimer: NodeJS.Timeout | undefined;
+  let healthTimer: NodeJS.Timeout | undefined;
+  let waiters: Array<() => void> = [];
+
+  const setStatus = (next: UpstreamStatus): void => {
+    const changed = next.phase !== status.phase;
+    status = { ...next, address: config.url };
+    if (changed) hooks.onStateChange(config.id);
+    if (next.phase !== 'starting') {
+      const w = waiters;
+      waiters = [];
+      for (const wake of w) wake();
+    }
+  };
+
+  const tokenFor = async (agent: string): Promise<string> => {
+    const cached = tokens.get(agent);
+    if (cached && Date.now() - cached.at < tokenReuseMs) return cached.token;
+    const token = await options.childTokens!.issue(config.id, agent);
+    tokens.set(agent, { token, at: Date.now() });
+    return token;
+  };
+
+  const open = async (agent: string | undefined): Promise<UpstreamConnection> => {
+    const transport = new StreamableHTTPClientTransport(url, {
+      ...(perAgent && agent !== undefined ? { authProvider: { token: () => tokenFor(agent) } } : {}),
+      reconnectionOptions: {
+        maxRetries: 0,
+        initialReconnectionDelay: 1000,
+        maxReconnectionDelay: 1000,
+        reconnectionDelayGrowFactor: 1,
+      },
+    });
+    const ref: { conn?: UpstreamConnection } = {};
+    const client = createUpstreamClient(hooks, () => ref.conn!);
+    const conn: UpstreamConnection = {
+      upstreamId: config.id,
+      agent: perAgent ? agent : undefined,
+      client,
+      generation,
+    };
+    ref.conn = conn;
+    client.onerror = (error) => logger.debug({ err: error.message }, 'child transport error');
+    try {
+      await client.connect(transport, { timeout: config.readyTimeoutMs });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    return conn;
+  };
+
+  const dropAll = (): void => {
+    const all = [...connections.values()];
+    connections.clear();
+    const p = probe;
+    probe = undefined;
+    for (const pending of all) void pending.then((c) => c.client.close()).catch(() => undefined);
+    if (p) void p.client.close().catch(() => undefined);
+  };
+
+  const markDown = (reason: string): void => {
+    if (closed || status.phase === 'down' || status.phase === 'crash-looping') return;
+    dropAll();
+    const decision = restarts.onFailure();
+    setStatus({ phase: decision.crashLooping ? 'crash-looping' : 'down', lastError: reason });
+    logger.warn({ reason, delayMs: decision.delayMs }, 'child unreachable; retrying');
+    retryTimer = setTimeout(() => void connectProbe(), decision.delayMs);
+  };
+
+  const connectProbe = async (): Promise<void> => {
+    if (closed) return;
+    try {
+      generation += 1;
+      const conn = await open(perAgent ? probeAgent : undefined);
+      if (closed) {
+        await conn.client.close();
+        return;
+      }
+      probe = conn;
+      if (!perAgent) connections.set('*', Promise.resolve(conn));
+      setStatus({ phase: 'ready' });
+      logger.info('child ready');
+      scheduleHealth();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      status = { ...status, phase: 'starting' };
+      markDown(reason);
+    }
+  };
+
+  const scheduleHealth = (): void => {
+    if (healthTimer) clearTimeout(healthTimer);
+    healthTimer = setTimeout(() => {
+      const p = probe;
+      if (!p || closed) return;
+      p.client
+        .ping({ timeout: Math.max(1000, healthIntervalMs) })
+        .then(() => {
+          restarts.reset();
+          scheduleHealth();
+        })
+        .catch((error: unknown) => markDown(error instanceof Error ? error.message : String(error)));
+    }, healthIntervalMs);
+    healthTimer.unref();
+  };
+
+  return {
+    id: config.id,
+    transport: 'http',
+    async start() {
+      await connectProbe();
+    },
+    async connection(agent: string) {
+      if (status.phase === 'starting') await new Promise<void>((resolve) => waiters.push(resolve));
+      if (status.phase !== 'ready') {
+        throw new McpcpError('ERR_UPSTREAM_UNAVAILABLE', `server ${config.id} is unavailable`, {
+          details: { server: config.id, phase: status.phase },
+        });
+      }
+      const key = perAgent ? agent : '*';
+      let pending = connections.get(key);
+      if (pending === undefined) {
+        pending = open(perAgent ? agent : undefined);
+        connections.set(key, pending);
+        pending.catch(() => {
+          if (connections.get(key) === pending) connections.delete(key);
+        });
+      }
+      return pending;
+    },
+    anyConnection: () => probe,
+    discard(conn) {
+      for (const [key, pending] of connections) {
+        void pending.then((c) => {
+          if (c === conn && connections.get(key) === pending) connections.delete(key);
+        });
+      }
+      if (probe === conn) {
+        probe = undefined;
+        void connectProbe();
+      }
+      void conn.client.close().catch(() => undefined);
+    },
+    status: () => status,
+    close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (healthTimer) clearTimeout(healthTimer);
+      dropAll();
+      const w = waiters;
+      waiters = [];
+      for (const wake of w) wake();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** True for the error a Streamable HTTP client raises when the child forgot our session. */
+export function isSessionExpired(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (status === 404) return true;
+  return error instanceof Error && /\b404\b/.test(error.message);
+}
+
+/** Lets the gateway report a network failure so liveness is re-checked at once. */
+export function isNetworkFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const cause = (error as { cause?: unknown }).cause;
+  const causeText = cause instanceof Error ? cause.message : '';
+  return /fetch failed|ECONNREFUSED|ECONNRESET|socket hang up/i.test(`${error.message} ${causeText}`);
+}

@@ -1,0 +1,33 @@
+// The only place that branches on a server's transport.
+import type { Logger } from '../../lib/log.ts';
+import type { ServerConfig } from '../../config/schema.ts';
+import { createHttpUpstream, type ChildTokenIssuer } from './http.ts';
+import { createStdioUpstream } from './stdio.ts';
+import type { Upstream, UpstreamHooks } from './types.ts';
+
+export type {
+  Upstream,
+  UpstreamConnection,
+  UpstreamHooks,
+  UpstreamStatus,
+  ChildRequest,
+  ChildNotification,
+} from './types.ts';
+export { isSessionExpired } from './http.ts';
+
+export function createUpstream(
+  config: ServerConfig,
+  deps: { hooks: UpstreamHooks; logger: Logger; childTokens?: ChildTokenIssuer },
+): Upstream {
+  switch (config.transport) {
+    case 'stdio':
+      return createStdioUpstream({ config, hooks: deps.hooks, logger: deps.logger });
+    case 'http':
+      return createHttpUpstream({
+        config,
+        hooks: deps.hooks,
+        logger: deps.logger,
+        ...(deps.childTokens === undefined ? {} : { childTokens: deps.childTokens }),
+      });
+  }
+}

@@ -1,0 +1,60 @@
+// The one interface every upstream transport implements. Nothing outside proxy/upstreams/ branches
+// on the transport; the gateway only sees connections (a connected SDK Client) and state changes.
+import type { Client } from '@modelcontextprotocol/client';
+
+export type UpstreamPhase = 'starting' | 'ready' | 'down' | 'crash-looping';
+
+/** One connected MCP client to a child. `agent` is set when the connection belongs to one agent. */
+export interface UpstreamConnection {
+  readonly upstreamId: string;
+  readonly agent: string | undefined;
+  readonly client: Client;
+  /** Grows on every reconnect of this upstream, so catalogs fetched from an old process are dropped. */
+  readonly generation: number;
+}
+
+export interface ChildRequest {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface ChildNotification {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+/** What the gateway hears from upstreams. */
+export interface UpstreamHooks {
+  /** The child sent a request (sampling, elicitation, roots): relay it to the agent whose call caused it. */
+  onChildRequest(
+    conn: UpstreamConnection,
+    request: ChildRequest,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
+  /** The child sent a notification (list_changed, resources/updated, logging message, …). */
+  onChildNotification(conn: UpstreamConnection, notification: ChildNotification): void;
+  /** The upstream changed phase (ready, down, back again). */
+  onStateChange(upstreamId: string): void;
+}
+
+export interface UpstreamStatus {
+  phase: UpstreamPhase;
+  pid?: number;
+  address?: string;
+  lastError?: string;
+}
+
+export interface Upstream {
+  readonly id: string;
+  readonly transport: 'stdio' | 'http';
+  /** Connects (spawning the process for stdio). Never rejects: a child that is down is retried. */
+  start(): Promise<void>;
+  /** The connection for this agent's calls; rejects with ERR_UPSTREAM_UNAVAILABLE while down. */
+  connection(agent: string): Promise<UpstreamConnection>;
+  /** Any live connection, for catalog fetches; undefined while down. */
+  anyConnection(): UpstreamConnection | undefined;
+  /** Drops a connection whose session the child forgot (HTTP 404) so the next call reconnects. */
+  discard(conn: UpstreamConnection): void;
+  status(): UpstreamStatus;
+  close(): Promise<void>;
+}

@@ -1,0 +1,129 @@
+// Test harness for the gateway: a real HTTP server on port 0 (Hono on @hono/node-server) whose /mcp
+// passes a fixed principal, named by the x-test-agent header, to gateway.handleMcp. The real edge
+// (tokens, limits) is tested elsewhere; this isolates MCP behaviour.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
+import { Hono } from 'hono';
+import { compilePolicy } from '../../../auth/policy.ts';
+import { parseConfig } from '../../../config/load.ts';
+import type { McpcpConfig } from '../../../config/schema.ts';
+import { createSilentLogger } from '../../../lib/log.ts';
+import {
+  createGateway,
+  type CallEvent,
+  type Gateway,
+  type GatewayTuning,
+} from '../../../proxy/gateway/index.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const fixture = path.resolve(here, '../../fixtures/servers/test-child.ts');
+export const everythingBin = path.resolve(
+  here,
+  '../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js',
+);
+export const node = process.execPath;
+
+export interface Harness {
+  url: string;
+  gateway: Gateway;
+  config: McpcpConfig;
+  events: CallEvent[];
+  connect(
+    agent: string,
+    options?: { era?: 'legacy' | 'modern'; client?: ClientOptions; setup?: (client: Client) => void },
+  ): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  yaml: string,
+  tuning: GatewayTuning & { callTimeoutMs?: number } = {},
+): Promise<Harness> {
+  const config = parseConfig(yaml, path.join(here, 'test.yaml'));
+  const events: CallEvent[] = [];
+  const gateway = createGateway({
+    servers: config.servers,
+    policy: compilePolicy(config),
+    callTimeoutMs: tuning.callTimeoutMs ?? 10_000,
+    logger: createSilentLogger(),
+    onCall: (e) => events.push(e),
+    ...tuning,
+  });
+  await gateway.start();
+  const app = new Hono();
+  app.all('/mcp', (c) => {
+    const agent = c.req.header('x-test-agent') ?? 'anonymous';
+    return gateway.handleMcp(c.req.raw, {
+      agent,
+      scopes: [],
+      claims: {},
+      expiresAt: Math.floor(Date.now() / 1000) + 3600,
+    });
+  });
+  let server: ServerType | undefined;
+  const port = await new Promise<number>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(info.port));
+  });
+  const clients: Client[] = [];
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    gateway,
+    config,
+    events,
+    async connect(agent, options = {}) {
+      const client = new Client(
+        { name: `test-${agent}`, version: '1.0.0' },
+        {
+          ...(options.era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}),
+          ...options.client,
+        },
+      );
+      options.setup?.(client);
+      const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        requestInit: { headers: { 'x-test-agent': agent } },
+      });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await gateway.close();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    },
+  };
+}
+
+/** A stdio server entry for the test child. */
+export function childServer(
+  id: string,
+  extra: { namespace?: string; args?: string[]; restart?: string } = {},
+): string {
+  const args = [fixture, '--name', id, ...(extra.args ?? [])].map((a) => JSON.stringify(a)).join(', ');
+  return [
+    `  - id: ${id}`,
+    ...(extra.namespace === undefined ? [] : [`    namespace: ${JSON.stringify(extra.namespace)}`]),
+    `    transport: stdio`,
+    `    command: ${JSON.stringify(node)}`,
+    `    args: [${args}]`,
+    `    restart: ${extra.restart ?? '{ backoffMs: 50, maxBackoffMs: 200 }'}`,
+  ].join('\n');
+}
+
+export function textOf(result: unknown): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  return content.map((c) => c.text ?? '').join('');
+}
+
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
