@@ -11,12 +11,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAuthHeaderForwarder } from './auth-header-forwarder.ts';
 import type { AuthHeaderForwarder } from './auth-header-forwarder.ts';
+import { runModernScenarios } from './modern-runner.ts';
+import { MODERN_ERA, MODERN_SCENARIOS } from './modern-scenarios.ts';
 
 /**
- * Protocol eras the suite can exercise. Its client (SDK v1) offers 2025-11-25; '2025-06-18' pins the
+ * Protocol eras. The official suite's client (SDK v1) offers 2025-11-25; '2025-06-18' pins the
  * `initialize` offer to that version and keeps only the scenarios the suite tags with it.
+ * '2026-07-28' is not in the suite: it runs the SDK v2 mirror in modern-scenarios.ts.
  */
-export type ConformanceEra = '2025-06-18' | '2025-11-25';
+export type ConformanceEra = '2025-06-18' | '2025-11-25' | typeof MODERN_ERA;
 
 export interface ConformanceCheck {
   id: string;
@@ -94,6 +97,7 @@ function runCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
 
 /** Server scenario names the installed suite knows, optionally only those tagged with `era`. */
 export async function listServerScenarios(era?: ConformanceEra): Promise<string[]> {
+  if (era === MODERN_ERA) return [...MODERN_SCENARIOS];
   const args = ['list', '--server', ...(era ? ['--spec-version', era] : [])];
   const { code, output } = await runCli(args, 30_000);
   if (code !== 0) throw new Error(`conformance list failed (${code}): ${output}`);
@@ -134,6 +138,7 @@ async function readResults(dir: string): Promise<Map<string, ConformanceCheck[]>
 }
 
 export async function runConformance(options: RunConformanceOptions): Promise<ScenarioResult[]> {
+  if (options.era === MODERN_ERA) return runModernScenarios(options);
   const timeoutMs = options.timeoutMs ?? 120_000;
   const wanted = options.scenarios ?? (await listServerScenarios(options.era));
   const needsForwarder = options.headers !== undefined || options.era === '2025-06-18';

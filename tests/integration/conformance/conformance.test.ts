@@ -16,7 +16,7 @@ function explain(result: ScenarioResult | undefined): string {
   return result.details.failures.map((f) => `${f.id}: ${f.message}`).join('\n');
 }
 
-describe('official conformance suite against the bare everything fixture', () => {
+describe('conformance scenarios (official suite; SDK v2 mirror for 2026-07-28) against the bare everything fixture', () => {
   let fixture: RunningFixture;
   const results = new Map<ConformanceEra, Map<string, ScenarioResult>>();
   let forwarded: ScenarioResult[] = [];

@@ -79,7 +79,7 @@ function explain(result: ScenarioResult | undefined): string {
 }
 
 describe.skipIf(PENDING !== undefined)(
-  `official conformance suite through the proxy${PENDING ? ` (skipped: ${PENDING})` : ''}`,
+  `conformance scenarios (official suite; SDK v2 mirror for 2026-07-28) through the proxy${PENDING ? ` (skipped: ${PENDING})` : ''}`,
   () => {
     let fixture: RunningFixture | undefined;
     let proxy: ProxyHandle | undefined;
