@@ -1,0 +1,304 @@
+// Proxy benchmark: a tools/call echo through MCPCP (auth + policy + namespacing + audit on, HTTP children)
+// against the same echo server called directly, from one run on this machine.
+//   node bench/proxy.ts [--duration 5000] [--sessions 1000] [--json-only]
+// Prints a table and one JSON line. See bench/README.md for what each figure means.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { generateKeyPair, loadSigner } from '../auth/keys.ts';
+import { issueAgentToken } from '../auth/tokens.ts';
+import { BenchSession, destroyAgent } from './mcp-http-client.ts';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5000' },
+    sessions: { type: 'string', default: '1000' },
+    'json-only': { type: 'boolean', default: false },
+    /** Writes a V8 CPU profile of the proxy process into this folder (for finding where the time goes). */
+    'cpu-prof-dir': { type: 'string' },
+  },
+});
+const durationMs = Number(values.duration);
+const idleSessions = Number(values.sessions);
+const here = path.dirname(new URL(import.meta.url).pathname);
+const say = (line: string): void => {
+  if (!values['json-only']) console.error(line);
+};
+
+interface ProxyStats {
+  cpu: NodeJS.CpuUsage;
+  rss: number;
+  heapUsed: number;
+  sessions: number;
+}
+
+function startEchoServers(count: number): Promise<{ child: ChildProcess; urls: string[] }> {
+  const child = spawn(process.execPath, [path.join(here, 'echo-server.ts'), '--count', String(count)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => resolve({ child, urls: (JSON.parse(line) as { urls: string[] }).urls }));
+    child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
+  });
+}
+
+function startProxyProcess(
+  configFile: string,
+): Promise<{ child: ChildProcess; mcpUrl: string; resource: string; issuer: string }> {
+  const child = fork(path.join(here, 'proxy-process.ts'), [configFile], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    execArgv: [
+      '--expose-gc',
+      ...(values['cpu-prof-dir'] === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`]),
+    ],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { mcpUrl: string; resource: string; issuer: string }) =>
+      resolve({ child, ...m }),
+    );
+    child.once('exit', (code) => reject(new Error(`proxy exited with ${code}`)));
+  });
+}
+
+function proxyStats(child: ChildProcess): Promise<ProxyStats> {
+  return new Promise((resolve) => {
+    child.once('message', (m: ProxyStats) => resolve(m));
+    child.send({ type: 'stats' });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface LoadResult {
+  calls: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+async function load(sessions: BenchSession[], tool: string, ms: number): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  const deadline = start + ms;
+  await Promise.all(
+    sessions.map(async (session) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await session.call('tools/call', { name: tool, arguments: { message: 'hello' } });
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    calls: latencies.length,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+async function openMany(
+  url: string,
+  token: string | undefined,
+  n: number,
+  batch = 32,
+): Promise<BenchSession[]> {
+  const out: BenchSession[] = [];
+  while (out.length < n) {
+    const size = Math.min(batch, n - out.length);
+    out.push(...(await Promise.all(Array.from({ length: size }, () => BenchSession.open(url, token)))));
+  }
+  return out;
+}
+
+async function freshSession(url: string, token: string | undefined, tool: string): Promise<number> {
+  const t0 = performance.now();
+  const session = await BenchSession.open(url, token);
+  await session.call('tools/call', { name: tool, arguments: { message: 'hello' } });
+  const elapsed = performance.now() - t0;
+  await session.close();
+  return elapsed;
+}
+
+const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mcpcp-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const keysDir = path.join(dir, 'keys');
+    await generateKeyPair(keysDir);
+    const signer = await loadSigner(keysDir);
+    const echo = await startEchoServers(4);
+    children.push(echo.child);
+    const servers = echo.urls
+      .map((url, i) => `  - id: e${i + 1}\n    transport: http\n    url: ${url}\n`)
+      .join('');
+    const configFile = path.join(dir, 'mcpcp.yaml');
+    await writeFile(
+      configFile,
+      `proxy:
+  listen: { host: 127.0.0.1, port: 0 }
+  publicUrl: http://127.0.0.1:0
+  keysDir: ./keys
+servers:
+${servers}agents:
+  bench: {}
+policy:
+  rules:
+    - id: bench-all
+      subjects: [bench]
+      servers: [e1, e2, e3, e4]
+      allow: ['e*_*']
+      deny: ['e*_length']
+      arguments:
+        e1_echo: { message: { maxLength: 1000 } }
+`,
+    );
+    const proxy = await startProxyProcess(configFile);
+    children.push(proxy.child);
+    const token = await issueAgentToken(signer, {
+      issuer: proxy.issuer,
+      audience: proxy.resource,
+      agent: 'bench',
+      ttlSeconds: 3600,
+    });
+    const directUrl = echo.urls[0]!;
+    say(`echo servers: ${echo.urls.join(' ')}\nproxy: ${proxy.mcpUrl}`);
+
+    const direct32 = await openMany(directUrl, undefined, 32);
+    const proxied32 = await openMany(proxy.mcpUrl, token, 32);
+    say('warming up');
+    await load(direct32, 'echo', 1000);
+    await load(proxied32, 'e1_echo', 1000);
+
+    say('concurrency 1');
+    const d1 = await load(direct32.slice(0, 1), 'echo', durationMs);
+    const p1 = await load(proxied32.slice(0, 1), 'e1_echo', durationMs);
+    say('concurrency 32');
+    const d32 = await load(direct32, 'echo', durationMs);
+    const before = await proxyStats(proxy.child);
+    const p32 = await load(proxied32, 'e1_echo', durationMs);
+    const after = await proxyStats(proxy.child);
+    const cpuMs = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000;
+    const cpuPerCallMs = cpuMs / p32.calls;
+
+    say('fresh sessions');
+    const freshDirect: number[] = [];
+    const freshProxy: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      freshDirect.push(await freshSession(directUrl, undefined, 'echo'));
+      freshProxy.push(await freshSession(proxy.mcpUrl, token, 'e1_echo'));
+    }
+    freshDirect.sort((a, b) => a - b);
+    freshProxy.sort((a, b) => a - b);
+
+    say('tools/list over 4 children');
+    const lister = proxied32[0]!;
+    const listed = (await lister.call('tools/list', {})) as { tools: unknown[] };
+    for (let i = 0; i < 50; i++) await lister.call('tools/list', {});
+    const lists: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t0 = performance.now();
+      await lister.call('tools/list', {});
+      lists.push(performance.now() - t0);
+    }
+    lists.sort((a, b) => a - b);
+
+    say(`${idleSessions} idle sessions`);
+    const idleBefore = await proxyStats(proxy.child);
+    await openMany(proxy.mcpUrl, token, idleSessions);
+    const idleAfter = await proxyStats(proxy.child);
+
+    const figures = {
+      throughputRatioC32: round(p32.rps / d32.rps),
+      directRpsC32: round(d32.rps, 0),
+      proxyRpsC32: round(p32.rps, 0),
+      addedP50MsC1: round(p1.p50 - d1.p50),
+      directP50MsC1: round(d1.p50),
+      proxyP50MsC1: round(p1.p50),
+      proxyP99MsC32: round(p32.p99),
+      directP99MsC32: round(d32.p99),
+      proxyCpuMsPerCall: round(cpuPerCallMs),
+      freshSessionRatio: round(percentile(freshProxy, 50) / percentile(freshDirect, 50)),
+      freshSessionDirectMs: round(percentile(freshDirect, 50)),
+      freshSessionProxyMs: round(percentile(freshProxy, 50)),
+      toolsListP50Ms4Children: round(percentile(lists, 50)),
+      toolsListCount: listed.tools.length,
+      idleSessions,
+      proxySessionsReported: idleAfter.sessions,
+      rssMbBeforeIdle: round(idleBefore.rss / 2 ** 20, 1),
+      rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
+    };
+    const targets: [string, string, string, boolean][] = [
+      [
+        'throughput ratio c=32',
+        `${figures.throughputRatioC32}× (${figures.proxyRpsC32}/${figures.directRpsC32} rps)`,
+        '≥ 0.6×',
+        figures.throughputRatioC32 >= 0.6,
+      ],
+      [
+        'added p50 c=1',
+        `${figures.addedP50MsC1} ms (${figures.proxyP50MsC1} vs ${figures.directP50MsC1})`,
+        '≤ 0.5 ms',
+        figures.addedP50MsC1 <= 0.5,
+      ],
+      [
+        'proxy CPU per call',
+        `${figures.proxyCpuMsPerCall} ms`,
+        '≤ 0.35 ms',
+        figures.proxyCpuMsPerCall <= 0.35,
+      ],
+      [
+        'fresh session ratio',
+        `${figures.freshSessionRatio}× (${figures.freshSessionProxyMs} vs ${figures.freshSessionDirectMs} ms)`,
+        '≤ 2×',
+        figures.freshSessionRatio <= 2,
+      ],
+      [
+        'tools/list 4 children p50',
+        `${figures.toolsListP50Ms4Children} ms (${figures.toolsListCount} tools)`,
+        '≤ 2 ms',
+        figures.toolsListP50Ms4Children <= 2,
+      ],
+      [
+        `RSS with ${idleSessions} idle sessions`,
+        `${figures.rssMbWithIdle} MB (before ${figures.rssMbBeforeIdle}; sessions ${figures.proxySessionsReported})`,
+        '≤ 150 MB',
+        figures.rssMbWithIdle <= 150,
+      ],
+    ];
+    if (!values['json-only']) {
+      const width = Math.max(...targets.map((t) => t[0].length));
+      const valueWidth = Math.max(...targets.map((t) => t[1].length));
+      console.log(`${'figure'.padEnd(width)}  ${'measured'.padEnd(valueWidth)}  target     met`);
+      for (const [name, value, target, met] of targets) {
+        console.log(
+          `${name.padEnd(width)}  ${value.padEnd(valueWidth)}  ${target.padEnd(9)}  ${met ? 'yes' : 'NO'}`,
+        );
+      }
+    }
+    console.log(JSON.stringify({ bench: 'proxy', durationMs, ...figures }));
+  } finally {
+    destroyAgent();
+    await Promise.all(
+      children.map((child) => new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM'))),
+    );
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
