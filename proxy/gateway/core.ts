@@ -259,9 +259,11 @@ export function createCore(options: CoreOptions) {
       try {
         conn = await upstream.connection(o.principal.agent);
         const end = calls.begin(conn, o.relay);
+        // Progress sent before the result must reach the agent before the result does.
+        const inFlight = new Set<Promise<void>>();
         try {
           const progressToken = o.progressToken;
-          return await conn.client.request(
+          const result = await conn.client.request(
             { method: o.method as 'tools/call', params: o.params },
             {
               signal: o.signal,
@@ -271,13 +273,17 @@ export function createCore(options: CoreOptions) {
                 ? {}
                 : {
                     onprogress: (progress) => {
-                      void o.relay
+                      const sent = o.relay
                         .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
                         .catch(() => undefined);
+                      inFlight.add(sent);
+                      void sent.finally(() => inFlight.delete(sent));
                     },
                   }),
             },
           );
+          await Promise.all(inFlight);
+          return result;
         } finally {
           end();
         }

@@ -1,0 +1,163 @@
+// Relaying both ways: progress, logging, cancellation, list_changed, resource updates and the
+// child's sampling / elicitation / roots requests answered by the agent's client, in both eras.
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childServer, startHarness, textOf, waitFor, type Harness } from './harness.ts';
+
+const yaml = `
+servers:
+${childServer('alpha')}
+policy:
+  rules:
+    - id: all
+      subjects: ['*']
+      servers: ['*']
+      allow: ['*', 'test://**']
+`;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness(yaml);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const answering = (client: Client): void => {
+  client.setRequestHandler('sampling/createMessage', (req) => {
+    const first = req.params.messages[0]?.content;
+    const asked = first && !Array.isArray(first) && first.type === 'text' ? first.text : '';
+    return { model: 'test-model', role: 'assistant', content: { type: 'text', text: `answer to ${asked}` } };
+  });
+  client.setRequestHandler('elicitation/create', () => ({ action: 'accept', content: { answer: 'blue' } }));
+  client.setRequestHandler('roots/list', () => ({ roots: [{ uri: 'file:///work/root' }] }));
+};
+const capabilities = { capabilities: { sampling: {}, elicitation: { form: {} }, roots: {} } };
+
+for (const era of ['legacy', 'modern'] as const) {
+  describe(`relay (${era} era)`, () => {
+    it('relays progress of a long-running call under the agent progress token', async () => {
+      const client = await h.connect(`p-${era}`, { era });
+      const seen: number[] = [];
+      const result = await client.callTool(
+        { name: 'alpha_slow', arguments: { steps: 3, delayMs: 30 } },
+        { onprogress: (p) => seen.push(p.progress) },
+      );
+      expect(textOf(result)).toBe('done after 3 steps');
+      expect(seen).toEqual([1, 2, 3]);
+    });
+
+    it('relays a sampling request to the calling client and its answer back', async () => {
+      const client = await h.connect(`s-${era}`, { era, client: capabilities, setup: answering });
+      const result = await client.callTool({
+        name: 'alpha_sample',
+        arguments: { prompt: 'six times seven' },
+      });
+      expect(textOf(result)).toBe('sampled: answer to six times seven');
+    });
+
+    it('round-trips an elicitation', async () => {
+      const client = await h.connect(`e-${era}`, { era, client: capabilities, setup: answering });
+      const result = await client.callTool({
+        name: 'alpha_elicit',
+        arguments: { question: 'favourite colour?' },
+      });
+      expect(textOf(result)).toBe('elicited: accept {"answer":"blue"}');
+    });
+
+    it('relays a roots request', async () => {
+      const client = await h.connect(`r-${era}`, { era, client: capabilities, setup: answering });
+      const result = await client.callTool({ name: 'alpha_roots', arguments: {} });
+      expect(textOf(result)).toBe('roots: file:///work/root');
+    });
+
+    it('forwards the child log messages of a call to the caller', async () => {
+      const client = await h.connect(`l-${era}`, { era });
+      const lines: unknown[] = [];
+      client.setNotificationHandler('notifications/message', (n) => void lines.push(n.params.data));
+      await client.callTool({ name: 'alpha_log', arguments: { message: 'hello log', level: 'warning' } });
+      await waitFor(() => lines.length > 0);
+      expect(lines).toContain('hello log');
+    });
+  });
+}
+
+describe('relay (legacy only)', () => {
+  it('delivers resources/updated for a subscribed resource', async () => {
+    const client = await h.connect('sub');
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    await client.subscribeResource({ uri: 'test://counter' });
+    await client.callTool({ name: 'alpha_bump', arguments: {} });
+    await waitFor(() => updates.length > 0);
+    expect(updates).toEqual(['test://counter']);
+  });
+
+  it('sends tools/list_changed when a child changes its tools', async () => {
+    const client = await h.connect('lc');
+    let changed = 0;
+    client.setNotificationHandler('notifications/tools/list_changed', () => void (changed += 1));
+    const before = (await client.listTools()).tools.map((t) => t.name);
+    await client.callTool({ name: 'alpha_toggle', arguments: {} });
+    await waitFor(() => changed > 0);
+    const after = (await client.listTools()).tools.map((t) => t.name);
+    expect(after.includes('alpha_extra')).toBe(!before.includes('alpha_extra'));
+    await client.callTool({ name: 'alpha_toggle', arguments: {} });
+  });
+
+  it('cancels the upstream call when the agent cancels', async () => {
+    const client = await h.connect('cancel');
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: 'alpha_slow', arguments: { steps: 50, delayMs: 50 } },
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 100);
+    await expect(call).rejects.toThrow();
+    // The proxy stays usable for the same session.
+    expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'after' } }))).toBe(
+      'alpha: after',
+    );
+  });
+});
+
+describe('relay (modern only)', () => {
+  it('delivers a resource update on a subscriptions/listen stream', async () => {
+    const client = await h.connect('listen', { era: 'modern' });
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    const sub = await client.listen({ resourceSubscriptions: ['test://counter'] });
+    await client.callTool({ name: 'alpha_bump', arguments: {} });
+    await waitFor(() => updates.length > 0);
+    expect(updates).toEqual(['test://counter']);
+    await sub.close();
+  });
+
+  it('marks per-agent lists cacheScope private', async () => {
+    const response = await fetch(h.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'x-test-agent': 'raw',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/list',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/list',
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    const body = (await response.json()) as { result?: { cacheScope?: string; tools?: unknown[] } };
+    expect(body.result?.cacheScope).toBe('private');
+    expect(body.result?.tools?.length).toBeGreaterThan(0);
+  });
+});
