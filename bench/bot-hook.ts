@@ -1,0 +1,172 @@
+// Bot hook benchmark: latency of one runBotHook call (fresh QuickJS runtime + context, prelude, bot source parse,
+// hook, output validation) for an empty hook, a simple stateful echo bot, and the builtin GuessBot / BlackjackBot,
+// plus the raw cost of creating a runtime + context and of instantiating a wasm module.
+//   node bench/bot-hook.ts [--iterations 2000] [--json-only]
+// Prints a table to stderr and one JSON line to stdout. Target (issue 5): simple bot hook p50 ≤ 2 ms.
+import { parseArgs } from 'node:util';
+import { builtinBot } from '../servers/bot-runner/builtin/index.ts';
+import { runBotHook } from '../servers/sandbox/bot-host.ts';
+import type { BotHookInput } from '../servers/sandbox/bot-host.ts';
+import {
+  resolveSandboxLimits,
+  sandboxModulesCreated,
+  warmSandbox,
+  withSandbox,
+} from '../servers/sandbox/quickjs-engine.ts';
+
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '2000' },
+    'json-only': { type: 'boolean', default: false },
+  },
+});
+const iterations = Number(values.iterations);
+const say = (line: string): void => {
+  if (!values['json-only']) console.error(line);
+};
+
+interface Figures {
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+function summarise(samples: number[]): Figures {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  const round = (n: number): number => Math.round(n * 1000) / 1000;
+  return {
+    p50: round(at(0.5)),
+    p99: round(at(0.99)),
+    mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+  };
+}
+
+async function measure(run: (i: number) => Promise<unknown>): Promise<Figures> {
+  for (let i = 0; i < Math.min(200, iterations); i++) await run(i); // warm-up
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const started = performance.now();
+    await run(i);
+    samples.push(performance.now() - started);
+  }
+  return summarise(samples);
+}
+
+const KEY = 'a5'.repeat(32);
+const base: Omit<BotHookInput, 'source' | 'hook' | 'event'> = {
+  params: null,
+  state: null,
+  randomKey: KEY,
+  randomCounter: 0,
+  now: 1_790_000_000_000,
+};
+
+const emptyBot = 'class Empty {}';
+const echoBot = `class EchoBot {
+  constructor(ctx, params) { this.ctx = ctx; this.params = params; }
+  onMessage(msg) {
+    const state = this.ctx.getState() || { count: 0 };
+    state.count += 1;
+    this.ctx.setState(state);
+    this.ctx.post('bot', { echo: msg.body, count: state.count, roll: this.ctx.randomInt(6) + 1 });
+  }
+}`;
+const message = { seq: 10, ts: 0, slot: 's1', agent: 'alice', kind: 'user', body: 'hello' };
+
+async function main(): Promise<void> {
+  let started = performance.now();
+  await warmSandbox();
+  const firstModuleMs = performance.now() - started;
+
+  const limits = resolveSandboxLimits();
+  const runtimeContext = await measure(() => withSandbox(limits, () => undefined));
+
+  const empty = await measure(() =>
+    runBotHook({ ...base, source: emptyBot, hook: 'message', event: message }),
+  );
+  let echoState: unknown = null;
+  const echo = await measure(async () => {
+    const out = await runBotHook({
+      ...base,
+      source: echoBot,
+      hook: 'message',
+      event: message,
+      state: echoState,
+    });
+    if (out.error) throw new Error(out.error.message);
+    echoState = out.state;
+  });
+
+  const guess = builtinBot('GuessBot')!;
+  const init = await runBotHook({ ...base, source: guess.source, hook: 'init', event: null });
+  const guessHook = await measure((i) =>
+    runBotHook({
+      ...base,
+      source: guess.source,
+      hook: 'message',
+      event: { ...message, body: `guess ${(i % 100) + 1}` },
+      state: init.state,
+      randomCounter: init.randomCounter,
+    }),
+  );
+
+  const blackjack = builtinBot('BlackjackBot')!;
+  const seated = await runBotHook({ ...base, source: blackjack.source, hook: 'join', event: { slot: 's1' } });
+  const deal = await measure((i) =>
+    runBotHook({
+      ...base,
+      source: blackjack.source,
+      hook: 'message',
+      event: { ...message, body: 'deal' },
+      state: seated.state,
+      randomCounter: i * 60,
+    }),
+  );
+
+  // Cost of a fresh module (paid once per process and after each memory failure).
+  const modulesBefore = sandboxModulesCreated();
+  started = performance.now();
+  const bombs = 20;
+  for (let i = 0; i < bombs; i++) {
+    await runBotHook({
+      ...base,
+      source: 'class B { onInit() { new ArrayBuffer(1e9) } }',
+      hook: 'init',
+      event: null,
+    });
+  }
+  const afterBomb = await runBotHook({ ...base, source: echoBot, hook: 'message', event: message });
+  const recycleMs = (performance.now() - started) / bombs;
+  if (afterBomb.error) throw new Error('hook after memory bomb failed');
+
+  const result = {
+    bench: 'bot-hook',
+    iterations,
+    node: process.version,
+    firstModuleMs: Math.round(firstModuleMs * 100) / 100,
+    runtimeContextMs: runtimeContext,
+    emptyHookMs: empty,
+    echoHookMs: echo,
+    guessBotHookMs: guessHook,
+    blackjackDealHookMs: deal,
+    memoryBombPlusModuleRecycleMs: Math.round(recycleMs * 100) / 100,
+    modulesRecycled: sandboxModulesCreated() - modulesBefore,
+  };
+  say(`bot hook latency over ${iterations} runs (ms)      p50      p99     mean`);
+  const row = (name: string, f: Figures): void =>
+    say(
+      `  ${name.padEnd(42)}${String(f.p50).padStart(7)}${String(f.p99).padStart(9)}${String(f.mean).padStart(9)}`,
+    );
+  row('runtime + context only', runtimeContext);
+  row('empty hook (no method)', empty);
+  row('simple echo bot (state, random, post)', echo);
+  row('GuessBot "guess N"', guessHook);
+  row('BlackjackBot "deal" (shuffle + commit)', deal);
+  say(
+    `  first wasm module: ${result.firstModuleMs} ms; memory bomb + module recycle: ${result.memoryBombPlusModuleRecycleMs} ms`,
+  );
+  console.log(JSON.stringify(result));
+}
+
+await main();
