@@ -12,7 +12,7 @@ export interface ChildLogLine {
   readonly line: string;
 }
 
-export function formatChildLine(entry: ChildLogLine): string {
+export function formatChildLine(entry: { readonly id: string; readonly line: string }): string {
   return `[${entry.id}] ${entry.line}`;
 }
 

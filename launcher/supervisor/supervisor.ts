@@ -28,6 +28,11 @@ export interface ChildSpec {
   readonly cwd?: string;
   /** http: the MCP endpoint. Absent or port 0: taken from the child's `{"event":"listening"}` stdout line. */
   readonly url?: string;
+  /**
+   * Arguments for restarts, given the address the previous generation had. Lets an HTTP child that picked its own
+   * port (listening line) come back at the same URL, e.g. `(url) => [...args, '--port', portOf(url)]`.
+   */
+  readonly restartArgs?: (lastAddress: string | undefined) => readonly string[];
   /** http: headers for the supervisor's own probe connection (e.g. an internal child JWT). */
   readonly headers?: () => Promise<Record<string, string>> | Record<string, string>;
   readonly readyTimeoutMs?: number;
@@ -220,9 +225,13 @@ class ChildSupervisor implements Supervisor {
     const deadline = started + (this.#spec.readyTimeoutMs ?? 15_000);
     this.#tools = [];
     this.#setState('starting');
+    const args =
+      this.#count > 0 && this.#spec.restartArgs
+        ? this.#spec.restartArgs(this.#address)
+        : (this.#spec.args ?? []);
     const child = spawnGuarded({
       command: this.#spec.command,
-      args: this.#spec.args ?? [],
+      args,
       ...(this.#spec.env ? { env: this.#spec.env } : {}),
       ...(this.#spec.cwd === undefined ? {} : { cwd: this.#spec.cwd }),
     });

@@ -1,0 +1,160 @@
+// `mcpcp up`: runs the fleet in the foreground until SIGINT/SIGTERM or `mcpcp down`.
+// With no --config and no ./mcpcp.yaml it runs the embedded default fleet from the data folder.
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadSigner } from '../../auth/keys.ts';
+import { issueAgentToken } from '../../auth/tokens.ts';
+import { loadConfig } from '../../config/load.ts';
+import type { McpcpConfig } from '../../config/schema.ts';
+import { readRuntimeEnv } from '../../lib/env.ts';
+import { McpcpError } from '../../lib/errors.ts';
+import { createLogger } from '../../lib/log.ts';
+import type { Register } from '../cli.ts';
+import { formatChildLine } from '../supervisor/child-log.ts';
+import { ensureDefaultFleet } from '../fleet/default-fleet.ts';
+import { startFleet, type FleetEvent, type FleetStatus } from '../fleet/fleet.ts';
+import { renderProblems, renderProgress, renderTable } from '../fleet/render.ts';
+
+interface UpFlags {
+  config?: string;
+  dataDir?: string;
+  json?: boolean;
+  host?: string;
+  port?: string;
+  logDir?: string;
+}
+
+const tokenTtlSeconds = 24 * 60 * 60;
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new McpcpError('ERR_INVALID_ARGUMENT', `invalid --port ${value} (0-65535)`);
+  }
+  return port;
+}
+
+/** Writes `<tokensDir>/<agent>.jwt` (0600) for every agent the config lists, for the running proxy's audience. */
+async function writeAgentTokens(
+  config: McpcpConfig,
+  status: FleetStatus,
+  tokensDir: string,
+): Promise<string[]> {
+  await mkdir(tokensDir, { recursive: true, mode: 0o700 });
+  const signer = await loadSigner(config.proxy.keysDir);
+  const written: string[] = [];
+  for (const agent of Object.keys(config.agents)) {
+    const token = await issueAgentToken(signer, {
+      issuer: status.proxy.issuer,
+      audience: status.proxy.resource,
+      agent,
+      ttlSeconds: tokenTtlSeconds,
+    });
+    const file = join(tokensDir, `${agent}.jwt`);
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
+    written.push(file);
+  }
+  return written;
+}
+
+async function runUp(flags: UpFlags): Promise<void> {
+  const json = flags.json === true;
+  const dataDir = flags.dataDir ?? readRuntimeEnv().home;
+  const port = parsePort(flags.port);
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+  const emit = (event: FleetEvent | Record<string, unknown>) =>
+    process.stdout.write(`${JSON.stringify(event)}\n`);
+
+  let configFile = flags.config ?? ((await exists('mcpcp.yaml')) ? 'mcpcp.yaml' : undefined);
+  let embedded = false;
+  let tokensDir: string | undefined;
+  if (configFile === undefined) {
+    const files = await ensureDefaultFleet(dataDir);
+    embedded = true;
+    configFile = files.configFile;
+    tokensDir = files.tokensDir;
+    const shown = relative(process.cwd(), files.configFile) || files.configFile;
+    if (json) emit({ event: 'default-config', configFile: files.configFile, created: files.created });
+    else if (files.created.includes('config'))
+      say(`Wrote the default config to ${shown} (keys in ${files.keysDir}).`);
+    else say(`Using the default config ${shown}.`);
+  }
+  const config = await loadConfig(configFile);
+  const level = json ? readRuntimeEnv().logLevel : 'warn';
+  const logger = createLogger({ name: 'mcpcp', level });
+
+  if (!json) say(`Starting ${config.servers.length} server(s)…`);
+  let ready = false;
+  const fleet = await startFleet({
+    config,
+    configFile: resolve(configFile),
+    dataDir,
+    host: flags.host,
+    port,
+    logDir: flags.logDir,
+    logger,
+    onEvent: (event) => {
+      if (json) emit(event);
+      else if (event.event === 'child-log') process.stderr.write(`${formatChildLine(event)}\n`);
+      else if (event.event === 'child-state' && !ready)
+        return; // start-up progress has its own lines
+      else {
+        const line = renderProgress(event);
+        if (line !== undefined) say(line);
+      }
+    },
+  });
+  ready = true;
+  const status = fleet.status();
+  const tokens = embedded && tokensDir ? await writeAgentTokens(config, status, tokensDir) : [];
+  if (json) {
+    emit({ event: 'connect', mcpUrl: status.proxy.mcpUrl, tokens });
+  } else {
+    const problems = renderProblems(status.servers);
+    say('');
+    say(renderTable(status.servers));
+    if (problems) say(`\nProblems:\n${problems}`);
+    say('');
+    say(`Agents connect to: ${status.proxy.mcpUrl}`);
+    if (tokens.length > 0)
+      say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
+    else say('Issue agent tokens with: mcpcp token issue AGENT');
+    const dirFlag = flags.dataDir === undefined ? '' : ` --data-dir ${flags.dataDir}`;
+    say(`Next: mcpcp demo${dirFlag}  ·  mcpcp status${dirFlag}  ·  mcpcp down${dirFlag} (or Ctrl-C)`);
+  }
+
+  const onSignal = (signal: NodeJS.Signals) => void fleet.stop(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await fleet.stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}
+
+export const registerUp: Register = (program: Command) => {
+  program
+    .command('up')
+    .description('start the fleet (children + proxy) and keep it running until Ctrl-C or `mcpcp down`')
+    .option(
+      '--config <file>',
+      'fleet config (default: ./mcpcp.yaml, else the embedded default in the data folder)',
+    )
+    .option(
+      '--data-dir <dir>',
+      'data folder for the admin socket, default config, keys and tokens (default: .mcpcp)',
+    )
+    .option('--host <host>', 'override proxy.listen.host')
+    .option('--port <port>', 'override proxy.listen.port (0 = any free port)')
+    .option('--log-dir <dir>', 'also write each launched child’s output to <dir>/<id>.log')
+    .option('--json', 'JSON-lines events on stdout instead of progress text')
+    .action((flags: UpFlags) => runUp(flags));
+};

@@ -1,0 +1,110 @@
+// The local admin endpoint of a running fleet: HTTP over a Unix domain socket `<data-dir>/admin.sock`, mode 0600
+// inside a 0700 folder, so only the operator's user can reach it. Routes: GET /status, POST /down.
+// Also the client side used by `mcpcp status` and `mcpcp down`. It must not start or stop anything itself.
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { request, createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { McpcpError } from '../../lib/errors.ts';
+
+export function adminSocketPath(dataDir: string): string {
+  return join(resolve(dataDir), 'admin.sock');
+}
+
+/** Creates the data folder (0700) and tightens it when it already exists. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+}
+
+export interface AdminHandlers {
+  status(): unknown;
+  /** Starts the shutdown; the response is sent before it completes. */
+  down(): void;
+}
+
+export async function startAdminServer(
+  dataDir: string,
+  handlers: AdminHandlers,
+): Promise<{ close(): Promise<void> }> {
+  await ensurePrivateDir(dataDir);
+  const path = adminSocketPath(dataDir);
+  const answer = await adminRequest(dataDir, 'GET', '/status').catch((error: unknown) => error);
+  if (!(answer instanceof Error)) {
+    const pid = (answer as { pid?: number }).pid;
+    throw new McpcpError(
+      'ERR_FLEET_RUNNING',
+      `a fleet is already running in ${dataDir}${pid ? ` (pid ${pid})` : ''}; stop it with \`mcpcp down --data-dir ${dataDir}\``,
+    );
+  }
+  await unlink(path).catch(() => undefined); // a stale socket from a fleet that was killed
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && req.url === '/status') return send(200, handlers.status());
+    if (req.method === 'POST' && req.url === '/down') {
+      send(202, { stopping: true });
+      return handlers.down();
+    }
+    return send(404, { error: 'unknown admin route' });
+  });
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(path, () => done());
+  });
+  await chmod(path, 0o600);
+  return {
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** One admin call. ERR_FLEET_NOT_RUNNING when nothing listens on the socket. */
+export function adminRequest(
+  dataDir: string,
+  method: 'GET' | 'POST',
+  path: string,
+  timeoutMs = 5_000,
+): Promise<unknown> {
+  return new Promise((done, fail) => {
+    const req = request({ socketPath: adminSocketPath(dataDir), method, path, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        try {
+          done(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (error) {
+          fail(
+            new McpcpError('ERR_INTERNAL', 'the fleet answered with something that is not JSON', {
+              cause: error,
+            }),
+          );
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const gone = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+      fail(
+        gone
+          ? new McpcpError(
+              'ERR_FLEET_NOT_RUNNING',
+              `no fleet is running in ${dataDir}; start one with \`mcpcp up\``,
+              { cause: error },
+            )
+          : new McpcpError(
+              'ERR_INTERNAL',
+              `the fleet in ${dataDir} did not answer (${error.code ?? error.message})`,
+              {
+                cause: error,
+              },
+            ),
+      );
+    });
+    req.end();
+  });
+}

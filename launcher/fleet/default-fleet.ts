@@ -1,0 +1,107 @@
+// The embedded default: with no config file, `mcpcp up` runs a working fleet from a data folder. On first run it
+// generates keys and writes `<data-dir>/mcpcp.yaml` with two real MCP servers from npm (server-everything,
+// server-memory, as stdio children run by this Node) and two demo agents that see different subsets.
+// It must not start processes; fleet.ts does.
+import { access, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { generateKeyPair } from '../../auth/keys.ts';
+import { ensurePrivateDir } from './admin-socket.ts';
+
+export const demoAgents = ['agent_name1', 'agent_name2'] as const;
+export const defaultProxyPort = 9003;
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Absolute path of an npm package's bin script, so it runs with this Node (no npx, no shell). */
+export function resolveBinScript(pkg: string, bin: string): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve(`${pkg}/package.json`);
+  const manifest = require(manifestPath) as { bin?: string | Record<string, string> };
+  const relative = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.[bin];
+  if (relative === undefined) throw new Error(`${pkg} has no bin ${bin}`);
+  return join(dirname(manifestPath), relative);
+}
+
+export function defaultConfigText(options: { nodePath: string; dataDir: string; port?: number }): string {
+  const everything = resolveBinScript('@modelcontextprotocol/server-everything', 'mcp-server-everything');
+  const memory = resolveBinScript('@modelcontextprotocol/server-memory', 'mcp-server-memory');
+  const q = (value: string) => JSON.stringify(value);
+  return `# MCPCP default fleet, written by \`mcpcp up\` on first run. Edit freely: the policy reloads on save.
+proxy:
+  listen: { host: 127.0.0.1, port: ${options.port ?? defaultProxyPort} }
+  keysDir: ./keys
+
+servers:
+  - id: everything
+    transport: stdio
+    command: ${q(options.nodePath)}
+    args: [${q(everything)}, stdio]
+    readyTimeoutMs: 20000
+  - id: memory
+    transport: stdio
+    command: ${q(options.nodePath)}
+    args: [${q(memory)}]
+    env: { MEMORY_FILE_PATH: ${q(join(resolve(options.dataDir), 'memory.jsonl'))} }
+    readyTimeoutMs: 20000
+
+agents:
+  agent_name1: { description: demo agent that uses the everything server and may only read memory }
+  agent_name2: { description: demo agent that owns the memory server and may only echo }
+
+policy:
+  rules:
+    - id: agent1-everything
+      subjects: [agent_name1]
+      servers: [everything]
+      allow: ['everything_*']
+      deny: ['everything_get-env']
+    - id: agent1-memory-read
+      subjects: [agent_name1]
+      servers: [memory]
+      allow: [memory_read_graph, memory_search_nodes, memory_open_nodes]
+    - id: agent2-memory
+      subjects: [agent_name2]
+      servers: [memory]
+      allow: ['memory_*']
+    - id: agent2-echo
+      subjects: [agent_name2]
+      servers: [everything]
+      allow: [everything_echo]
+`;
+}
+
+export interface DefaultFleetFiles {
+  readonly configFile: string;
+  readonly keysDir: string;
+  readonly tokensDir: string;
+  /** What this call created (empty when everything already existed). */
+  readonly created: readonly ('config' | 'keys')[];
+}
+
+/** Makes sure `<dataDir>/mcpcp.yaml` and `<dataDir>/keys` exist; never overwrites either. */
+export async function ensureDefaultFleet(
+  dataDir: string,
+  options: { port?: number } = {},
+): Promise<DefaultFleetFiles> {
+  await ensurePrivateDir(dataDir);
+  const configFile = join(resolve(dataDir), 'mcpcp.yaml');
+  const keysDir = join(resolve(dataDir), 'keys');
+  const created: ('config' | 'keys')[] = [];
+  if (!(await exists(join(keysDir, 'jwks.json')))) {
+    await generateKeyPair(keysDir);
+    created.push('keys');
+  }
+  if (!(await exists(configFile))) {
+    await writeFile(configFile, defaultConfigText({ nodePath: process.execPath, dataDir, ...options }), {
+      mode: 0o600,
+    });
+    created.push('config');
+  }
+  return { configFile, keysDir, tokensDir: join(resolve(dataDir), 'tokens'), created };
+}

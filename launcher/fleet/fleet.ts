@@ -1,0 +1,346 @@
+// One running fleet: the HTTP children the launcher starts (each under a supervisor), then the proxy in-process
+// (which spawns and supervises the stdio children itself), the admin socket, and an orderly stop.
+// Reports progress as events; rendering them is the command's job. It must not parse flags or print.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { issueChildToken } from '../../auth/internal.ts';
+import { loadSigner } from '../../auth/keys.ts';
+import type { HttpServerConfig, McpcpConfig } from '../../config/schema.ts';
+import type { Logger } from '../../lib/log.ts';
+import { startProxy, type RunningProxy } from '../../proxy/start.ts';
+import { signalGroup } from '../supervisor/spawn-guarded.ts';
+import { supervise, type ChildStatus, type Supervisor } from '../supervisor/supervisor.ts';
+import { startAdminServer } from './admin-socket.ts';
+
+export interface ServerRow {
+  readonly id: string;
+  readonly transport: 'stdio' | 'http';
+  readonly state: string;
+  readonly pid?: number | undefined;
+  readonly address?: string | undefined;
+  readonly tools: number;
+  readonly restarts?: number | undefined;
+  readonly lastError?: string | undefined;
+  readonly stderrTail?: readonly string[] | undefined;
+  /** Who supervises the process: the launcher (HTTP children it starts), the proxy (stdio), or nobody (external). */
+  readonly owner: 'launcher' | 'proxy' | 'external';
+}
+
+export interface FleetStatus {
+  readonly pid: number;
+  readonly dataDir: string;
+  readonly configFile?: string | undefined;
+  readonly startedAt: string;
+  readonly proxy: {
+    readonly url: string;
+    readonly mcpUrl: string;
+    readonly resource: string;
+    readonly issuer: string;
+  };
+  readonly servers: readonly ServerRow[];
+}
+
+export type FleetEvent =
+  | { event: 'child-starting'; id: string; transport: 'stdio' | 'http' }
+  | {
+      event: 'child-ready';
+      id: string;
+      ms: number;
+      tools: number;
+      pid?: number | undefined;
+      address?: string | undefined;
+    }
+  | {
+      event: 'child-failed';
+      id: string;
+      ms: number;
+      error: string;
+      hint: string;
+      stderrTail: readonly string[];
+    }
+  | { event: 'child-state'; id: string; state: string; lastError?: string | undefined }
+  | { event: 'child-log'; id: string; stream: string; line: string }
+  | { event: 'fleet-ready'; ms: number; status: FleetStatus }
+  | { event: 'fleet-stopping'; reason: string }
+  | { event: 'fleet-stopped'; ms: number };
+
+export interface FleetOptions {
+  readonly config: McpcpConfig;
+  readonly configFile?: string | undefined;
+  readonly dataDir: string;
+  readonly host?: string | undefined;
+  readonly port?: number | undefined;
+  /** Per-child log files `<logDir>/<id>.log` for the children the launcher starts. */
+  readonly logDir?: string | undefined;
+  readonly logger: Logger;
+  readonly onEvent: (event: FleetEvent) => void;
+  /** How long in-flight calls get to finish on stop (default 10 s). */
+  readonly drainTimeoutMs?: number | undefined;
+}
+
+export interface Fleet {
+  readonly proxy: RunningProxy;
+  status(): FleetStatus;
+  /** Stops everything (idempotent); resolves when no process is left. */
+  stop(reason: string): Promise<void>;
+  /** Settles when the fleet has stopped, whoever asked. */
+  readonly stopped: Promise<void>;
+}
+
+const hintFor = (owner: ServerRow['owner']) =>
+  owner === 'launcher'
+    ? 'check its `start` command in the config and the stderr lines above; `mcpcp status` shows its state'
+    : 'check its command in the config and its stderr; the proxy keeps retrying, `mcpcp status` shows its state';
+
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  const { config, onEvent } = options;
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const supervisors = new Map<string, Supervisor>();
+  const launched = config.servers.filter(
+    (s): s is HttpServerConfig => s.transport === 'http' && s.start !== undefined,
+  );
+  for (const server of config.servers)
+    onEvent({ event: 'child-starting', id: server.id, transport: server.transport });
+
+  // 1. HTTP children with a start command: ready (MCP handshake + tools/list) before the proxy routes to them.
+  const childToken = await childTokenSource(config, launched);
+  const resolvedUrls = new Map<string, string>();
+  await Promise.all(
+    launched.map(async (server) => {
+      const supervisor = superviseHttpChild(server, options, childToken);
+      supervisors.set(server.id, supervisor);
+      const outcome = await supervisor.start();
+      const status = outcome.status;
+      if (status.address !== undefined) resolvedUrls.set(server.id, status.address);
+      onEvent(
+        outcome.ok
+          ? {
+              event: 'child-ready',
+              id: server.id,
+              ms: status.readyInMs ?? 0,
+              tools: status.tools,
+              pid: status.pid,
+              address: status.address,
+            }
+          : {
+              event: 'child-failed',
+              id: server.id,
+              ms: Date.now() - started,
+              error: outcome.error,
+              hint: hintFor('launcher'),
+              stderrTail: status.stderrTail,
+            },
+      );
+    }),
+  );
+
+  // 2. The proxy, in-process; it spawns and supervises the stdio children.
+  const proxyConfig: McpcpConfig = {
+    ...config,
+    servers: config.servers.map((server) =>
+      server.transport === 'http' && resolvedUrls.has(server.id)
+        ? { ...server, url: resolvedUrls.get(server.id)! }
+        : server,
+    ),
+  };
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy({
+      config: proxyConfig,
+      configFile: options.configFile,
+      logger: options.logger,
+      host: options.host,
+      port: options.port,
+      closeTimeoutMs: options.drainTimeoutMs,
+    });
+  } catch (error) {
+    await Promise.all([...supervisors.values()].map((s) => s.stop()));
+    throw error;
+  }
+  const proxyReadyMs = Date.now() - started;
+
+  const rows = (): ServerRow[] => {
+    const upstream = new Map(proxy.gateway.upstreamStates().map((state) => [state.id, state]));
+    return config.servers.map((server): ServerRow => {
+      const supervisor = supervisors.get(server.id);
+      if (supervisor) return rowFromSupervisor(supervisor.status());
+      const state = upstream.get(server.id);
+      return {
+        id: server.id,
+        transport: server.transport,
+        state: state?.state ?? 'unknown',
+        pid: state?.pid,
+        address: state?.address ?? (server.transport === 'http' ? server.url : 'stdio'),
+        tools: state?.tools ?? 0,
+        lastError: state?.lastError,
+        owner: server.transport === 'stdio' ? 'proxy' : 'external',
+      };
+    });
+  };
+  const status = (): FleetStatus => ({
+    pid: process.pid,
+    dataDir: options.dataDir,
+    configFile: options.configFile,
+    startedAt,
+    proxy: { url: proxy.url, mcpUrl: proxy.mcpUrl, resource: proxy.urls.resource, issuer: proxy.urls.issuer },
+    servers: rows(),
+  });
+
+  // Children the proxy supervises report through its upstream states: announce their outcome, then watch changes.
+  const lastState = new Map<string, string>();
+  for (const row of rows()) {
+    lastState.set(row.id, row.state);
+    if (row.owner === 'launcher') continue;
+    onEvent(
+      row.state === 'ready'
+        ? {
+            event: 'child-ready',
+            id: row.id,
+            ms: proxyReadyMs,
+            tools: row.tools,
+            pid: row.pid,
+            address: row.address,
+          }
+        : {
+            event: 'child-failed',
+            id: row.id,
+            ms: proxyReadyMs,
+            error: row.lastError ?? row.state,
+            hint: hintFor(row.owner),
+            stderrTail: [],
+          },
+    );
+  }
+  const watch = setInterval(() => {
+    for (const row of rows()) {
+      if (row.owner === 'launcher' || lastState.get(row.id) === row.state) continue;
+      lastState.set(row.id, row.state);
+      onEvent({ event: 'child-state', id: row.id, state: row.state, lastError: row.lastError });
+    }
+  }, 250);
+  watch.unref();
+
+  let stopping: Promise<void> | undefined;
+  let markStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  const stop = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      const t0 = Date.now();
+      onEvent({ event: 'fleet-stopping', reason });
+      clearInterval(watch);
+      const pids = rows().flatMap((row) => (row.pid === undefined ? [] : [row.pid]));
+      // Stop accepting, let in-flight calls finish (bounded), then the proxy stops its stdio children.
+      await proxy
+        .close()
+        .catch((error: unknown) => options.logger.error({ err: error }, 'proxy close failed'));
+      await Promise.all([...supervisors.values()].map((s) => s.stop()));
+      await reapLeftovers(pids, options.logger);
+      await admin?.close();
+      onEvent({ event: 'fleet-stopped', ms: Date.now() - t0 });
+      markStopped();
+    })());
+
+  let admin: { close(): Promise<void> } | undefined;
+  try {
+    admin = await startAdminServer(options.dataDir, { status, down: () => void stop('mcpcp down') });
+  } catch (error) {
+    await stop('admin socket failed');
+    throw error;
+  }
+  onEvent({ event: 'fleet-ready', ms: Date.now() - started, status: status() });
+  return { proxy, status, stop, stopped };
+}
+
+/** Belt and braces: a child the proxy did not manage to stop within 2 s is killed (it and its group). */
+async function reapLeftovers(pids: readonly number[], logger: Logger): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 2_000;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(50);
+  for (const pid of pids.filter(alive)) {
+    logger.warn({ pid }, 'child still running after shutdown; killing it');
+    signalGroup(pid, 'SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function rowFromSupervisor(status: ChildStatus): ServerRow {
+  return {
+    id: status.id,
+    transport: status.transport,
+    state: status.state,
+    pid: status.pid,
+    address: status.address,
+    tools: status.tools,
+    restarts: status.restarts,
+    lastError: status.lastError,
+    stderrTail: status.state === 'ready' ? undefined : status.stderrTail,
+    owner: 'launcher',
+  };
+}
+
+type ChildTokenSource = ((child: string) => Promise<string>) | undefined;
+
+/** First-party children only answer with an internal child JWT; the probe identifies as the launcher. */
+async function childTokenSource(
+  config: McpcpConfig,
+  launched: readonly HttpServerConfig[],
+): Promise<ChildTokenSource> {
+  if (!launched.some((server) => server.firstParty)) return undefined;
+  const signer = await loadSigner(config.proxy.keysDir);
+  return (child) => issueChildToken(signer, { issuer: config.proxy.issuer, child, agent: 'mcpcp-launcher' });
+}
+
+function superviseHttpChild(
+  server: HttpServerConfig,
+  options: FleetOptions,
+  childToken: ChildTokenSource,
+): Supervisor {
+  const start = server.start!;
+  const picksOwnPort = new URL(server.url).port === '0';
+  return supervise(
+    {
+      id: server.id,
+      transport: 'http',
+      command: start.command,
+      args: start.args,
+      env: start.env,
+      ...(start.cwd === undefined ? {} : { cwd: start.cwd }),
+      url: server.url,
+      ...(picksOwnPort
+        ? {
+            restartArgs: (last: string | undefined) =>
+              last ? [...start.args, '--port', new URL(last).port] : start.args,
+          }
+        : {}),
+      ...(server.firstParty && childToken
+        ? { headers: async () => ({ authorization: `Bearer ${await childToken(server.id)}` }) }
+        : {}),
+      readyTimeoutMs: server.readyTimeoutMs,
+      restart: server.restart,
+      ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${server.id}.log`) }),
+    },
+    {
+      onLog: (entry) =>
+        options.onEvent({ event: 'child-log', id: entry.id, stream: entry.stream, line: entry.line }),
+      onStateChange: (status) =>
+        options.onEvent({
+          event: 'child-state',
+          id: status.id,
+          state: status.state,
+          lastError: status.lastError,
+        }),
+    },
+  );
+}
