@@ -83,7 +83,7 @@ export async function verifyTranscript(
     notes,
   };
   const finish = (): VerifyReport => {
-    problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
     report.first_bad = problems[0] ?? null;
     report.ok = problems.length === 0;
     return report;
@@ -147,14 +147,27 @@ async function replay(
   report: VerifyReport,
 ): Promise<void> {
   // Seeds are only known once revealed: collect them per bot instance (attach seq) and epoch first.
+  // A seed that does not match its commitment is never used (the main pass reports it at the reveal).
   const revealed = new Map<string, string>();
+  const committed = new Map<string, string>();
   let instance = 0;
   for (const m of messages) {
     if (m.from.type !== 'system') continue;
-    if (m.kind === 'bot:attach') instance = m.seq;
-    const body = m.body as { epoch?: number; seed?: string };
-    if (m.kind === 'fairness:reveal' && typeof body.seed === 'string')
-      revealed.set(`${instance}:${body.epoch}`, body.seed);
+    const body = (m.body ?? {}) as {
+      epoch?: number;
+      seed?: string;
+      commitment?: string;
+      fairness?: { commitment?: string };
+    };
+    if (m.kind === 'bot:attach') {
+      instance = m.seq;
+      committed.set(`${instance}:1`, String(body.fairness?.commitment));
+    }
+    if (m.kind === 'fairness:commit') committed.set(`${instance}:${body.epoch}`, String(body.commitment));
+    const key = `${instance}:${body.epoch}`;
+    if (m.kind === 'fairness:reveal' && isSeed(body.seed) && commitmentOf(body.seed) === committed.get(key)) {
+      revealed.set(key, body.seed);
+    }
   }
   const replies = new Map<number, ChannelMessage[]>();
   for (const m of messages) {
@@ -413,4 +426,8 @@ async function replay(
     );
   }
   if (runHook === undefined) notes.push('bot re-run skipped (no hook runner)');
+}
+
+function isSeed(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
 }

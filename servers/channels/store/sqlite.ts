@@ -85,16 +85,21 @@ class SqliteChannelStore implements ChannelStore {
     return stmt;
   }
 
-  #tx<T>(fn: () => T): T {
-    if (this.#closed) throw new McpcpError('ERR_INTERNAL', 'channel store is closed');
-    this.#db.exec('BEGIN IMMEDIATE');
+  /** Runs fn in one IMMEDIATE transaction; failures come back as a rejected promise, never a synchronous throw. */
+  #tx<T>(fn: () => T): Promise<T> {
     try {
-      const result = fn();
-      this.#db.exec('COMMIT');
-      return result;
+      if (this.#closed) throw new McpcpError('ERR_INTERNAL', 'channel store is closed');
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = fn();
+        this.#db.exec('COMMIT');
+        return Promise.resolve(result);
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
     } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
+      return Promise.reject(error);
     }
   }
 
@@ -163,15 +168,13 @@ class SqliteChannelStore implements ChannelStore {
     invites: InviteRecord[],
     messages: MessageDraft[],
   ): Promise<ChannelMessage[]> {
-    return Promise.resolve(
-      this.#tx(() => {
-        const exists = this.#q('SELECT 1 FROM channels WHERE id = ?').get(channel.id);
-        if (exists !== undefined) throw new McpcpError('ERR_CONFLICT', `channel ${channel.id} exists`);
-        this.#writeChannel(channel);
-        for (const invite of invites) this.#addInvite(invite);
-        return this.#append(channel.id, messages);
-      }),
-    );
+    return this.#tx(() => {
+      const exists = this.#q('SELECT 1 FROM channels WHERE id = ?').get(channel.id);
+      if (exists !== undefined) throw new McpcpError('ERR_CONFLICT', `channel ${channel.id} exists`);
+      this.#writeChannel(channel);
+      for (const invite of invites) this.#addInvite(invite);
+      return this.#append(channel.id, messages);
+    });
   }
 
   getChannel(id: string): Promise<ChannelRecord | undefined> {
@@ -188,45 +191,43 @@ class SqliteChannelStore implements ChannelStore {
   }
 
   commit(channelId: string, change: ChannelCommit): Promise<ChannelCommitResult> {
-    return Promise.resolve(
-      this.#tx(() => {
-        const row = this.#q('SELECT data FROM channels WHERE id = ?').get(channelId) as
-          { data: string } | undefined;
-        if (row === undefined) throw new McpcpError('ERR_CHANNEL_NOT_FOUND', `no channel ${channelId}`);
-        let channel = JSON.parse(row.data) as ChannelRecord;
-        if (change.channel !== undefined) {
-          if (change.channel.version !== channel.version) {
-            throw new McpcpError('ERR_CONFLICT', `channel ${channelId} changed concurrently`);
-          }
-          channel = { ...change.channel, version: channel.version + 1 };
-          this.#writeChannel(channel);
+    return this.#tx(() => {
+      const row = this.#q('SELECT data FROM channels WHERE id = ?').get(channelId) as
+        { data: string } | undefined;
+      if (row === undefined) throw new McpcpError('ERR_CHANNEL_NOT_FOUND', `no channel ${channelId}`);
+      let channel = JSON.parse(row.data) as ChannelRecord;
+      if (change.channel !== undefined) {
+        if (change.channel.version !== channel.version) {
+          throw new McpcpError('ERR_CONFLICT', `channel ${channelId} changed concurrently`);
         }
-        const now = Date.now();
-        for (const codeHash of change.consumeInvites ?? []) {
-          const result = this.#q(
-            'UPDATE invites SET used_at = ? WHERE code_hash = ? AND channel_id = ? AND used_at IS NULL',
-          ).run(now, codeHash, channelId);
-          if (Number(result.changes) !== 1) {
-            throw new McpcpError('ERR_INVITE_INVALID', 'invite code is unknown or already used');
-          }
+        channel = { ...change.channel, version: channel.version + 1 };
+        this.#writeChannel(channel);
+      }
+      const now = Date.now();
+      for (const codeHash of change.consumeInvites ?? []) {
+        const result = this.#q(
+          'UPDATE invites SET used_at = ? WHERE code_hash = ? AND channel_id = ? AND used_at IS NULL',
+        ).run(now, codeHash, channelId);
+        if (Number(result.changes) !== 1) {
+          throw new McpcpError('ERR_INVITE_INVALID', 'invite code is unknown or already used');
         }
-        for (const { slotId, kind } of change.revokeInvites ?? []) {
-          this.#q(
-            'UPDATE invites SET used_at = ? WHERE channel_id = ? AND slot_id = ? AND kind = ? AND used_at IS NULL',
-          ).run(now, channelId, slotId, kind);
-        }
-        for (const invite of change.addInvites ?? []) this.#addInvite(invite);
-        let bot: BotRecord | null = this.#getBot(channelId) ?? null;
-        if (change.bot === null) {
-          this.#q('DELETE FROM bots WHERE channel_id = ?').run(channelId);
-          bot = null;
-        } else if (change.bot !== undefined) {
-          bot = this.#putBot(change.bot);
-        }
-        const messages = this.#append(channelId, change.messages ?? []);
-        return { channel, bot, messages };
-      }),
-    );
+      }
+      for (const { slotId, kind } of change.revokeInvites ?? []) {
+        this.#q(
+          'UPDATE invites SET used_at = ? WHERE channel_id = ? AND slot_id = ? AND kind = ? AND used_at IS NULL',
+        ).run(now, channelId, slotId, kind);
+      }
+      for (const invite of change.addInvites ?? []) this.#addInvite(invite);
+      let bot: BotRecord | null = this.#getBot(channelId) ?? null;
+      if (change.bot === null) {
+        this.#q('DELETE FROM bots WHERE channel_id = ?').run(channelId);
+        bot = null;
+      } else if (change.bot !== undefined) {
+        bot = this.#putBot(change.bot);
+      }
+      const messages = this.#append(channelId, change.messages ?? []);
+      return { channel, bot, messages };
+    });
   }
 
   findInvite(codeHash: string): Promise<InviteRecord | undefined> {
@@ -258,29 +259,27 @@ class SqliteChannelStore implements ChannelStore {
     drafts: MessageDraft[],
     idempotency?: { agent: string; clientMsgId: string },
   ): Promise<{ messages: ChannelMessage[]; duplicate: boolean }> {
-    return Promise.resolve(
-      this.#tx(() => {
-        if (idempotency !== undefined) {
-          const seen = this.#q(
-            'SELECT first_seq, count FROM client_msg_ids WHERE channel_id = ? AND agent = ? AND client_msg_id = ?',
-          ).get(channelId, idempotency.agent, idempotency.clientMsgId) as
-            { first_seq: number; count: number } | undefined;
-          if (seen !== undefined) {
-            const rows = this.#q(
-              'SELECT data FROM messages WHERE channel_id = ? AND seq >= ? ORDER BY seq LIMIT ?',
-            ).all(channelId, seen.first_seq, seen.count) as Array<{ data: string }>;
-            return { messages: rows.map((r) => JSON.parse(r.data) as ChannelMessage), duplicate: true };
-          }
+    return this.#tx(() => {
+      if (idempotency !== undefined) {
+        const seen = this.#q(
+          'SELECT first_seq, count FROM client_msg_ids WHERE channel_id = ? AND agent = ? AND client_msg_id = ?',
+        ).get(channelId, idempotency.agent, idempotency.clientMsgId) as
+          { first_seq: number; count: number } | undefined;
+        if (seen !== undefined) {
+          const rows = this.#q(
+            'SELECT data FROM messages WHERE channel_id = ? AND seq >= ? ORDER BY seq LIMIT ?',
+          ).all(channelId, seen.first_seq, seen.count) as Array<{ data: string }>;
+          return { messages: rows.map((r) => JSON.parse(r.data) as ChannelMessage), duplicate: true };
         }
-        const messages = this.#append(channelId, drafts);
-        if (idempotency !== undefined && messages.length > 0) {
-          this.#q(
-            'INSERT INTO client_msg_ids (channel_id, agent, client_msg_id, first_seq, count) VALUES (?, ?, ?, ?, ?)',
-          ).run(channelId, idempotency.agent, idempotency.clientMsgId, messages[0]!.seq, messages.length);
-        }
-        return { messages, duplicate: false };
-      }),
-    );
+      }
+      const messages = this.#append(channelId, drafts);
+      if (idempotency !== undefined && messages.length > 0) {
+        this.#q(
+          'INSERT INTO client_msg_ids (channel_id, agent, client_msg_id, first_seq, count) VALUES (?, ?, ?, ?, ?)',
+        ).run(channelId, idempotency.agent, idempotency.clientMsgId, messages[0]!.seq, messages.length);
+      }
+      return { messages, duplicate: false };
+    });
   }
 
   readMessages(channelId: string, afterSeq: number, limit: number): Promise<ChannelMessage[]> {
@@ -299,19 +298,16 @@ class SqliteChannelStore implements ChannelStore {
   }
 
   saveBot(bot: BotRecord, messages: MessageDraft[]): Promise<{ bot: BotRecord; messages: ChannelMessage[] }> {
-    return Promise.resolve(
-      this.#tx(() => {
-        const saved = this.#putBot(bot);
-        return { bot: saved, messages: this.#append(bot.channelId, messages) };
-      }),
-    );
+    return this.#tx(() => {
+      const saved = this.#putBot(bot);
+      return { bot: saved, messages: this.#append(bot.channelId, messages) };
+    });
   }
 
-  putBotSource(codeHash: string, source: string): Promise<void> {
-    this.#tx(() =>
+  async putBotSource(codeHash: string, source: string): Promise<void> {
+    await this.#tx(() =>
       this.#q('INSERT OR IGNORE INTO bot_sources (code_hash, source) VALUES (?, ?)').run(codeHash, source),
     );
-    return Promise.resolve();
   }
 
   getBotSource(codeHash: string): Promise<string | undefined> {

@@ -1,0 +1,161 @@
+// `mcpcp verify` and client/verify: a real game transcript verifies; any alteration fails naming the first bad message.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { generateKeyPair, loadJwks, loadSigner } from '../../../auth/keys.ts';
+import { verifyTranscript, type TranscriptExport } from '../../../client/verify/verify.ts';
+import { addCommands, runCli } from '../../../launcher/cli.ts';
+import { registerVerify } from '../../../launcher/commands/verify.ts';
+import { createInProcessBotRunner } from '../../../servers/bot-runner/runner.ts';
+import { createHeadSigner } from '../../../servers/channels/receipts.ts';
+import { ChannelService } from '../../../servers/channels/service.ts';
+import { createSqliteChannelStore } from '../../../servers/channels/store/sqlite.ts';
+import { sealMessage, type ChannelMessage } from '../../../servers/channels/transcript.ts';
+import { runBotHook } from '../../../servers/sandbox/bot-host.ts';
+import type { JSONWebKeySet } from 'jose';
+import { counterBot } from '../../fixtures/bots/counter-bot.ts';
+
+addCommands(registerVerify);
+
+/** Re-seals messages from `from` on, as a forger who recomputes the chain would. */
+function reseal(messages: ChannelMessage[], from: number): ChannelMessage[] {
+  const out = messages.slice(0, from - 1);
+  let prev = out.at(-1)?.hash ?? '0'.repeat(64);
+  for (const m of messages.slice(from - 1)) {
+    const sealed = sealMessage(m.channel_id, m.seq, prev, {
+      ts: m.ts,
+      from: m.from,
+      kind: m.kind,
+      body: m.body,
+      ...(m.reply_to !== undefined ? { reply_to: m.reply_to } : {}),
+    });
+    out.push(sealed);
+    prev = sealed.hash;
+  }
+  return out;
+}
+
+describe('transcript verification', () => {
+  let dir: string;
+  let jwks: JSONWebKeySet;
+  let transcript: TranscriptExport;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mcpcp-verify-'));
+    await generateKeyPair(join(dir, 'keys'));
+    jwks = await loadJwks(join(dir, 'keys'));
+    const store = createSqliteChannelStore({ file: ':memory:' });
+    const service = new ChannelService({
+      store,
+      runner: createInProcessBotRunner(),
+      signHead: createHeadSigner(await loadSigner(join(dir, 'keys')), 'http://issuer.test'),
+    });
+    const alice = { agent: 'alice' };
+    const bob = { agent: 'bob' };
+    const created = await service.createChannel(alice, {
+      name: 'game',
+      slots: ['bot:ref', 'invite:a', 'invite:b'],
+      bot_code: counterBot,
+    });
+    await service.joinChannel(alice, { invite_code: created.invites[0]!.code, seed: 'alice-seed' });
+    await service.joinChannel(bob, { invite_code: created.invites[1]!.code, seed: 'bob-seed' });
+    const heads = [];
+    for (let i = 0; i < 3; i += 1) {
+      await service.postMessage(i % 2 ? bob : alice, { channel_id: created.channel_id, body: { move: i } });
+      heads.push((await service.getReceipt(alice, created.channel_id)).head);
+    }
+    const messages = await store.readMessages(created.channel_id, 0, 1000);
+    const codeHash = (messages[1]!.body as { code_hash: string }).code_hash;
+    transcript = {
+      format: 'mcpcp-transcript/1',
+      channel_id: created.channel_id,
+      messages,
+      heads,
+      sources: { [codeHash]: counterBot },
+    };
+    await store.close();
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('accepts an untouched transcript: chain, heads, reveal and every bot message', async () => {
+    const report = await verifyTranscript(transcript, { jwks, runHook: runBotHook });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.checked.heads).toBe(3);
+    expect(report.checked.reveals).toBe(1);
+    expect(report.checked.bot_messages).toBe(transcript.messages.filter((m) => m.from.type === 'bot').length);
+  });
+
+  it('names the first altered message when a body is edited', async () => {
+    const bad = structuredClone(transcript);
+    const target = bad.messages.find((m) => m.from.type === 'agent')!;
+    target.body = { move: 99 };
+    const report = await verifyTranscript(bad, { jwks, runHook: runBotHook });
+    expect(report.ok).toBe(false);
+    expect(report.first_bad).toMatchObject({ seq: target.seq, check: 'chain' });
+  });
+
+  it('catches a forged bot message even when the forger recomputes the whole chain', async () => {
+    const botMessage = transcript.messages.filter((m) => m.from.type === 'bot').at(-2)!;
+    const edited = structuredClone(transcript.messages);
+    (edited[botMessage.seq - 1]!.body as { draw: number }).draw += 1;
+    const forged: TranscriptExport = { ...transcript, messages: reseal(edited, botMessage.seq), heads: [] };
+    const report = await verifyTranscript(forged, { jwks, runHook: runBotHook });
+    expect(report.ok).toBe(false);
+    expect(report.first_bad).toMatchObject({ seq: botMessage.seq, check: 'bot' });
+    // With the signed heads kept, the re-sealed chain also contradicts the server's receipts.
+    const withHeads = await verifyTranscript(
+      { ...forged, heads: transcript.heads },
+      { jwks, runHook: runBotHook },
+    );
+    expect(withHeads.problems.some((p) => p.check === 'heads')).toBe(true);
+  });
+
+  it('catches a revealed seed that does not match the commitment', async () => {
+    const edited = structuredClone(transcript.messages);
+    const reveal = edited.find((m) => m.kind === 'fairness:reveal')!;
+    (reveal.body as { seed: string }).seed = 'f'.repeat(64);
+    const report = await verifyTranscript(
+      { ...transcript, messages: reseal(edited, reveal.seq), heads: [] },
+      { runHook: runBotHook },
+    );
+    expect(report.first_bad).toMatchObject({ seq: reveal.seq, check: 'fairness' });
+  });
+
+  it('catches a removed message and a head signed by another key', async () => {
+    const removed = { ...transcript, messages: transcript.messages.filter((m) => m.seq !== 5) };
+    expect((await verifyTranscript(removed, { jwks })).first_bad).toMatchObject({ seq: 6, check: 'chain' });
+    const other = join(dir, 'other-keys');
+    await generateKeyPair(other);
+    const report = await verifyTranscript(transcript, { jwks: await loadJwks(other) });
+    expect(report.ok).toBe(false);
+    expect(report.first_bad?.check).toBe('heads');
+  });
+
+  it('runs as `mcpcp verify --file` with exit code 0, and 1 naming the message for a tampered copy', async () => {
+    const good = join(dir, 'good.json');
+    const jwksFile = join(dir, 'jwks.json');
+    await writeFile(good, JSON.stringify(transcript));
+    await writeFile(jwksFile, JSON.stringify(jwks));
+    const bad = structuredClone(transcript);
+    bad.messages[6]!.body = 'tampered';
+    const badFile = join(dir, 'bad.json');
+    await writeFile(badFile, JSON.stringify(bad));
+    const out: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    try {
+      expect(await runCli(['verify', '--file', good, '--jwks', jwksFile])).toBe(0);
+      expect(out.join('\n')).toMatch(/^OK/);
+      process.exitCode = undefined;
+      out.length = 0;
+      expect(await runCli(['verify', '--file', badFile, '--jwks', jwksFile, '--json'])).toBe(1);
+      expect(JSON.parse(out.join('\n'))).toMatchObject({ ok: false, first_bad: { seq: 7, check: 'chain' } });
+    } finally {
+      spy.mockRestore();
+      process.exitCode = undefined;
+    }
+  });
+});
