@@ -176,6 +176,7 @@ policy:
       agent: 'bench',
       ttlSeconds: 3600,
     });
+    const atStart = await proxyStats(proxy.child);
     const directUrl = echo.urls[0]!;
     say(`echo servers: ${echo.urls.join(' ')}\nproxy: ${proxy.mcpUrl}`);
 
@@ -240,7 +241,11 @@ policy:
       toolsListCount: listed.tools.length,
       idleSessions,
       proxySessionsReported: idleAfter.sessions,
+      rssMbAtStart: round(atStart.rss / 2 ** 20, 1),
+      heapMbAtStart: round(atStart.heapUsed / 2 ** 20, 1),
       rssMbBeforeIdle: round(idleBefore.rss / 2 ** 20, 1),
+      heapMbBeforeIdle: round(idleBefore.heapUsed / 2 ** 20, 1),
+      heapMbWithIdle: round(idleAfter.heapUsed / 2 ** 20, 1),
       rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
     };
     const targets: [string, string, string, boolean][] = [
