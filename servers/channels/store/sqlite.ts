@@ -99,7 +99,7 @@ class SqliteChannelStore implements ChannelStore {
         throw error;
       }
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
