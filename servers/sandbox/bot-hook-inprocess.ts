@@ -1,4 +1,5 @@
-// Runs ONE bot hook (init, join or message) in a fresh QuickJS sandbox and returns what the bot posted and stored.
+// Runs ONE bot hook (init, join or message) in a fresh QuickJS sandbox on the calling thread and returns what the
+// bot posted and stored.
 // It owns the bot API bridge (ctx.*), locating the bot class, and mapping failures to stable ERR_BOT_* codes.
 // It must not touch channels, storage or the network: the caller persists state and randomCounter between hooks.
 //
@@ -17,31 +18,7 @@ import { resolveSandboxLimits, withSandbox } from './quickjs-engine.ts';
 import type { SandboxRun } from './quickjs-engine.ts';
 import { createRandomStream } from './random-stream.ts';
 import type { RandomStream } from './random-stream.ts';
-
-export interface BotHookInput {
-  source: string;
-  params: unknown;
-  hook: 'init' | 'join' | 'message';
-  event: unknown;
-  state: unknown;
-  randomKey: string /* hex; ctx.random stream key */;
-  randomCounter: number;
-  now: number /* event time ms */;
-  limits?: { memoryBytes?: number; instructions?: number; wallMs?: number };
-}
-
-export type BotErrorCode =
-  'ERR_BOT_TIMEOUT' | 'ERR_BOT_MEMORY' | 'ERR_BOT_THROWN' | 'ERR_BOT_OUTPUT' | 'ERR_BOT_SOURCE';
-
-export interface BotHookOutput {
-  posts: Array<{ kind: string; body: unknown }>;
-  state: unknown;
-  stateChanged: boolean;
-  randomCounter: number;
-  error?: { code: BotErrorCode; message: string };
-  /** ctx.log lines (bounded), for debugging; never part of the transcript. */
-  logs?: string[];
-}
+import type { BotErrorCode, BotHookInput, BotHookOutput } from './bot-hook-types.ts';
 
 class BotFailure extends Error {
   readonly code: BotErrorCode;
@@ -57,7 +34,8 @@ const CLASS_DECL = new RegExp(`^[ \\t]*(?:export[ \\t]+default[ \\t]+)?class[ \\
 const MODULE_SYNTAX = /^[ \t]*(?:export|import)[\s{*]/m;
 const MEMORY_MESSAGES = new Set(['out of memory', 'string too long', 'stack overflow']);
 
-export async function runBotHook(input: BotHookInput): Promise<BotHookOutput> {
+/** Runs the hook on this thread. Prefer runBotHook (bot-host.ts), which adds a worker and a hard wall-clock kill. */
+export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookOutput> {
   const fail = (code: BotErrorCode, message: string): BotHookOutput => ({
     posts: [],
     state: input.state,
