@@ -1,13 +1,24 @@
 // Builds the SDK Client the proxy uses toward a child: it declares the client capabilities the proxy
 // can relay and hands every child request and notification to the gateway's hooks.
 // It must not decide where a child request goes; the gateway attributes it to a caller.
-import { Client } from '@modelcontextprotocol/client';
+import { Client, type JSONRPCResponse } from '@modelcontextprotocol/client';
 import type { UpstreamConnection, UpstreamHooks } from './types.ts';
+
+/**
+ * The SDK dispatches notifications on a microtask but responses at once, so a child's last progress
+ * notification written just before its result would find its handler already gone and be dropped.
+ * Deferring each response by one microtask keeps the wire order.
+ */
+class OrderedClient extends Client {
+  protected override _onresponse(response: JSONRPCResponse): void {
+    queueMicrotask(() => super._onresponse(response));
+  }
+}
 
 const relayedRequests = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
 
 export function createUpstreamClient(hooks: UpstreamHooks, connection: () => UpstreamConnection): Client {
-  const client = new Client(
+  const client = new OrderedClient(
     { name: 'mcpcp-proxy', version: '0.1.0' },
     {
       capabilities: {
