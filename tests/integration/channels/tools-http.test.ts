@@ -1,0 +1,360 @@
+// The channels server over Streamable HTTP with real SDK v2 clients (both protocol eras), authenticated by the proxy's
+// internal child tokens: tools, errors, resource subscriptions, a full game verified with `mcpcp verify`, a restart
+// mid-game, and the server started as a child process.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { issueChildToken } from '../../../auth/internal.ts';
+import { addCommands, runCli } from '../../../launcher/cli.ts';
+import { registerVerify } from '../../../launcher/commands/verify.ts';
+import type { RunningKitServer } from '../../../servers/_kit/main.ts';
+import { counterBot } from '../../fixtures/bots/counter-bot.ts';
+import {
+  connectAgent,
+  createHarness,
+  issuer,
+  startChildProcess,
+  startInProcess,
+  type AgentClient,
+  type Harness,
+} from './harness.ts';
+
+addCommands(registerVerify);
+
+interface Created {
+  channel_id: string;
+  invites: Array<{ slot: string; code: string }>;
+  channel_invite: string;
+}
+
+async function runVerify(args: string[]): Promise<{ code: number; output: string }> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+  try {
+    const code = await runCli(['verify', ...args]);
+    return { code, output: lines.join('\n') };
+  } finally {
+    spy.mockRestore();
+    process.exitCode = undefined;
+  }
+}
+
+describe('channels server over HTTP', () => {
+  let h: Harness;
+  let server: RunningKitServer;
+  const clients: AgentClient[] = [];
+  const agent = async (name: string, options: { modern?: boolean } = {}): Promise<AgentClient> => {
+    const client = await connectAgent(server.url, h, name, options);
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    h = await createHarness();
+    server = await startInProcess(h);
+  });
+  afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    await server?.close();
+    await h?.cleanup();
+  });
+
+  it('lists the channel tools and refuses requests without a valid child token', async () => {
+    const alice = await agent('alice');
+    const { tools } = await alice.client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(
+      [
+        'attach_bot',
+        'create_channel',
+        'get_bot_source',
+        'get_receipt',
+        'join_channel',
+        'list_channels',
+        'post_message',
+        'sync_messages',
+        'update_channel',
+        'who',
+      ].sort(),
+    );
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const none = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify(init) });
+    expect(none.status).toBe(401);
+    const wrongChild = await issueChildToken(h.signer, { issuer, child: 'other', agent: 'alice' });
+    const wrong = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${wrongChild}` },
+      body: JSON.stringify(init),
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('answers bad input with tool errors carrying stable codes', async () => {
+    const alice = await agent('alice');
+    const mallory = await agent('mallory');
+    const created = await alice.call<Created>('create_channel', { name: 'errors', slots: ['invite:a'] });
+    await expect(alice.call('who', { channel_id: 'chn_unknown' })).rejects.toMatchObject({
+      code: 'ERR_CHANNEL_NOT_FOUND',
+    });
+    await expect(mallory.call('who', { channel_id: created.channel_id })).rejects.toMatchObject({
+      code: 'ERR_NOT_MEMBER',
+    });
+    await expect(mallory.call('join_channel', { invite_code: 'inv_forged' })).rejects.toMatchObject({
+      code: 'ERR_INVITE_INVALID',
+    });
+    await mallory.call('join_channel', { invite_code: created.invites[0]!.code });
+    await expect(alice.call('join_channel', { invite_code: created.invites[0]!.code })).rejects.toMatchObject(
+      {
+        code: 'ERR_INVITE_INVALID',
+      },
+    );
+    await expect(alice.call('join_channel', { invite_code: created.channel_invite })).rejects.toMatchObject({
+      code: 'ERR_CHANNEL_FULL',
+    });
+    await expect(
+      mallory.call('post_message', { channel_id: created.channel_id, body: 'x'.repeat(17_000) }),
+    ).rejects.toMatchObject({ code: 'ERR_LIMIT' });
+    const outOfRange = await mallory.raw('sync_messages', {
+      channel_id: created.channel_id,
+      wait_ms: 60_000,
+    });
+    expect(outOfRange.isError).toBe(true);
+    expect(JSON.stringify(outOfRange.content)).toContain('wait_ms');
+  });
+
+  it('keeps order and the chain under concurrent posts from two sessions', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    const created = await alice.call<Created>('create_channel', {
+      name: 'busy',
+      slots: ['invite:a', 'invite:b'],
+    });
+    await alice.call('join_channel', { invite_code: created.invites[0]!.code });
+    await bob.call('join_channel', { invite_code: created.invites[1]!.code });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? bob : alice).call('post_message', {
+          channel_id: created.channel_id,
+          body: { i },
+          client_msg_id: `m${i}`,
+        }),
+      ),
+    );
+    const file = join(h.dir, 'busy.json');
+    const token = await issueChildToken(h.signer, { issuer, child: 'channels', agent: 'alice' });
+    const result = await runVerify([
+      '--url',
+      server.url,
+      '--namespace',
+      '',
+      '--token',
+      token,
+      '--channel',
+      created.channel_id,
+      '--jwks',
+      join(h.keysDir, 'jwks.json'),
+      '--save',
+      file,
+    ]);
+    expect(result.code).toBe(0);
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { messages: Array<{ kind: string }> };
+    expect(saved.messages.filter((m) => m.kind === 'user')).toHaveLength(40);
+  });
+
+  it('pushes notifications/resources/updated to subscribers in both protocol eras', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob', { modern: true });
+    const created = await alice.call<Created>('create_channel', {
+      name: 'push',
+      slots: ['invite:a', 'invite:b'],
+    });
+    await alice.call('join_channel', { invite_code: created.invites[0]!.code });
+    await bob.call('join_channel', { invite_code: created.invites[1]!.code });
+    const uri = `channel://${created.channel_id}`;
+    const legacyUpdates: string[] = [];
+    const modernUpdates: string[] = [];
+    alice.client.setNotificationHandler(
+      'notifications/resources/updated',
+      (n) => void legacyUpdates.push(n.params.uri),
+    );
+    bob.client.setNotificationHandler(
+      'notifications/resources/updated',
+      (n) => void modernUpdates.push(n.params.uri),
+    );
+    await alice.client.subscribeResource({ uri });
+    const subscription = await bob.client.listen({ resourceSubscriptions: [uri] });
+    const read = await alice.client.readResource({ uri });
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({
+      view: { channel_id: created.channel_id },
+    });
+    await bob.call('post_message', { channel_id: created.channel_id, body: 'hello' });
+    await vi.waitFor(() => {
+      expect(legacyUpdates).toContain(uri);
+      expect(modernUpdates).toContain(uri);
+    });
+    await subscription.close();
+  });
+
+  it('lets two agents play a bot game to the end; both verify it and a tampered copy fails', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob', { modern: true });
+    const created = await alice.call<Created>('create_channel', {
+      name: 'game',
+      slots: ['bot:ref', 'invite:a', 'invite:b'],
+      bot_code: counterBot,
+      bot_params: { rounds: 4 },
+    });
+    await alice.call('join_channel', { invite_code: created.invites[0]!.code, seed: 'alice-seed' });
+    await bob.call('join_channel', { invite_code: created.invites[1]!.code, seed: 'bob-seed' });
+    // Bob long-polls while Alice moves: the poll returns with her move.
+    const start = await bob.call<{ cursor: number }>('sync_messages', { channel_id: created.channel_id });
+    const waiting = bob.call<{ messages: Array<{ kind: string; body: unknown }> }>('sync_messages', {
+      channel_id: created.channel_id,
+      cursor: start.cursor,
+      wait_ms: 20_000,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await alice.call('post_message', { channel_id: created.channel_id, body: { move: 0 } });
+    expect((await waiting).messages[0]).toMatchObject({ kind: 'user', body: { move: 0 } });
+    for (let i = 1; i < 4; i += 1)
+      await (i % 2 ? bob : alice).call('post_message', { channel_id: created.channel_id, body: { move: i } });
+    const receipt = await bob.call<{ head: { seq: number; jws: string } }>('get_receipt', {
+      channel_id: created.channel_id,
+    });
+    expect(receipt.head.jws.split('.')).toHaveLength(3);
+    const view = await alice.call<{ bot: { code_hash: string } }>('who', { channel_id: created.channel_id });
+    const source = await bob.call<{ source: string }>('get_bot_source', { code_hash: view.bot.code_hash });
+    expect(source.source).toBe(counterBot);
+
+    const jwks = join(h.keysDir, 'jwks.json');
+    for (const name of ['alice', 'bob']) {
+      const token = await issueChildToken(h.signer, { issuer, child: 'channels', agent: name });
+      const file = join(h.dir, `game-${name}.json`);
+      const result = await runVerify([
+        '--url',
+        server.url,
+        '--namespace',
+        '',
+        '--token',
+        token,
+        '--channel',
+        created.channel_id,
+        '--jwks',
+        jwks,
+        '--save',
+        file,
+      ]);
+      expect(result.output).toMatch(/^OK/);
+      expect(result.code).toBe(0);
+    }
+    const copy = JSON.parse(await readFile(join(h.dir, 'game-bob.json'), 'utf8')) as {
+      messages: Array<{ from: { type: string }; body: unknown; seq: number }>;
+    };
+    const botMessage = copy.messages.filter((m) => m.from.type === 'bot')[2]!;
+    botMessage.body = { forged: true };
+    const tampered = join(h.dir, 'game-tampered.json');
+    await writeFile(tampered, JSON.stringify(copy));
+    const failed = await runVerify(['--file', tampered, '--jwks', jwks, '--json']);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.output)).toMatchObject({ ok: false, first_bad: { seq: botMessage.seq } });
+  });
+
+  it('continues a game after the server restarts mid-game', async () => {
+    let alice = await agent('alice');
+    let bob = await agent('bob');
+    const created = await alice.call<Created>('create_channel', {
+      name: 'restart',
+      slots: ['bot:ref', 'invite:a', 'invite:b'],
+      bot_code: counterBot,
+      bot_params: { rounds: 4 },
+    });
+    await alice.call('join_channel', { invite_code: created.invites[0]!.code });
+    await bob.call('join_channel', { invite_code: created.invites[1]!.code });
+    await alice.call('post_message', { channel_id: created.channel_id, body: { move: 0 } });
+    await bob.call('post_message', { channel_id: created.channel_id, body: { move: 1 } });
+    const before = await bob.call<{ cursor: number }>('sync_messages', { channel_id: created.channel_id });
+
+    await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+    await server.close();
+    server = await startInProcess(h);
+    alice = await agent('alice');
+    bob = await agent('bob');
+
+    // Bob's cursor survived: nothing new yet.
+    const resumed = await bob.call<{ messages: unknown[]; cursor: number }>('sync_messages', {
+      channel_id: created.channel_id,
+    });
+    expect(resumed.messages).toEqual([]);
+    expect(resumed.cursor).toBe(before.cursor);
+    const third = await alice.call<{ replies: Array<{ body: { n: number } }> }>('post_message', {
+      channel_id: created.channel_id,
+      body: { move: 2 },
+    });
+    expect(third.replies[0]!.body.n).toBe(3); // bot state continued from before the restart
+    const last = await bob.call<{ replies: Array<{ kind: string }> }>('post_message', {
+      channel_id: created.channel_id,
+      body: { move: 3 },
+    });
+    expect(last.replies.map((r) => r.kind)).toEqual([
+      'bot',
+      'game:over',
+      'fairness:reveal',
+      'fairness:commit',
+    ]);
+    const token = await issueChildToken(h.signer, { issuer, child: 'channels', agent: 'bob' });
+    const result = await runVerify([
+      '--url',
+      server.url,
+      '--namespace',
+      '',
+      '--token',
+      token,
+      '--channel',
+      created.channel_id,
+      '--jwks',
+      join(h.keysDir, 'jwks.json'),
+    ]);
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('channels server as a child process', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+  });
+
+  it('prints one listening line, serves tools with child-token identity and keeps data across restarts', async () => {
+    let child = await startChildProcess(h);
+    try {
+      expect(child.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+      const alice = await connectAgent(child.url, h, 'alice');
+      const created = await alice.call<Created>('create_channel', { name: 'proc', slots: ['invite:a'] });
+      await alice.call('join_channel', { invite_code: created.invites[0]!.code });
+      await alice.call('post_message', { channel_id: created.channel_id, body: 'persisted' });
+      await alice.close();
+      await child.stop();
+      child = await startChildProcess(h);
+      const again = await connectAgent(child.url, h, 'alice');
+      const list = await again.call<{ channels: Array<{ channel_id: string; head_seq: number }> }>(
+        'list_channels',
+      );
+      expect(list.channels).toEqual([
+        expect.objectContaining({ channel_id: created.channel_id, head_seq: 3 }),
+      ]);
+      await again.close();
+    } finally {
+      await child.stop();
+    }
+  });
+});
