@@ -1,7 +1,7 @@
 // Bots that misbehave on purpose: loops, memory bombs, escapes, throws, garbage output, bad source.
 // Each must end as a stable ERR_BOT_* code while the host process carries on.
 import { describe, expect, it } from 'vitest';
-import { runBotHook } from '../../../servers/sandbox/bot-host.ts';
+import { runBotHook, runBotHookInProcess } from '../../../servers/sandbox/bot-host.ts';
 import type { BotHookInput } from '../../../servers/sandbox/bot-host.ts';
 import { sandboxModulesCreated } from '../../../servers/sandbox/quickjs-engine.ts';
 
@@ -30,6 +30,11 @@ const healthy = bot(`ctx.post('bot', { ok: true })`);
 async function expectHealthy(): Promise<void> {
   const out = await runBotHook(input(healthy));
   expect(out.error).toBeUndefined();
+  expect(out.posts).toEqual([{ kind: 'bot', body: { ok: true } }]);
+}
+
+async function expectHealthyInProcess(): Promise<void> {
+  const out = await runBotHookInProcess(input(healthy));
   expect(out.posts).toEqual([{ kind: 'bot', body: { ok: true } }]);
 }
 
@@ -99,9 +104,13 @@ describe('hostile bots: memory', () => {
   });
 
   it('replaces the wasm module after a memory failure', async () => {
+    // in-process, so this thread's module counter is the one that moves
+    await expectHealthyInProcess();
     const before = sandboxModulesCreated();
-    await runBotHook(input(bot(`new ArrayBuffer(1e9);`)));
-    await expectHealthy();
+    expect((await runBotHookInProcess(input(bot(`new ArrayBuffer(1e9);`)))).error?.code).toBe(
+      'ERR_BOT_MEMORY',
+    );
+    await expectHealthyInProcess();
     expect(sandboxModulesCreated()).toBe(before + 1);
   });
 });

@@ -1,0 +1,195 @@
+// A small pool of worker threads that run bot hooks, with a hard wall-clock kill: if a hook has not answered within
+// its wallMs plus a grace period (it is stuck in a builtin the interrupt handler cannot reach, such as sorting a
+// huge array), the worker is terminated, the hook fails with ERR_BOT_TIMEOUT and a fresh worker takes its place.
+// It owns worker lifecycle and queueing only; the sandbox rules live in bot-hook-inprocess.ts.
+import { Worker } from 'node:worker_threads';
+import { McpcpError, errorCodes } from '../../lib/errors.ts';
+import type { ErrorCode } from '../../lib/errors.ts';
+import type { BotErrorCode, BotHookInput, BotHookOutput } from './bot-hook-types.ts';
+import { resolveSandboxLimits } from './quickjs-engine.ts';
+
+export interface BotWorkerPoolOptions {
+  /** Worker threads (hooks that may run at once). Default 1. */
+  size?: number;
+  /** Added to a hook's wallMs before the worker is killed. Default 1000 ms (covers a cold worker's start). */
+  graceMs?: number;
+}
+
+export interface BotWorkerPool {
+  run(input: BotHookInput): Promise<BotHookOutput>;
+  /** Terminates all workers; queued hooks are rejected. */
+  close(): Promise<void>;
+  /** Workers started so far (tests watch replacements). */
+  readonly workersStarted: number;
+}
+
+interface Job {
+  id: number;
+  input: BotHookInput;
+  resolve: (output: BotHookOutput) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  /** The worker has compiled and instantiated QuickJS. */
+  ready: boolean;
+  job: Job | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+type WorkerReply =
+  | { ready: true }
+  | { id: number; output: BotHookOutput }
+  | { id: number; error: { code: string; message: string } };
+
+/** A worker that has not warmed up within this long is treated as crashed. */
+const BOOT_TIMEOUT_MS = 30_000;
+
+const workerUrl = new URL('./bot-worker.ts', import.meta.url);
+
+function failed(input: BotHookInput, code: BotErrorCode, message: string): BotHookOutput {
+  return {
+    posts: [],
+    state: input.state,
+    stateChanged: false,
+    randomCounter: input.randomCounter,
+    error: { code, message },
+  };
+}
+
+export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWorkerPool {
+  const size = Math.max(1, Math.floor(options.size ?? 1));
+  const graceMs = Math.max(0, options.graceMs ?? 1000);
+  const slots: Slot[] = Array.from({ length: size }, () => ({
+    worker: undefined,
+    ready: false,
+    job: undefined,
+    timer: undefined,
+  }));
+  const queue: Job[] = [];
+  let nextId = 1;
+  let started = 0;
+  let closed = false;
+
+  const finish = (slot: Slot): Job | undefined => {
+    const job = slot.job;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.job = undefined;
+    slot.worker?.unref();
+    return job;
+  };
+
+  const discard = (slot: Slot): void => {
+    const worker = slot.worker;
+    slot.worker = undefined;
+    slot.ready = false;
+    if (worker) {
+      worker.removeAllListeners();
+      worker.on('error', () => undefined);
+      void worker.terminate();
+    }
+  };
+
+  const spawn = (slot: Slot): Worker => {
+    const worker = new Worker(workerUrl);
+    started += 1;
+    slot.ready = false;
+    worker.on('message', (reply: WorkerReply) => {
+      if ('ready' in reply) {
+        slot.ready = true;
+        if (slot.job && slot.worker === worker) startKillTimer(slot, slot.job);
+        return;
+      }
+      if (slot.job?.id !== reply.id) return;
+      const job = finish(slot);
+      if ('output' in reply) job?.resolve(reply.output);
+      else {
+        const code = (errorCodes as readonly string[]).includes(reply.error.code)
+          ? (reply.error.code as ErrorCode)
+          : 'ERR_INTERNAL';
+        job?.reject(new McpcpError(code, reply.error.message));
+      }
+      dispatch();
+    });
+    const crashed = (why: string): void => {
+      if (slot.worker !== worker) return;
+      discard(slot);
+      const job = finish(slot);
+      job?.resolve(failed(job.input, 'ERR_BOT_MEMORY', `the sandbox worker stopped (${why})`));
+      dispatch();
+    };
+    worker.on('error', (error: Error) => crashed(error.message));
+    worker.on('exit', (code) => crashed(`exit ${code}`));
+    return worker;
+  };
+
+  function dispatch(): void {
+    for (const slot of slots) {
+      if (closed || queue.length === 0) return;
+      if (slot.job) continue;
+      const job = queue.shift()!;
+      const worker = slot.worker ?? spawn(slot);
+      slot.worker = worker;
+      slot.job = job;
+      worker.ref();
+      try {
+        worker.postMessage({ id: job.id, input: job.input });
+      } catch (cause) {
+        finish(slot);
+        job.reject(new McpcpError('ERR_INVALID_ARGUMENT', 'bot hook input is not cloneable JSON', { cause }));
+        continue;
+      }
+      startKillTimer(slot, job);
+    }
+  }
+
+  /** Kills the worker if the hook outlives wallMs + grace (counted from when the worker is warm). */
+  function startKillTimer(slot: Slot, job: Job): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    const wallMs = resolveSandboxLimits(job.input.limits).wallMs;
+    const kill = (message: string, code: BotErrorCode): void => {
+      if (slot.job !== job) return;
+      discard(slot);
+      finish(slot);
+      job.resolve(failed(job.input, code, message));
+      dispatch();
+    };
+    slot.timer = slot.ready
+      ? setTimeout(
+          () => kill('the hook exceeded its wall-clock limit (worker stopped)', 'ERR_BOT_TIMEOUT'),
+          wallMs + graceMs,
+        )
+      : setTimeout(() => kill('the sandbox worker did not start', 'ERR_BOT_MEMORY'), BOOT_TIMEOUT_MS);
+  }
+
+  return {
+    run(input) {
+      if (closed) return Promise.reject(new McpcpError('ERR_INTERNAL', 'bot worker pool is closed'));
+      return new Promise<BotHookOutput>((resolve, reject) => {
+        queue.push({ id: nextId++, input, resolve, reject });
+        dispatch();
+      });
+    },
+    async close() {
+      closed = true;
+      for (const job of queue.splice(0)) job.reject(new McpcpError('ERR_INTERNAL', 'bot worker pool closed'));
+      await Promise.all(
+        slots.map(async (slot) => {
+          const job = finish(slot);
+          job?.reject(new McpcpError('ERR_INTERNAL', 'bot worker pool closed'));
+          const worker = slot.worker;
+          slot.worker = undefined;
+          if (worker) {
+            worker.removeAllListeners();
+            await worker.terminate();
+          }
+        }),
+      );
+    },
+    get workersStarted() {
+      return started;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// Worker-thread entry for bot hooks: runs each hook it is sent with runBotHookInProcess and posts the output back.
+// One hook at a time (the pool never sends a second before the first answered). It holds no state between hooks
+// beyond the warm QuickJS module.
+import { parentPort } from 'node:worker_threads';
+import { isMcpcpError } from '../../lib/errors.ts';
+import { runBotHookInProcess } from './bot-hook-inprocess.ts';
+import type { BotHookInput } from './bot-hook-types.ts';
+import { warmSandbox } from './quickjs-engine.ts';
+
+export interface BotWorkerRequest {
+  id: number;
+  input: BotHookInput;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('bot-worker.ts must run in a worker thread');
+
+// Compile and instantiate QuickJS before the first hook; the pool starts a hook's kill timer once this is done.
+warmSandbox().then(
+  () => port.postMessage({ ready: true }),
+  (error: unknown) => {
+    throw error;
+  },
+);
+
+port.on('message', (request: BotWorkerRequest) => {
+  runBotHookInProcess(request.input).then(
+    (output) => port.postMessage({ id: request.id, output }),
+    (error: unknown) =>
+      port.postMessage({
+        id: request.id,
+        error: {
+          code: isMcpcpError(error) ? error.code : 'ERR_INTERNAL',
+          message: error instanceof Error ? error.message : String(error),
+        },
+      }),
+  );
+});

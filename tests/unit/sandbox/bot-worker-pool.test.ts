@@ -1,0 +1,65 @@
+// The worker pool behind runBotHook: hooks run off the caller's thread, and a hook stuck where the sandbox's
+// interrupt handler cannot reach (a huge native sort) is killed by the pool's wall-clock timer.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BotHookInput } from '../../../servers/sandbox/bot-host.ts';
+import { createBotWorkerPool } from '../../../servers/sandbox/bot-worker-pool.ts';
+
+const pool = createBotWorkerPool({ size: 1, graceMs: 20 });
+afterAll(() => pool.close());
+
+const input = (body: string, extra: Partial<BotHookInput> = {}): BotHookInput => ({
+  source: `class W { constructor(ctx) { this.ctx = ctx } onInit() { const ctx = this.ctx; ${body} } }`,
+  params: null,
+  hook: 'init',
+  event: null,
+  state: { before: true },
+  randomKey: 'e1'.repeat(32),
+  randomCounter: 4,
+  now: 0,
+  ...extra,
+});
+
+describe('bot worker pool', () => {
+  it('runs a hook in a worker and returns its output', async () => {
+    const out = await pool.run(
+      input(`ctx.post('bot', { r: ctx.randomInt(10) }); ctx.setState({ after: true })`),
+    );
+    expect(out.error).toBeUndefined();
+    expect(out.posts).toHaveLength(1);
+    expect(out.state).toEqual({ after: true });
+    expect(out.randomCounter).toBe(5);
+  });
+
+  it('kills a worker stuck in a non-interruptible builtin and replaces it', async () => {
+    const before = pool.workersStarted;
+    const started = performance.now();
+    const out = await pool.run(
+      // each default sort of 600k elements runs ~200 ms inside QuickJS without polling the interrupt handler
+      input(`const a = new Array(6e5).fill(7); a.sort(); a.sort(); a.sort();`, {
+        limits: { wallMs: 50, memoryBytes: 32 * 1024 * 1024 },
+      }),
+    );
+    expect(out).toEqual({
+      posts: [],
+      state: { before: true },
+      stateChanged: false,
+      randomCounter: 4,
+      error: { code: 'ERR_BOT_TIMEOUT', message: 'the hook exceeded its wall-clock limit (worker stopped)' },
+    });
+    expect(performance.now() - started).toBeLessThan(3_000);
+    const next = await pool.run(input(`ctx.post('bot', { ok: true })`));
+    expect(next.posts).toEqual([{ kind: 'bot', body: { ok: true } }]);
+    expect(pool.workersStarted).toBe(before + 1);
+  });
+
+  it('queues hooks and answers each in order', async () => {
+    const outs = await Promise.all([1, 2, 3, 4].map((n) => pool.run(input(`ctx.post('bot', { n: ${n} })`))));
+    expect(outs.map((o) => o.posts[0]?.body)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+  });
+
+  it('rejects input that cannot cross to the worker', async () => {
+    await expect(pool.run(input('', { params: { f: () => 1 } }))).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+  });
+});
