@@ -22,12 +22,8 @@ export interface AdminHandlers {
   down(): void;
 }
 
-export async function startAdminServer(
-  dataDir: string,
-  handlers: AdminHandlers,
-): Promise<{ close(): Promise<void> }> {
-  await ensurePrivateDir(dataDir);
-  const path = adminSocketPath(dataDir);
+/** Throws ERR_FLEET_RUNNING when a fleet already answers on the data folder's socket. */
+export async function assertNoFleet(dataDir: string): Promise<void> {
   const answer = await adminRequest(dataDir, 'GET', '/status').catch((error: unknown) => error);
   if (!(answer instanceof Error)) {
     const pid = (answer as { pid?: number }).pid;
@@ -36,6 +32,15 @@ export async function startAdminServer(
       `a fleet is already running in ${dataDir}${pid ? ` (pid ${pid})` : ''}; stop it with \`mcpcp down --data-dir ${dataDir}\``,
     );
   }
+}
+
+export async function startAdminServer(
+  dataDir: string,
+  handlers: AdminHandlers,
+): Promise<{ close(): Promise<void> }> {
+  await ensurePrivateDir(dataDir);
+  await assertNoFleet(dataDir);
+  const path = adminSocketPath(dataDir);
   await unlink(path).catch(() => undefined); // a stale socket from a fleet that was killed
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {

@@ -10,7 +10,7 @@ import type { Logger } from '../../lib/log.ts';
 import { startProxy, type RunningProxy } from '../../proxy/start.ts';
 import { signalGroup } from '../supervisor/spawn-guarded.ts';
 import { supervise, type ChildStatus, type Supervisor } from '../supervisor/supervisor.ts';
-import { startAdminServer } from './admin-socket.ts';
+import { assertNoFleet, startAdminServer } from './admin-socket.ts';
 
 export interface ServerRow {
   readonly id: string;
@@ -96,6 +96,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const { config, onEvent } = options;
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
+  await assertNoFleet(options.dataDir);
   const supervisors = new Map<string, Supervisor>();
   const launched = config.servers.filter(
     (s): s is HttpServerConfig => s.transport === 'http' && s.start !== undefined,

@@ -1,0 +1,193 @@
+// End to end through the real CLI: `mcpcp up` on a fresh data folder (embedded default fleet: server-everything and
+// server-memory behind the proxy), `mcpcp status`, `mcpcp demo`, `mcpcp down`; then no process is left.
+// Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused.
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { httpChild, isGone, stdioChild } from './helpers.ts';
+
+const cli = new URL('../../../launcher/bin/mcpcp.ts', import.meta.url).pathname;
+type Up = ResultPromise<{ buffer: false; reject: false; cwd: string }>;
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcpcp-up-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function mcpcp(args: string[], cwd: string) {
+  return execa(process.execPath, [cli, ...args], { cwd, reject: false, timeout: 60_000 });
+}
+
+interface UpHandle {
+  process: Up;
+  events: Record<string, unknown>[];
+  /** Resolves with the first event matching `event`. */
+  next(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+function startUp(args: string[], cwd: string): UpHandle {
+  const child = execa(process.execPath, [cli, 'up', '--json', '--port', '0', ...args], {
+    cwd,
+    buffer: false,
+    reject: false,
+  }) as Up;
+  const events: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  let text = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+    const lines = text.split('\n');
+    text = lines.pop()!;
+    for (const line of lines) if (line.trim()) events.push(JSON.parse(line));
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr.resume();
+  cleanups.push(async () => {
+    if (child.nodeChildProcess.exitCode === null) child.kill('SIGKILL');
+    await child;
+  });
+  const next = async (event: string, timeoutMs = 45_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = events.find((e) => e.event === event);
+      if (hit) return hit;
+      if (child.nodeChildProcess.exitCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `no ${event} event (exit ${child.nodeChildProcess.exitCode}); got ${JSON.stringify(events)}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  };
+  return { process: child, events, next };
+}
+
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+
+describe('mcpcp up / status / demo / down', () => {
+  it('runs the embedded default fleet from a fresh data folder, shows two agents two views, and stops cleanly', async () => {
+    const cwd = await tempDir();
+    const dataDir = join(cwd, 'data');
+    const up = startUp(['--data-dir', dataDir], cwd);
+    const created = await up.next('default-config');
+    expect(created).toMatchObject({ configFile: join(dataDir, 'mcpcp.yaml'), created: ['keys', 'config'] });
+    const ready = (await up.next('fleet-ready')) as {
+      status: { servers: { id: string; state: string; pid: number }[] };
+    };
+    expect(ready.status.servers.map((s) => [s.id, s.state])).toEqual([
+      ['everything', 'ready'],
+      ['memory', 'ready'],
+    ]);
+    const connect = (await up.next('connect')) as { mcpUrl: string; tokens: string[] };
+    expect(connect.tokens).toEqual([
+      join(dataDir, 'tokens/agent_name1.jwt'),
+      join(dataDir, 'tokens/agent_name2.jwt'),
+    ]);
+    expect(await mode(connect.tokens[0]!)).toBe(0o600);
+    expect(await mode(dataDir)).toBe(0o700);
+    expect(await mode(join(dataDir, 'admin.sock'))).toBe(0o600);
+
+    const status = await mcpcp(['status', '--data-dir', dataDir, '--json'], cwd);
+    expect(status.exitCode).toBe(0);
+    const fleet = JSON.parse(status.stdout) as {
+      proxy: { mcpUrl: string };
+      servers: { pid: number; tools: number }[];
+    };
+    expect(fleet.proxy.mcpUrl).toBe(connect.mcpUrl);
+    const pids = fleet.servers.map((s) => s.pid);
+    expect(pids.every((pid) => pid > 0)).toBe(true);
+
+    const demo = await mcpcp(['demo', '--data-dir', dataDir, '--json'], cwd);
+    expect(demo.stderr).toBe('');
+    expect(demo.exitCode).toBe(0);
+    const result = JSON.parse(demo.stdout) as {
+      mismatches: string[];
+      agents: {
+        agent: string;
+        tools: string[];
+        allowedCall: { outcome: string };
+        hiddenCall: { outcome: string };
+      }[];
+    };
+    expect(result.mismatches).toEqual([]);
+    const [one, two] = result.agents;
+    expect(one!.tools).toContain('everything_get-sum');
+    expect(one!.tools).not.toContain('memory_create_entities');
+    expect(two!.tools).toContain('memory_create_entities');
+    expect(two!.tools).not.toContain('everything_get-sum');
+    for (const agent of result.agents) {
+      expect(agent.allowedCall.outcome).toBe('ok');
+      expect(agent.hiddenCall.outcome).toBe('refused');
+    }
+
+    const human = await mcpcp(['demo', '--data-dir', dataDir], cwd);
+    expect(human.stdout).toContain('🔐 Getting tools for agent: agent_name1');
+    expect(human.stdout).toContain('   - memory_read_graph');
+
+    const down = await mcpcp(['down', '--data-dir', dataDir], cwd);
+    expect(down.exitCode).toBe(0);
+    expect(down.stdout).toMatch(/^Fleet in .* stopped \(\d+ ms\)\.$/m);
+    expect((await up.process).exitCode).toBe(0);
+    for (const pid of pids) expect(await isGone(pid), `child ${pid} left running`).toBe(true);
+
+    const after = await mcpcp(['status', '--data-dir', dataDir], cwd);
+    expect(after.exitCode).toBe(1);
+    expect(after.stderr).toContain(`no fleet is running in ${dataDir}; start one with \`mcpcp up\``);
+  });
+
+  it('starts a configured HTTP child, reports a broken one clearly, refuses a second up, and stops on SIGTERM', async () => {
+    const cwd = await tempDir();
+    const dataDir = join(cwd, 'data');
+    const config = join(cwd, 'fleet.yaml');
+    await writeFile(
+      config,
+      `proxy:
+  keysDir: ./keys
+servers:
+  - id: web
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}, --tools, 'greet,wave'] }
+  - id: broken
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(stdioChild)}, --crash-at-start] }
+    restart: { maxRestarts: 1, backoffMs: 10 }
+policy:
+  rules:
+    - { id: all, subjects: ['*'], servers: [web], allow: ['web_*'] }
+`,
+    );
+    const up = startUp(['--config', config, '--data-dir', dataDir], cwd);
+    const failed = await up.next('child-failed');
+    expect(failed).toMatchObject({ id: 'broken', error: 'exited with code 3 before it was ready' });
+    expect(failed.hint).toMatch(/start` command/);
+    expect(failed.stderrTail).toContain('fatal: cannot open database ./missing.db');
+    const ready = (await up.next('fleet-ready')) as { status: { servers: Record<string, unknown>[] } };
+    const web = ready.status.servers.find((s) => s.id === 'web')!;
+    expect(web).toMatchObject({ state: 'ready', tools: 2, owner: 'launcher', transport: 'http' });
+    expect(web.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+
+    const again = await mcpcp(['up', '--config', config, '--data-dir', dataDir, '--port', '0'], cwd);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain(`a fleet is already running in ${dataDir}`);
+
+    const started = Date.now();
+    up.process.kill('SIGTERM');
+    expect((await up.process).exitCode).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(up.events.at(-1)).toMatchObject({ event: 'fleet-stopped' });
+    expect(await isGone(web.pid as number)).toBe(true);
+  });
+});
