@@ -29,6 +29,7 @@ process.on('message', (message: { type: string }) => {
       cpu: process.cpuUsage(),
       rss: process.memoryUsage().rss,
       heapUsed: process.memoryUsage().heapUsed,
+      memory: process.memoryUsage(),
       sessions: proxy.gateway.sessionCount(),
     });
   }

@@ -19,6 +19,8 @@ const { values } = parseArgs({
     'json-only': { type: 'boolean', default: false },
     /** Writes a V8 CPU profile of the proxy process into this folder (for finding where the time goes). */
     'cpu-prof-dir': { type: 'string' },
+    /** Extra Node flags for the proxy process, space-separated (e.g. "--max-semi-space-size=4"). */
+    'proxy-flags': { type: 'string', default: '' },
   },
 });
 const durationMs = Number(values.duration);
@@ -32,6 +34,7 @@ interface ProxyStats {
   cpu: NodeJS.CpuUsage;
   rss: number;
   heapUsed: number;
+  memory: NodeJS.MemoryUsage;
   sessions: number;
 }
 
@@ -53,6 +56,7 @@ function startProxyProcess(
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     execArgv: [
       '--expose-gc',
+      ...(values['proxy-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
       ...(values['cpu-prof-dir'] === undefined
         ? []
         : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`]),
@@ -178,6 +182,14 @@ policy:
     });
     const atStart = await proxyStats(proxy.child);
     const directUrl = echo.urls[0]!;
+
+    // Idle sessions first, on a fresh proxy: after the load phases V8 keeps heap slack that is not theirs.
+    say(`${idleSessions} idle sessions`);
+    const idle = await openMany(proxy.mcpUrl, token, idleSessions);
+    const idleAfter = await proxyStats(proxy.child);
+    say(`proxy memory at start ${JSON.stringify(atStart.memory)}`);
+    say(`proxy memory with idle ${JSON.stringify(idleAfter.memory)}`);
+    for (let i = 0; i < idle.length; i += 32) await Promise.all(idle.slice(i, i + 32).map((s) => s.close()));
     say(`echo servers: ${echo.urls.join(' ')}\nproxy: ${proxy.mcpUrl}`);
 
     const direct32 = await openMany(directUrl, undefined, 32);
@@ -219,10 +231,8 @@ policy:
     }
     lists.sort((a, b) => a - b);
 
-    say(`${idleSessions} idle sessions`);
-    const idleBefore = await proxyStats(proxy.child);
-    await openMany(proxy.mcpUrl, token, idleSessions);
-    const idleAfter = await proxyStats(proxy.child);
+    const afterLoad = await proxyStats(proxy.child);
+    say(`proxy memory after load ${JSON.stringify(afterLoad.memory)}`);
 
     const figures = {
       throughputRatioC32: round(p32.rps / d32.rps),
@@ -243,10 +253,10 @@ policy:
       proxySessionsReported: idleAfter.sessions,
       rssMbAtStart: round(atStart.rss / 2 ** 20, 1),
       heapMbAtStart: round(atStart.heapUsed / 2 ** 20, 1),
-      rssMbBeforeIdle: round(idleBefore.rss / 2 ** 20, 1),
-      heapMbBeforeIdle: round(idleBefore.heapUsed / 2 ** 20, 1),
       heapMbWithIdle: round(idleAfter.heapUsed / 2 ** 20, 1),
       rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
+      rssMbAfterLoad: round(afterLoad.rss / 2 ** 20, 1),
+      heapMbAfterLoad: round(afterLoad.heapUsed / 2 ** 20, 1),
     };
     const targets: [string, string, string, boolean][] = [
       [
@@ -281,7 +291,7 @@ policy:
       ],
       [
         `RSS with ${idleSessions} idle sessions`,
-        `${figures.rssMbWithIdle} MB (before ${figures.rssMbBeforeIdle}; sessions ${figures.proxySessionsReported})`,
+        `${figures.rssMbWithIdle} MB (at start ${figures.rssMbAtStart}; sessions ${figures.proxySessionsReported})`,
         '≤ 150 MB',
         figures.rssMbWithIdle <= 150,
       ],
