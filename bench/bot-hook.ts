@@ -1,11 +1,12 @@
-// Bot hook benchmark: latency of one runBotHook call (fresh QuickJS runtime + context, prelude, bot source parse,
-// hook, output validation) for an empty hook, a simple stateful echo bot, and the builtin GuessBot / BlackjackBot,
-// plus the raw cost of creating a runtime + context and of instantiating a wasm module.
+// Bot hook benchmark: latency of one hook (fresh QuickJS runtime + context, prelude, bot source parse, hook, output
+// validation) for an empty hook, a simple stateful echo bot, and the builtin GuessBot / BlackjackBot, measured on
+// this thread (runBotHookInProcess) and through the worker thread that runBotHook uses by default; plus the raw
+// cost of a runtime + context and of replacing the wasm module after a memory failure.
 //   node bench/bot-hook.ts [--iterations 2000] [--json-only]
 // Prints a table to stderr and one JSON line to stdout. Target (issue 5): simple bot hook p50 ≤ 2 ms.
 import { parseArgs } from 'node:util';
 import { builtinBot } from '../servers/bot-runner/builtin/index.ts';
-import { runBotHook } from '../servers/sandbox/bot-host.ts';
+import { closeBotHost, runBotHook, runBotHookInProcess } from '../servers/sandbox/bot-host.ts';
 import type { BotHookInput } from '../servers/sandbox/bot-host.ts';
 import {
   resolveSandboxLimits,
@@ -83,25 +84,35 @@ async function main(): Promise<void> {
   const runtimeContext = await measure(() => withSandbox(limits, () => undefined));
 
   const empty = await measure(() =>
-    runBotHook({ ...base, source: emptyBot, hook: 'message', event: message }),
+    runBotHookInProcess({ ...base, source: emptyBot, hook: 'message', event: message }),
   );
+  const echoInput = (state: unknown): BotHookInput => ({
+    ...base,
+    source: echoBot,
+    hook: 'message',
+    event: message,
+    state,
+  });
   let echoState: unknown = null;
   const echo = await measure(async () => {
-    const out = await runBotHook({
-      ...base,
-      source: echoBot,
-      hook: 'message',
-      event: message,
-      state: echoState,
-    });
+    const out = await runBotHookInProcess(echoInput(echoState));
     if (out.error) throw new Error(out.error.message);
     echoState = out.state;
+  });
+  const emptyWorker = await measure(() =>
+    runBotHook({ ...base, source: emptyBot, hook: 'message', event: message }),
+  );
+  let workerState: unknown = null;
+  const echoWorker = await measure(async () => {
+    const out = await runBotHook(echoInput(workerState));
+    if (out.error) throw new Error(out.error.message);
+    workerState = out.state;
   });
 
   const guess = builtinBot('GuessBot')!;
   const init = await runBotHook({ ...base, source: guess.source, hook: 'init', event: null });
   const guessHook = await measure((i) =>
-    runBotHook({
+    runBotHookInProcess({
       ...base,
       source: guess.source,
       hook: 'message',
@@ -114,7 +125,7 @@ async function main(): Promise<void> {
   const blackjack = builtinBot('BlackjackBot')!;
   const seated = await runBotHook({ ...base, source: blackjack.source, hook: 'join', event: { slot: 's1' } });
   const deal = await measure((i) =>
-    runBotHook({
+    runBotHookInProcess({
       ...base,
       source: blackjack.source,
       hook: 'message',
@@ -129,14 +140,14 @@ async function main(): Promise<void> {
   started = performance.now();
   const bombs = 20;
   for (let i = 0; i < bombs; i++) {
-    await runBotHook({
+    await runBotHookInProcess({
       ...base,
       source: 'class B { onInit() { new ArrayBuffer(1e9) } }',
       hook: 'init',
       event: null,
     });
   }
-  const afterBomb = await runBotHook({ ...base, source: echoBot, hook: 'message', event: message });
+  const afterBomb = await runBotHookInProcess({ ...base, source: echoBot, hook: 'message', event: message });
   const recycleMs = (performance.now() - started) / bombs;
   if (afterBomb.error) throw new Error('hook after memory bomb failed');
 
@@ -148,6 +159,8 @@ async function main(): Promise<void> {
     runtimeContextMs: runtimeContext,
     emptyHookMs: empty,
     echoHookMs: echo,
+    emptyHookWorkerMs: emptyWorker,
+    echoHookWorkerMs: echoWorker,
     guessBotHookMs: guessHook,
     blackjackDealHookMs: deal,
     memoryBombPlusModuleRecycleMs: Math.round(recycleMs * 100) / 100,
@@ -161,12 +174,15 @@ async function main(): Promise<void> {
   row('runtime + context only', runtimeContext);
   row('empty hook (no method)', empty);
   row('simple echo bot (state, random, post)', echo);
+  row('empty hook, via worker (runBotHook)', emptyWorker);
+  row('simple echo bot, via worker (runBotHook)', echoWorker);
   row('GuessBot "guess N"', guessHook);
   row('BlackjackBot "deal" (shuffle + commit)', deal);
   say(
     `  first wasm module: ${result.firstModuleMs} ms; memory bomb + module recycle: ${result.memoryBombPlusModuleRecycleMs} ms`,
   );
   console.log(JSON.stringify(result));
+  await closeBotHost();
 }
 
 await main();
