@@ -1,7 +1,7 @@
 // End to end through the real CLI: `mcpcp up` on a fresh data folder (embedded default fleet: server-everything and
 // server-memory behind the proxy), `mcpcp status`, `mcpcp demo`, `mcpcp down`; then no process is left.
 // Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused.
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -169,7 +169,7 @@ policy:
     - { id: all, subjects: ['*'], servers: [web], allow: ['web_*'] }
 `,
     );
-    const up = startUp(['--config', config, '--data-dir', dataDir], cwd);
+    const up = startUp(['--config', config, '--data-dir', dataDir, '--log-dir', join(cwd, 'logs')], cwd);
     const failed = await up.next('child-failed');
     expect(failed).toMatchObject({ id: 'broken', error: 'exited with code 3 before it was ready' });
     expect(failed.hint).toMatch(/start` command/);
@@ -189,5 +189,9 @@ policy:
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(up.events.at(-1)).toMatchObject({ event: 'fleet-stopped' });
     expect(await isGone(web.pid as number)).toBe(true);
+    expect(await readFile(join(cwd, 'logs/web.log'), 'utf8')).toMatch(/ stderr http-child warming up\n/);
+    expect(await readFile(join(cwd, 'logs/broken.log'), 'utf8')).toMatch(
+      / stderr fatal: cannot open database/,
+    );
   });
 });
