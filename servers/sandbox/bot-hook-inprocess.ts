@@ -65,7 +65,15 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
     throw new McpcpError('ERR_INVALID_ARGUMENT', 'bot hook needs a finite now');
 
   const limits = resolveSandboxLimits(input.limits);
-  const io: HookIo = { stream, now: input.now, stateJson, stateChanged: false, posts: [], logs: [] };
+  const io: HookIo = {
+    stream,
+    now: input.now,
+    stateJson,
+    state: input.state,
+    stateChanged: false,
+    posts: [],
+    logs: [],
+  };
   try {
     await withSandbox(limits, (run) => {
       executeHook(run, io, input, paramsJson, eventJson);
@@ -79,8 +87,8 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
     );
   }
   return {
-    posts: io.posts.map((post) => ({ kind: post.kind, body: JSON.parse(post.bodyJson) as unknown })),
-    state: io.stateChanged ? (JSON.parse(io.stateJson) as unknown) : input.state,
+    posts: io.posts,
+    state: io.stateChanged ? io.state : input.state,
     stateChanged: io.stateChanged,
     randomCounter: stream.counter,
     ...logsOf(io),
@@ -92,9 +100,20 @@ interface HookIo {
   now: number;
   stateJson: string;
   stateChanged: boolean;
-  posts: Array<{ kind: string; bodyJson: string }>;
+  /** Parsed on arrival: the host never trusts the sandbox to have sent valid JSON. */
+  posts: Array<{ kind: string; body: unknown }>;
+  state: unknown;
   logs: string[];
   outputProblem?: string;
+}
+
+function parseJson(text: string | undefined): { value: unknown } | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
 }
 
 function logsOf(io: HookIo): { logs?: string[] } {
@@ -286,16 +305,19 @@ function installPrelude(vm: QuickJSContext, io: HookIo): QuickJSHandle {
     post: (kind, body) => {
       const bodyJson = str(body);
       const problem = checkPost(str(kind), bodyJson, io.posts.length);
-      if (problem !== undefined || bodyJson === undefined) return output(problem ?? 'post body is not JSON');
-      io.posts.push({ kind: str(kind) ?? '', bodyJson });
+      const parsed = problem === undefined ? parseJson(bodyJson) : undefined;
+      if (parsed === undefined) return output(problem ?? 'post body is not JSON');
+      io.posts.push({ kind: str(kind) ?? '', body: parsed.value });
       return undefined;
     },
     getState: () => vm.newString(io.stateJson),
     setState: (state) => {
       const stateJson = str(state);
       const problem = checkState(stateJson);
-      if (problem !== undefined || stateJson === undefined) return output(problem ?? 'state is not JSON');
+      const parsed = problem === undefined ? parseJson(stateJson) : undefined;
+      if (parsed === undefined || stateJson === undefined) return output(problem ?? 'state is not JSON');
       io.stateJson = stateJson;
+      io.state = parsed.value;
       io.stateChanged = true;
       return undefined;
     },

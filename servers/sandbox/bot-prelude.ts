@@ -64,11 +64,28 @@ export const botPrelude = String.raw`(function (host) {
   freeze(ctx);
 
   // Virtual clock and seeded randomness: replays of the same hook see the same values.
+  // Local time is UTC everywhere, so a replay on a machine in another time zone sees the same values.
+  const UTC = RealDate.UTC;
+  const proto = RealDate.prototype;
   function Date(...args) {
-    if (new.target === undefined) return StringCtor(construct(RealDate, [call(h.now)]));
-    return construct(RealDate, args.length === 0 ? [call(h.now)] : args, new.target);
+    if (new.target === undefined) return apply(proto.toUTCString, construct(RealDate, [call(h.now)]), []);
+    if (args.length === 0) return construct(RealDate, [call(h.now)], new.target);
+    if (args.length === 1) return construct(RealDate, args, new.target);
+    return construct(RealDate, [apply(UTC, undefined, args)], new.target);
   }
-  Date.prototype = RealDate.prototype;
+  Date.prototype = proto;
+  for (const unit of ['FullYear', 'Month', 'Date', 'Day', 'Hours', 'Minutes', 'Seconds', 'Milliseconds']) {
+    defineProperty(proto, 'get' + unit, { value: proto['getUTC' + unit], writable: true, configurable: true });
+    if (unit !== 'Day') defineProperty(proto, 'set' + unit, { value: proto['setUTC' + unit], writable: true, configurable: true });
+  }
+  defineProperty(proto, 'getTimezoneOffset', { value: function getTimezoneOffset() { return 0; }, writable: true, configurable: true });
+  for (const name of ['toString', 'toLocaleString']) defineProperty(proto, name, { value: proto.toUTCString, writable: true, configurable: true });
+  for (const name of ['toDateString', 'toLocaleDateString']) {
+    defineProperty(proto, name, { value: function () { return apply(proto.toISOString, this, []).slice(0, 10); }, writable: true, configurable: true });
+  }
+  for (const name of ['toTimeString', 'toLocaleTimeString']) {
+    defineProperty(proto, name, { value: function () { return apply(proto.toISOString, this, []).slice(11, 19) + ' GMT'; }, writable: true, configurable: true });
+  }
   Date.now = function now() { return call(h.now); };
   Date.parse = RealDate.parse;
   Date.UTC = RealDate.UTC;

@@ -124,6 +124,23 @@ describe('runBotHook: ctx functions', () => {
     });
   });
 
+  it('treats local time as UTC so replays agree across time zones', async () => {
+    const out = await runBotHook(
+      input(`class Z { constructor(ctx) { this.ctx = ctx } onInit() {
+  const d = new Date(2020, 0, 2, 3, 4, 5);
+  this.ctx.post('bot', { t: d.getTime(), h: d.getHours(), off: d.getTimezoneOffset(), s: String(new Date(0)),
+    call: Date(), day: new Date(0).toDateString() }) } }`),
+    );
+    expect(out.posts[0]?.body).toEqual({
+      t: Date.UTC(2020, 0, 2, 3, 4, 5),
+      h: 3,
+      off: 0,
+      s: 'Thu, 01 Jan 1970 00:00:00 GMT',
+      call: new Date(NOW).toUTCString(),
+      day: '1970-01-01',
+    });
+  });
+
   it('computes sha256 and hmac as hex over UTF-8 strings', async () => {
     const out = await runBotHook(
       input(`class H { constructor(ctx) { this.ctx = ctx } onInit() {
