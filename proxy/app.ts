@@ -220,7 +220,14 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
       );
     }
     // Counted while streaming, so a chunked body or a lying Content-Length cannot get past the limit.
-    const body = await readRequestBody(request, maxBodyBytes);
+    let body: Awaited<ReturnType<typeof readRequestBody>>;
+    try {
+      body = await readRequestBody(request, maxBodyBytes);
+    } catch (error) {
+      // The client went away or sent a broken stream: its problem, not an internal error.
+      log.debug({ err: error }, 'request body could not be read');
+      return jsonRpcErrorResponse(400, rpcCodes.parseError, 'Parse error: the body could not be read');
+    }
     if (body.tooLarge) return tooLarge();
     let parsed: unknown;
     try {

@@ -151,8 +151,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     let current = config;
     let reloading = Promise.resolve<{ ok: boolean; error?: string }>({ ok: true });
     const configFile = options.configFile;
+    let closed = false;
     async function reloadOnce(): Promise<{ ok: boolean; error?: string }> {
       if (configFile === undefined) return { ok: false, error: 'no config file to reload from' };
+      if (closed) return { ok: false, error: 'the proxy is closed' };
       let next: McpcpConfig;
       let compiled: CompiledPolicy;
       try {
@@ -163,6 +165,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         log.error({ file: configFile, error: message }, 'config edit rejected; the previous policy stays');
         return { ok: false, error: message };
       }
+      if (closed) return { ok: false, error: 'the proxy is closed' };
       policy = compiled;
       gw.setPolicy(compiled);
       if (
@@ -193,6 +196,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
 
     let closing: Promise<void> | undefined;
     async function closeOnce(): Promise<void> {
+      closed = true;
       watcher?.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
