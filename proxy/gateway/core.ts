@@ -12,6 +12,7 @@ import {
   type Upstream,
   type UpstreamConnection,
 } from '../upstreams/index.ts';
+import { withCaller } from '../upstreams/attribution.ts';
 import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './catalog.ts';
 import { mapUpstreamError } from './errors.ts';
 import type { CompiledPolicy } from './policy.ts';
@@ -99,16 +100,23 @@ export function createCore(options: CoreOptions) {
         logger,
         ...(options.childTokens === undefined ? {} : { childTokens: options.childTokens }),
         hooks: {
-          onChildRequest: (conn, request, signal) => relayChildRequest(conn, request, signal),
-          onChildNotification: (conn, notification) => onChildNotification(conn, notification),
+          onChildRequest: (conn, request, signal, caller) =>
+            relayChildRequest(conn, request, signal, caller as Relay | undefined),
+          onChildNotification: (conn, notification, caller) =>
+            onChildNotification(conn, notification, caller as Relay | undefined),
           onStateChange: (id) => onStateChange(id),
         },
       }),
     );
   }
 
-  function relayChildRequest(conn: UpstreamConnection, request: ChildRequest, signal: AbortSignal) {
-    const relay = calls.attribute(conn);
+  function relayChildRequest(
+    conn: UpstreamConnection,
+    request: ChildRequest,
+    signal: AbortSignal,
+    caller: Relay | undefined,
+  ) {
+    const relay = caller ?? calls.attribute(conn);
     if (relay === undefined || (conn.agent !== undefined && relay.agent !== conn.agent)) {
       logger.warn(
         { server: conn.upstreamId, method: request.method },
@@ -121,7 +129,11 @@ export function createCore(options: CoreOptions) {
     return relay.request(request, signal);
   }
 
-  function onChildNotification(conn: UpstreamConnection, notification: ChildNotification): void {
+  function onChildNotification(
+    conn: UpstreamConnection,
+    notification: ChildNotification,
+    caller: Relay | undefined,
+  ): void {
     switch (notification.method) {
       case 'notifications/tools/list_changed':
       case 'notifications/prompts/list_changed':
@@ -136,7 +148,7 @@ export function createCore(options: CoreOptions) {
       }
       case 'notifications/message': {
         const params = notification.params ?? {};
-        const relay = calls.attribute(conn);
+        const relay = caller ?? calls.attribute(conn);
         if (relay !== undefined && (conn.agent === undefined || relay.agent === conn.agent)) {
           void relay.notify({ method: 'notifications/message', params }).catch(() => undefined);
         } else if (conn.agent !== undefined) {
@@ -263,24 +275,30 @@ export function createCore(options: CoreOptions) {
         const inFlight = new Set<Promise<void>>();
         try {
           const progressToken = o.progressToken;
-          const result = await conn.client.request(
-            { method: o.method as 'tools/call', params: o.params },
-            {
-              signal: o.signal,
-              timeout: options.callTimeoutMs,
-              maxTotalTimeout: options.callTimeoutMs,
-              ...(progressToken === undefined
-                ? {}
-                : {
-                    onprogress: (progress) => {
-                      const sent = o.relay
-                        .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                        .catch(() => undefined);
-                      inFlight.add(sent);
-                      void sent.finally(() => inFlight.delete(sent));
-                    },
-                  }),
-            },
+          const client = conn.client;
+          const result = await withCaller(o.relay, () =>
+            client.request(
+              { method: o.method as 'tools/call', params: o.params },
+              {
+                signal: o.signal,
+                timeout: options.callTimeoutMs,
+                maxTotalTimeout: options.callTimeoutMs,
+                ...(progressToken === undefined
+                  ? {}
+                  : {
+                      onprogress: (progress) => {
+                        const sent = o.relay
+                          .notify({
+                            method: 'notifications/progress',
+                            params: { ...progress, progressToken },
+                          })
+                          .catch(() => undefined);
+                        inFlight.add(sent);
+                        void sent.finally(() => inFlight.delete(sent));
+                      },
+                    }),
+              },
+            ),
           );
           await Promise.all(inFlight);
           return result;

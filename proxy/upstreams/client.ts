@@ -2,6 +2,7 @@
 // can relay and hands every child request and notification to the gateway's hooks.
 // It must not decide where a child request goes; the gateway attributes it to a caller.
 import { Client, type JSONRPCResponse } from '@modelcontextprotocol/client';
+import type { Attribution } from './attribution.ts';
 import type { UpstreamConnection, UpstreamHooks } from './types.ts';
 
 /**
@@ -17,7 +18,11 @@ class OrderedClient extends Client {
 
 const relayedRequests = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
 
-export function createUpstreamClient(hooks: UpstreamHooks, connection: () => UpstreamConnection): Client {
+export function createUpstreamClient(
+  hooks: UpstreamHooks,
+  connection: () => UpstreamConnection,
+  attribution?: Attribution,
+): Client {
   const client = new OrderedClient(
     { name: 'mcpcp-proxy', version: '0.1.0' },
     {
@@ -35,15 +40,22 @@ export function createUpstreamClient(hooks: UpstreamHooks, connection: () => Ups
         connection(),
         { method, ...(params === undefined ? {} : { params }) },
         ctx.mcpReq.signal,
+        attribution?.request(ctx.mcpReq.id),
       );
       return result as never;
     });
   }
   client.fallbackNotificationHandler = (notification) => {
-    hooks.onChildNotification(connection(), {
-      method: notification.method,
-      ...(notification.params === undefined ? {} : { params: notification.params }),
-    });
+    const caller =
+      notification.method === 'notifications/message' ? attribution?.log(notification.params) : undefined;
+    hooks.onChildNotification(
+      connection(),
+      {
+        method: notification.method,
+        ...(notification.params === undefined ? {} : { params: notification.params }),
+      },
+      caller,
+    );
     return Promise.resolve();
   };
   return client;

@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
+import { createAttribution, currentCaller, tapSse } from './attribution.ts';
 import { createRestartTracker } from './backoff.ts';
 import { createUpstreamClient } from './client.ts';
 import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
@@ -70,17 +71,33 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   };
 
   const open = async (agent: string | undefined): Promise<UpstreamConnection> => {
+    const attribution = createAttribution();
     const transport = new StreamableHTTPClientTransport(url, {
+      fetch: async (input, init) => {
+        const caller = currentCaller();
+        const response = await fetch(input, init);
+        const type = response.headers.get('content-type') ?? '';
+        if (caller === undefined || response.body === null || !type.includes('text/event-stream'))
+          return response;
+        const body = tapSse(response.body, (message) => attribution.note(message, caller));
+        return new Response(body, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+        });
+      },
       ...(perAgent && agent !== undefined ? { authProvider: { token: () => tokenFor(agent) } } : {}),
+      // A child may close a call's stream mid-call and expect the client to resume it (Last-Event-ID);
+      // a few quick retries cover that without hammering a child that is gone (the ping loop sees it).
       reconnectionOptions: {
-        maxRetries: 0,
-        initialReconnectionDelay: 1000,
+        maxRetries: 3,
+        initialReconnectionDelay: 100,
         maxReconnectionDelay: 1000,
-        reconnectionDelayGrowFactor: 1,
+        reconnectionDelayGrowFactor: 2,
       },
     });
     const ref: { conn?: UpstreamConnection } = {};
-    const client = createUpstreamClient(hooks, () => ref.conn!);
+    const client = createUpstreamClient(hooks, () => ref.conn!, attribution);
     const conn: UpstreamConnection = {
       upstreamId: config.id,
       agent: perAgent ? agent : undefined,

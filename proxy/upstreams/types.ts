@@ -30,9 +30,11 @@ export interface UpstreamHooks {
     conn: UpstreamConnection,
     request: ChildRequest,
     signal: AbortSignal,
+    /** The caller the child's message arrived for, when the transport can tell (HTTP); else undefined. */
+    caller: unknown,
   ): Promise<Record<string, unknown>>;
   /** The child sent a notification (list_changed, resources/updated, logging message, …). */
-  onChildNotification(conn: UpstreamConnection, notification: ChildNotification): void;
+  onChildNotification(conn: UpstreamConnection, notification: ChildNotification, caller: unknown): void;
   /** The upstream changed phase (ready, down, back again). */
   onStateChange(upstreamId: string): void;
 }
