@@ -44,7 +44,7 @@ ${options.rateLimit === undefined ? '' : `      rateLimit: ${options.rateLimit}\
       subjects: [bob]
       servers: [everything]
       allow: [everything_echo]
-      rateLimit: { requestsPerMinute: 60, burst: 3 }
+      rateLimit: { requestsPerMinute: 1, burst: 5 }
 `;
 }
 
