@@ -194,4 +194,33 @@ policy:
       / stderr fatal: cannot open database/,
     );
   });
+
+  it('leaves no child running when `mcpcp up` itself is killed with SIGKILL', async () => {
+    const cwd = await tempDir();
+    const config = join(cwd, 'fleet.yaml');
+    await writeFile(
+      config,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: web
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}] }
+  - id: local
+    transport: stdio
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(stdioChild)}]
+`,
+    );
+    const up = startUp(['--config', config, '--data-dir', join(cwd, 'data')], cwd);
+    const ready = (await up.next('fleet-ready')) as { status: { servers: { state: string; pid: number }[] } };
+    expect(ready.status.servers.map((s) => s.state)).toEqual(['ready', 'ready']);
+    const pids = ready.status.servers.map((s) => s.pid);
+    up.process.kill('SIGKILL');
+    await up.process;
+    for (const pid of pids) expect(await isGone(pid), `child ${pid} outlived the launcher`).toBe(true);
+    const status = await mcpcp(['status', '--data-dir', join(cwd, 'data')], cwd);
+    expect(status.exitCode).toBe(1);
+    expect(status.stderr).toContain('no fleet is running');
+  });
 });

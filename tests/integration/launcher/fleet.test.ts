@@ -1,0 +1,104 @@
+// A fleet in-process: a launched HTTP child that crashes comes back at the same URL, and the proxy shows its
+// tools again; stopping the fleet leaves no process.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
+import { issueAgentToken } from '../../../auth/tokens.ts';
+import { loadConfig } from '../../../config/load.ts';
+import { startFleet, type Fleet, type FleetEvent } from '../../../launcher/fleet/fleet.ts';
+import { createSilentLogger } from '../../../lib/log.ts';
+import { httpChild, isGone, waitFor } from './helpers.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('fleet', () => {
+  it('restarts a crashed launched HTTP child at the same URL and the proxy shows its tools again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpcp-fleet-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await generateKeyPair(join(dir, 'keys'));
+    const file = join(dir, 'mcpcp.yaml');
+    await writeFile(
+      file,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: web
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}] }
+    restart: { backoffMs: 20 }
+agents: { alice: {} }
+policy:
+  rules:
+    - { id: alice-web, subjects: [alice], servers: [web], allow: ['web_*'] }
+`,
+    );
+    const config = await loadConfig(file);
+    const events: FleetEvent[] = [];
+    const fleet: Fleet = await startFleet({
+      config,
+      configFile: file,
+      dataDir: join(dir, 'data'),
+      port: 0,
+      logger: createSilentLogger(),
+      onEvent: (event) => events.push(event),
+    });
+    cleanups.push(() => fleet.stop('test'));
+    const status = fleet.status();
+    const before = status.servers[0]!;
+    expect(before).toMatchObject({ id: 'web', state: 'ready', tools: 1, owner: 'launcher' });
+
+    const signer = await loadSigner(join(dir, 'keys'));
+    const token = await issueAgentToken(signer, {
+      issuer: status.proxy.issuer,
+      audience: status.proxy.resource,
+      agent: 'alice',
+      ttlSeconds: 300,
+    });
+    const client = new Client({ name: 'test', version: '0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(status.proxy.mcpUrl), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    cleanups.push(() => client.close());
+    const names = async () =>
+      (await client.listTools(undefined, { cacheMode: 'bypass' }).catch(() => ({ tools: [] }))).tools.map(
+        (tool) => tool.name,
+      );
+    expect(await names()).toEqual(['web_greet']);
+
+    process.kill(before.pid!, 'SIGKILL');
+    await waitFor(
+      () => {
+        const row = fleet.status().servers[0]!;
+        return row.state === 'ready' && row.pid !== before.pid;
+      },
+      10_000,
+      'web to be restarted',
+    );
+    const after = fleet.status().servers[0]!;
+    expect(after.address).toBe(before.address);
+    expect(after.restarts).toBe(1);
+    expect(events).toContainEqual(
+      expect.objectContaining({ event: 'child-state', id: 'web', state: 'down' }),
+    );
+    let listed: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !(listed = await names()).includes('web_greet')) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(listed).toEqual(['web_greet']);
+    const result = await client.callTool({ name: 'web_greet', arguments: { who: 'alice' } });
+    expect(JSON.stringify(result)).toContain('greet: hello alice');
+
+    await client.close();
+    await fleet.stop('test');
+    expect(await isGone(after.pid!)).toBe(true);
+  });
+});
