@@ -127,6 +127,26 @@ function executeHook(
   paramsJson: string,
   eventJson: string,
 ): void {
+  try {
+    callHook(run, io, input, paramsJson, eventJson);
+  } catch (error) {
+    // A host-side error (e.g. a bot getter interrupted inside vm.getProp) after the budget ran out is a timeout.
+    const stop = run.stopped();
+    if (!(error instanceof BotFailure) && stop) throw timeout(stop);
+    throw error;
+  }
+  const stop = run.stopped();
+  if (stop) throw timeout(stop);
+  if (io.outputProblem !== undefined) throw new BotFailure('ERR_BOT_OUTPUT', io.outputProblem);
+}
+
+function callHook(
+  run: SandboxRun,
+  io: HookIo,
+  input: BotHookInput,
+  paramsJson: string,
+  eventJson: string,
+): void {
   const { vm } = run;
   const runHook = installPrelude(vm, io);
   try {
@@ -143,9 +163,6 @@ function executeHook(
   } finally {
     runHook.dispose();
   }
-  const stop = run.stopped();
-  if (stop) throw timeout(stop);
-  if (io.outputProblem !== undefined) throw new BotFailure('ERR_BOT_OUTPUT', io.outputProblem);
 }
 
 /** Waits for a returned promise (async hooks) and drains the job queue; disposes `value`. */
@@ -214,7 +231,14 @@ function loadBotClass(run: SandboxRun, source: string): QuickJSHandle {
       });
     }
     for (const candidate of candidates) {
-      const handle = candidate();
+      let handle: QuickJSHandle;
+      try {
+        handle = candidate();
+      } catch {
+        const stop = run.stopped();
+        if (stop) throw timeout(stop);
+        continue; // a throwing getter is not a bot class
+      }
       if (vm.typeof(handle) === 'function') return handle;
       handle.dispose();
     }

@@ -61,6 +61,13 @@ describe('hostile bots: time', () => {
     expect(jobs.error?.code).toBe('ERR_BOT_TIMEOUT');
   });
 
+  it('stops a looping getter on globalThis.Bot as a timeout', async () => {
+    const out = await runBotHook(
+      input(`Object.defineProperty(globalThis, 'Bot', { get() { for (;;) {} } });\nclass A {}`),
+    );
+    expect(out.error?.code).toBe('ERR_BOT_TIMEOUT');
+  });
+
   it('stops catastrophic regex backtracking', async () => {
     const out = await runBotHook(input(bot(`/(a+)+$/.test('a'.repeat(40) + 'b')`)));
     expect(out.error?.code).toBe('ERR_BOT_TIMEOUT');
