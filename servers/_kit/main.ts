@@ -17,6 +17,8 @@ export interface KitContext {
   keysDir: string | undefined;
   issuer: string | undefined;
   logger: Logger;
+  /** Values of the server's own extra string flags (KitServerSpec.flags), by name. */
+  flags: Readonly<Record<string, string | undefined>>;
 }
 
 export interface KitApp {
@@ -28,6 +30,8 @@ export interface KitApp {
 export interface KitServerSpec {
   /** Default child id (the `aud` of internal tokens), e.g. "channels". */
   name: string;
+  /** Extra string flags this server accepts (name → description), e.g. { 'bot-runner-url': '…' }. */
+  flags?: Readonly<Record<string, string>>;
   create(ctx: KitContext): Promise<KitApp>;
 }
 
@@ -41,6 +45,8 @@ export interface KitOptions {
   /** Direct mode identity; when set, no token is required. */
   agent?: string;
   logger?: Logger;
+  /** Values for the server's extra flags. */
+  flags?: Record<string, string | undefined>;
 }
 
 export interface RunningKitServer {
@@ -73,6 +79,7 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
     keysDir: options.keysDir,
     issuer: options.issuer,
     logger,
+    flags: options.flags ?? {},
   });
   try {
     const http = await startKitHttp({
@@ -113,15 +120,28 @@ export async function runKitServer(
       'child-id': { type: 'string' },
       agent: { type: 'string' },
       stdio: { type: 'boolean', default: false },
+      ...Object.fromEntries(Object.keys(spec.flags ?? {}).map((name) => [name, { type: 'string' as const }])),
     },
     strict: true,
   });
+  const flags = Object.fromEntries(
+    Object.keys(spec.flags ?? {}).map((name) => [
+      name,
+      (values as Record<string, unknown>)[name] as string | undefined,
+    ]),
+  );
   const env = readRuntimeEnv();
   const logger = createLogger({ name: spec.name, level: env.logLevel });
   const dataDir = values['data-dir'] ?? `${env.home}/data/${spec.name}`;
   let close: () => Promise<void>;
   if (values.stdio) {
-    const app = await spec.create({ dataDir, keysDir: values['keys-dir'], issuer: values.issuer, logger });
+    const app = await spec.create({
+      dataDir,
+      keysDir: values['keys-dir'],
+      issuer: values.issuer,
+      logger,
+      flags,
+    });
     const caller = { agent: values.agent ?? 'local' };
     const handle = serveStdio(() => app.factory(caller), {
       onerror: (error) => logger.warn({ err: error }, 'stdio error'),
@@ -147,6 +167,7 @@ export async function runKitServer(
       ...(values['child-id'] !== undefined ? { childId: values['child-id'] } : {}),
       ...(values.agent !== undefined ? { agent: values.agent } : {}),
       logger,
+      flags,
     });
     close = () => server.close();
     process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url })}\n`);

@@ -1,9 +1,11 @@
 // Assembles the channels server: SQLite store in the data folder, the head signer from the fleet keys, the bot runner
 // and the builtin bots, the service, and the per-caller MCP surface. Used by main.ts (process) and tests (in-process).
 import { join } from 'node:path';
+import { issueChildToken } from '../../auth/internal.ts';
 import { loadSigner } from '../../auth/keys.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { KitApp, KitContext, KitServerSpec } from '../_kit/main.ts';
+import { createMcpBotRunner } from '../bot-runner/mcp-runner.ts';
 import { createInProcessBotRunner, type BotRunner } from '../bot-runner/runner.ts';
 import { createHeadSigner } from './receipts.ts';
 import { ChannelService, type BuiltinBot, type ChannelLimits } from './service.ts';
@@ -32,9 +34,27 @@ export async function createChannelsApp(
 ): Promise<KitApp & { service: ChannelService }> {
   const store = options.store ?? createSqliteChannelStore({ file: join(ctx.dataDir, 'channels.sqlite') });
   const signer = ctx.keysDir === undefined ? undefined : await loadSigner(ctx.keysDir);
+  // Hooks run in this process unless a bot-runner server is named (then in its process, over MCP).
+  const runnerUrl = ctx.flags['bot-runner-url'];
+  const remote =
+    options.runner === undefined && runnerUrl !== undefined
+      ? await createMcpBotRunner({
+          url: runnerUrl,
+          ...(signer !== undefined && ctx.issuer !== undefined
+            ? {
+                token: () =>
+                  issueChildToken(signer, {
+                    issuer: ctx.issuer!,
+                    child: ctx.flags['bot-runner-id'] ?? 'bot-runner',
+                    agent: 'channels',
+                  }),
+              }
+            : {}),
+        })
+      : undefined;
   const service = new ChannelService({
     store,
-    runner: options.runner ?? createInProcessBotRunner(),
+    runner: options.runner ?? remote ?? createInProcessBotRunner(),
     ...(signer ? { signHead: createHeadSigner(signer, ctx.issuer) } : {}),
     builtinBot: loadBuiltin,
     ...(options.limits ? { limits: options.limits } : {}),
@@ -45,11 +65,18 @@ export async function createChannelsApp(
     service,
     factory: (caller) => createChannelsMcpServer(service, caller, log),
     resourceUpdates: (emit) => service.notifier.subscribe((id) => emit(channelUri(id))),
-    close: () => store.close(),
+    async close() {
+      await remote?.close();
+      await store.close();
+    },
   };
 }
 
 export const channelsServerSpec: KitServerSpec = {
   name: 'channels',
+  flags: {
+    'bot-runner-url': 'run bot hooks on this bot-runner MCP server instead of in-process',
+    'bot-runner-id': "the bot-runner's server id (aud of its child tokens), default bot-runner",
+  },
   create: (ctx) => createChannelsApp(ctx),
 };
