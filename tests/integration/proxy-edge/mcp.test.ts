@@ -41,7 +41,7 @@ function auditLines(harness: Harness): Record<string, unknown>[] {
 describe('MCP through the real proxy (SDK v2 client, Bearer token)', () => {
   it('serves each agent its namespaced tools, audits the call without the token, and counts it', async () => {
     h = await startHarness();
-    await waitFor(() => h!.proxy.gateway.isReady());
+    await waitFor(() => h!.proxy.gateway.isReady(), 30_000);
     const alice = await connect(h, 'alice');
     const bob = await connect(h, 'bob');
     expect(await toolNames(alice)).toEqual(['everything_echo', 'everything_get-sum']);
@@ -73,11 +73,11 @@ describe('MCP through the real proxy (SDK v2 client, Bearer token)', () => {
     expect(metrics).toMatch(/mcpcp_sessions [1-9]/);
     const ready = await fetch(`${h.proxy.url}/readyz`);
     expect(ready.status).toBe(200);
-  });
+  }, 60_000);
 
   it('hot-reloads the policy: a tool disappears and reappears for a live session; a bad edit changes nothing', async () => {
     h = await startHarness();
-    await waitFor(() => h!.proxy.gateway.isReady());
+    await waitFor(() => h!.proxy.gateway.isReady(), 30_000);
     const alice = await connect(h, 'alice');
     expect(await toolNames(alice)).toEqual(['everything_echo', 'everything_get-sum']);
 
@@ -94,11 +94,11 @@ describe('MCP through the real proxy (SDK v2 client, Bearer token)', () => {
     await h.writeConfig(configYaml({ allow: ['everything_echo', 'everything_get-sum'] }));
     await waitFor(async () => (await toolNames(alice)).length === 2);
     expect(await toolNames(alice)).toEqual(['everything_echo', 'everything_get-sum']);
-  });
+  }, 60_000);
 
   it('closes gracefully: an in-flight call finishes, then new connections are refused', async () => {
     h = await startHarness(configYaml({ allow: ['everything_*'] }), { closeTimeoutMs: 10_000 });
-    await waitFor(() => h!.proxy.gateway.isReady());
+    await waitFor(() => h!.proxy.gateway.isReady(), 30_000);
     const alice = await connect(h, 'alice');
     const call = alice.callTool({
       name: 'everything_trigger-long-running-operation',
@@ -110,5 +110,5 @@ describe('MCP through the real proxy (SDK v2 client, Bearer token)', () => {
     expect(JSON.stringify(result.content)).toContain('Long running operation completed');
     await closing;
     await expect(fetch(`${h.proxy.url}/healthz`)).rejects.toThrow();
-  });
+  }, 60_000);
 });
