@@ -33,6 +33,9 @@ const IDENT = '[A-Za-z_$][\\w$]*';
 const CLASS_DECL = new RegExp(`^[ \\t]*(?:export[ \\t]+default[ \\t]+)?class[ \\t]+(${IDENT})`, 'gm');
 const MODULE_SYNTAX = /^[ \t]*(?:export|import)[\s{*]/m;
 const MEMORY_MESSAGES = new Set(['out of memory', 'string too long', 'stack overflow']);
+/** Host work charged to the instruction budget: per ctx.* call, and per character crossing the bridge. */
+const INSTRUCTIONS_PER_HOST_CALL = 100;
+const INSTRUCTIONS_PER_CHAR = 1 / 8;
 
 /** Runs the hook on this thread. Prefer runBotHook (bot-host.ts), which adds a worker and a hard wall-clock kill. */
 export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookOutput> {
@@ -148,7 +151,7 @@ function callHook(
   eventJson: string,
 ): void {
   const { vm } = run;
-  const runHook = installPrelude(vm, io);
+  const runHook = installPrelude(run, io);
   try {
     const bot = loadBotClass(run, input.source);
     try {
@@ -317,10 +320,16 @@ function readString(vm: QuickJSContext, handle: QuickJSHandle, key: string): str
 }
 
 /** Evaluates the prelude with the host functions; returns the in-sandbox hook driver. */
-function installPrelude(vm: QuickJSContext, io: HookIo): QuickJSHandle {
-  const str = (h: QuickJSHandle | undefined): string | undefined =>
-    h !== undefined && vm.typeof(h) === 'string' ? vm.getString(h) : undefined;
+function installPrelude(run: SandboxRun, io: HookIo): QuickJSHandle {
+  const { vm } = run;
+  const str = (h: QuickJSHandle | undefined): string | undefined => {
+    if (h === undefined || vm.typeof(h) !== 'string') return undefined;
+    const text = vm.getString(h);
+    run.charge(text.length * INSTRUCTIONS_PER_CHAR);
+    return text;
+  };
   const apiError = (message: string): QuickJSHandle => vm.newError({ name: 'BotApiError', message });
+  const budgetError = (): QuickJSHandle => apiError('the hook exceeded its budget');
   const output = (problem: string): QuickJSHandle => {
     io.outputProblem ??= problem;
     return apiError(problem);
@@ -334,7 +343,10 @@ function installPrelude(vm: QuickJSContext, io: HookIo): QuickJSHandle {
       io.posts.push({ kind: str(kind) ?? '', body: parsed.value });
       return undefined;
     },
-    getState: () => vm.newString(io.stateJson),
+    getState: () => {
+      run.charge(io.stateJson.length * INSTRUCTIONS_PER_CHAR);
+      return vm.newString(io.stateJson);
+    },
     setState: (state) => {
       const stateJson = str(state);
       const problem = checkState(stateJson);
@@ -354,18 +366,17 @@ function installPrelude(vm: QuickJSContext, io: HookIo): QuickJSHandle {
       return vm.newNumber(io.stream.randomInt(value));
     },
     now: () => vm.newNumber(io.now),
-    sha256: (text) =>
-      vm.newString(
-        createHash('sha256')
-          .update(str(text) ?? '')
-          .digest('hex'),
-      ),
-    hmac: (key, message) =>
-      vm.newString(
-        createHmac('sha256', str(key) ?? '')
-          .update(str(message) ?? '')
-          .digest('hex'),
-      ),
+    sha256: (text) => {
+      const data = str(text) ?? '';
+      if (run.stopped()) return budgetError();
+      return vm.newString(createHash('sha256').update(data).digest('hex'));
+    },
+    hmac: (key, message) => {
+      const secret = str(key) ?? '';
+      const data = str(message) ?? '';
+      if (run.stopped()) return budgetError();
+      return vm.newString(createHmac('sha256', secret).update(data).digest('hex'));
+    },
     log: (line) => {
       const text = str(line);
       if (text !== undefined && io.logs.length < botOutputLimits.maxLogLines) {
@@ -381,7 +392,9 @@ function installPrelude(vm: QuickJSContext, io: HookIo): QuickJSHandle {
   const host = vm.newObject();
   try {
     for (const [name, fn] of Object.entries(functions)) {
-      const handle = vm.newFunction(name, (...args) => fn(...args));
+      const handle = vm.newFunction(name, (...args) =>
+        run.charge(INSTRUCTIONS_PER_HOST_CALL) ? budgetError() : fn(...args),
+      );
       vm.setProp(host, name, handle);
       handle.dispose();
     }

@@ -79,6 +79,11 @@ export interface SandboxRun {
   poison(): void;
   /** Runs pending promise jobs within the budget; returns the first job's thrown value, if any (caller disposes). */
   drainJobs(): QuickJSHandle | undefined;
+  /**
+   * Charges host work done for the sandbox (hashing, JSON) to the instruction budget and checks the clock, so a bot
+   * cannot buy seconds of host time with a few cheap calls. Returns true when the run must stop.
+   */
+  charge(instructions: number): boolean;
 }
 
 // The repository's TypeScript lib has no WebAssembly typings (no DOM lib); this is the little we use.
@@ -151,19 +156,20 @@ export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxR
   let jobsLeft = Math.max(100, Math.floor(limits.instructions / INSTRUCTIONS_PER_JOB));
   let stop: StopReason | undefined;
   let poisoned = false;
+  const charge = (instructions: number): boolean => {
+    if (stop === undefined) {
+      polls += instructions / INSTRUCTIONS_PER_POLL;
+      if (polls > maxPolls) stop = 'instructions';
+      else if (performance.now() - started > limits.wallMs) stop = 'wall';
+    }
+    return stop !== undefined;
+  };
   let runtime: QuickJSRuntime | undefined;
   try {
     runtime = module.newRuntime({
       memoryLimitBytes: Math.min(limits.memoryBytes, sandboxLimitMaxima.memoryBytes),
       maxStackSizeBytes: limits.stackBytes,
-      interruptHandler: () => {
-        if (stop === undefined) {
-          polls += 1;
-          if (polls > maxPolls) stop = 'instructions';
-          else if (performance.now() - started > limits.wallMs) stop = 'wall';
-        }
-        return stop !== undefined;
-      },
+      interruptHandler: () => charge(INSTRUCTIONS_PER_POLL),
     });
     const vm = runtime.newContext();
     const owner = runtime;
@@ -189,6 +195,7 @@ export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxR
           poisoned = true;
         },
         drainJobs,
+        charge,
       });
     } finally {
       vm.dispose();

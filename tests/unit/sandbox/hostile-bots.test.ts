@@ -68,6 +68,13 @@ describe('hostile bots: time', () => {
     expect(out.error?.code).toBe('ERR_BOT_TIMEOUT');
   });
 
+  it('charges host work to the budget: hashing a big string in a loop times out', async () => {
+    const started = performance.now();
+    const out = await runBotHook(input(bot(`const s = 'x'.repeat(4e6); for (;;) ctx.sha256(s);`)));
+    expect(out.error?.code).toBe('ERR_BOT_TIMEOUT');
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
   it('stops catastrophic regex backtracking', async () => {
     const out = await runBotHook(input(bot(`/(a+)+$/.test('a'.repeat(40) + 'b')`)));
     expect(out.error?.code).toBe('ERR_BOT_TIMEOUT');
