@@ -93,7 +93,8 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
   };
 
   const spawn = (slot: Slot): Worker => {
-    const worker = new Worker(workerUrl);
+    // A bounded JS heap: if host-side work for a bot ever ran away, V8 stops this worker instead of the process.
+    const worker = new Worker(workerUrl, { resourceLimits: { maxOldGenerationSizeMb: 256 } });
     started += 1;
     slot.ready = false;
     worker.on('message', (reply: WorkerReply) => {
