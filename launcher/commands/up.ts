@@ -23,6 +23,7 @@ interface UpFlags {
   host?: string;
   port?: string;
   logDir?: string;
+  drainTimeout?: string;
 }
 
 const tokenTtlSeconds = 24 * 60 * 60;
@@ -101,6 +102,7 @@ async function runUp(flags: UpFlags): Promise<void> {
     host: flags.host,
     port,
     logDir: flags.logDir,
+    drainTimeoutMs: flags.drainTimeout === undefined ? undefined : Number(flags.drainTimeout),
     logger,
     onEvent: (event) => {
       if (json) emit(event);
@@ -157,6 +159,10 @@ export const registerUp: Register = (program: Command) => {
     .option('--host <host>', 'override proxy.listen.host')
     .option('--port <port>', 'override proxy.listen.port (0 = any free port)')
     .option('--log-dir <dir>', 'also write each launched child’s output to <dir>/<id>.log')
+    .option(
+      '--drain-timeout <ms>',
+      'on stop, how long in-flight calls may run before connections are cut (default 10000)',
+    )
     .option('--json', 'JSON-lines events on stdout instead of progress text')
     .action((flags: UpFlags) => runUp(flags));
 };

@@ -10,7 +10,7 @@ import { issueAgentToken } from '../../../auth/tokens.ts';
 import { loadConfig } from '../../../config/load.ts';
 import { startFleet, type Fleet, type FleetEvent } from '../../../launcher/fleet/fleet.ts';
 import { createSilentLogger } from '../../../lib/log.ts';
-import { httpChild, isGone, waitFor } from './helpers.ts';
+import { httpChild, isGone, stdioChild, waitFor } from './helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -100,5 +100,61 @@ policy:
     await client.close();
     await fleet.stop('test');
     expect(await isGone(after.pid!)).toBe(true);
+  });
+
+  it('lets an in-flight call finish before stopping the children', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpcp-fleet-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await generateKeyPair(join(dir, 'keys'));
+    const file = join(dir, 'mcpcp.yaml');
+    await writeFile(
+      file,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: local
+    transport: stdio
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(stdioChild)}, --tools, slow, --slow-ms, '800']
+agents: { alice: {} }
+policy:
+  rules:
+    - { id: alice-local, subjects: [alice], servers: [local], allow: ['local_*'] }
+`,
+    );
+    const fleet = await startFleet({
+      config: await loadConfig(file),
+      configFile: file,
+      dataDir: join(dir, 'data'),
+      port: 0,
+      logger: createSilentLogger(),
+      onEvent: () => undefined,
+      drainTimeoutMs: 5_000,
+    });
+    cleanups.push(() => fleet.stop('test'));
+    const status = fleet.status();
+    const pid = status.servers[0]!.pid!;
+    const signer = await loadSigner(join(dir, 'keys'));
+    const token = await issueAgentToken(signer, {
+      issuer: status.proxy.issuer,
+      audience: status.proxy.resource,
+      agent: 'alice',
+      ttlSeconds: 300,
+    });
+    const client = new Client({ name: 'test', version: '0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(status.proxy.mcpUrl), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    const call = client.callTool({ name: 'local_slow', arguments: {} });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    const stopped = fleet.stop('test');
+    const result = await call;
+    expect(JSON.stringify(result)).toContain('slow done after 800 ms');
+    await stopped;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await isGone(pid)).toBe(true);
+    await client.close().catch(() => undefined);
   });
 });
