@@ -1,25 +1,23 @@
 // Channels benchmark: post-to-delivery latency to a waiting sync_messages (p50/p99), sustained messages per second in
 // one channel with 8 members, and bot hook latency for a simple bot — directly against the channels server and
-// through the proxy (child JWT, policy, namespacing), with real SDK v2 clients, all in this process.
+// through the proxy (child JWT, policy, namespacing). The channels server and the proxy run in their own processes;
+// the load comes from the thin MCP client of bench/mcp-http-client.ts (the SDK client would eat the shared CPU).
 //   node bench/channels.ts [--deliveries 300] [--duration 5000] [--hooks 300] [--json-only]
 // Prints a table to stderr and one JSON line to stdout. Targets (issue 5): p50 delivery ≤ 5 ms through the proxy,
 // ≥ 1,000 durable messages/s per channel, bot hook p50 ≤ 2 ms.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { issueChildToken } from '../auth/internal.ts';
 import { generateKeyPair, loadSigner, type Signer } from '../auth/keys.ts';
 import { issueAgentToken } from '../auth/tokens.ts';
-import { parseConfig } from '../config/load.ts';
-import { createSilentLogger } from '../lib/log.ts';
-import { startProxy } from '../proxy/start.ts';
-import { startKitServer } from '../servers/_kit/main.ts';
 import { createInProcessBotRunner } from '../servers/bot-runner/runner.ts';
-import { channelsServerSpec } from '../servers/channels/server.ts';
 import { ChannelService } from '../servers/channels/service.ts';
 import { createSqliteChannelStore } from '../servers/channels/store/sqlite.ts';
+import { BenchSession, destroyAgent } from './mcp-http-client.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,20 +50,60 @@ async function connect(
   token: string,
   prefix: string,
 ): Promise<{ call: Call; close: () => Promise<void> }> {
-  const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(url), {
-      requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    }),
-  );
+  const session = await BenchSession.open(url, token);
   return {
     call: async <T>(name: string, args: Record<string, unknown>): Promise<T> => {
-      const result = await client.callTool({ name: `${prefix}${name}`, arguments: args });
+      const result = (await session.call('tools/call', { name: `${prefix}${name}`, arguments: args })) as {
+        isError?: boolean;
+        structuredContent?: unknown;
+        content?: unknown;
+      };
       if (result.isError === true) throw new Error(JSON.stringify(result.content));
       return result.structuredContent as T;
     },
-    close: () => client.close(),
+    close: () => session.close(),
   };
+}
+
+function startChannelsProcess(
+  keysDir: string,
+  dataDir: string,
+  issuer: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['servers/channels/main.ts', '--keys-dir', keysDir, '--issuer', issuer, '--data-dir', dataDir],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '', MCPCP_LOG_LEVEL: 'warn' } },
+  );
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const event = JSON.parse(line) as { event?: string; url?: string };
+      if (event.event === 'listening' && event.url !== undefined) resolve({ url: event.url, child });
+    });
+    child.once('exit', (code) => reject(new Error(`channels server exited ${code}`)));
+  });
+}
+
+function startProxyProcess(
+  configFile: string,
+): Promise<{ mcpUrl: string; resource: string; issuer: string; child: ChildProcess }> {
+  const child = fork(new URL('./proxy-process.ts', import.meta.url), [configFile], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.on('message', (message: { type: string; mcpUrl: string; resource: string; issuer: string }) => {
+      if (message.type === 'listening') resolve({ ...message, child });
+    });
+    child.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
 }
 
 const echoBot = `class Echo { constructor(ctx) { this.ctx = ctx; }
@@ -197,14 +235,8 @@ try {
   say(`bot hook (simple stateful echo bot, fresh QuickJS context): p50 ${hook.p50} ms, p99 ${hook.p99} ms`);
   await store.close();
 
-  // Over HTTP, direct to the channels server (child tokens).
-  const channels = await startKitServer(channelsServerSpec, {
-    dataDir: join(dir, 'data'),
-    keysDir,
-    issuer,
-    port: 0,
-    logger: createSilentLogger(),
-  });
+  // Over HTTP, direct to the channels server process (child tokens).
+  const channels = await startChannelsProcess(keysDir, join(dir, 'data'), issuer);
   const direct = await scenario(
     'direct',
     channels.url,
@@ -212,7 +244,7 @@ try {
     '',
   );
 
-  // Through the proxy (agent tokens, policy, namespacing, child JWT to the channels server).
+  // Through the proxy process (agent tokens, policy, namespacing, child JWT to the channels server).
   const yaml = `
 proxy:
   listen: { host: 127.0.0.1, port: 0 }
@@ -232,21 +264,17 @@ policy:
 `;
   const configFile = join(dir, 'mcpcp.yaml');
   await writeFile(configFile, yaml);
-  const proxy = await startProxy({ config: parseConfig(yaml, configFile), logger: createSilentLogger() });
+  const proxy = await startProxyProcess(configFile);
   const proxied = await scenario(
     'proxy',
     proxy.mcpUrl,
     (agent) =>
-      issueAgentToken(signer, {
-        issuer: proxy.urls.issuer,
-        audience: proxy.urls.resource,
-        agent,
-        ttlSeconds: 3600,
-      }),
+      issueAgentToken(signer, { issuer: proxy.issuer, audience: proxy.resource, agent, ttlSeconds: 3600 }),
     'channels_',
   );
-  await proxy.close();
-  await channels.close();
+  await stop(proxy.child);
+  await stop(channels.child);
+  destroyAgent();
   console.log(
     JSON.stringify({
       bench: 'channels',
