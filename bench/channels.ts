@@ -76,7 +76,7 @@ function startChannelsProcess(
     { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '', MCPCP_LOG_LEVEL: 'warn' } },
   );
   return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const event = JSON.parse(line) as { event?: string; url?: string };
       if (event.event === 'listening' && event.url !== undefined) resolve({ url: event.url, child });
     });
