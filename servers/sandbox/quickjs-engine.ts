@@ -148,8 +148,13 @@ export async function warmSandbox(): Promise<void> {
  * The body must dispose every handle it creates. A thrown host-side error (e.g. a wasm trap) poisons the module.
  */
 export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxRun) => T): Promise<T> {
-  const modulePromise = loadModule();
-  const module = await modulePromise;
+  let modulePromise = loadModule();
+  let module = await modulePromise;
+  while (currentModule !== modulePromise) {
+    // another run retired this module while we waited for it: never run on a retired module
+    modulePromise = loadModule();
+    module = await modulePromise;
+  }
   const maxPolls = Math.max(1, Math.ceil(limits.instructions / INSTRUCTIONS_PER_POLL));
   const started = performance.now();
   let polls = 0;
