@@ -129,6 +129,26 @@ describe('hostile bots: memory', () => {
   });
 });
 
+describe('hostile bots: concurrency', () => {
+  it('keeps concurrent in-process hooks apart when some of them exhaust memory', async () => {
+    const bomb = bot(`new ArrayBuffer(1e9);`);
+    const outs = await Promise.all(
+      [bomb, healthy, bomb, healthy, healthy, bomb, healthy].map((source) =>
+        runBotHookInProcess(input(source)),
+      ),
+    );
+    expect(outs.map((o) => o.error?.code ?? o.posts.length)).toEqual([
+      'ERR_BOT_MEMORY',
+      1,
+      'ERR_BOT_MEMORY',
+      1,
+      1,
+      'ERR_BOT_MEMORY',
+      1,
+    ]);
+  });
+});
+
 describe('hostile bots: reaching the host', () => {
   it('finds no process, require, fetch, timers, WebAssembly or module loader', async () => {
     const out = await runBotHook(
