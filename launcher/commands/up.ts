@@ -24,6 +24,7 @@ interface UpFlags {
   port?: string;
   logDir?: string;
   drainTimeout?: string;
+  logLevel?: string;
 }
 
 const tokenTtlSeconds = 24 * 60 * 60;
@@ -90,7 +91,8 @@ async function runUp(flags: UpFlags): Promise<void> {
     else say(`Using the default config ${shown}.`);
   }
   const config = await loadConfig(configFile);
-  const level = json ? readRuntimeEnv().logLevel : 'warn';
+  // Human mode keeps the terminal for progress and child lines; the proxy's structured logs only when asked.
+  const level = flags.logLevel ?? (json ? readRuntimeEnv().logLevel : 'error');
   const logger = createLogger({ name: 'mcpcp', level });
 
   if (!json) say(`Starting ${config.servers.length} server(s)…`);
@@ -162,6 +164,10 @@ export const registerUp: Register = (program: Command) => {
     .option(
       '--drain-timeout <ms>',
       'on stop, how long in-flight calls may run before connections are cut (default 10000)',
+    )
+    .option(
+      '--log-level <level>',
+      'level of the proxy’s JSON logs on stderr (default: error; with --json: MCPCP_LOG_LEVEL or info)',
     )
     .option('--json', 'JSON-lines events on stdout instead of progress text')
     .action((flags: UpFlags) => runUp(flags));
