@@ -3,6 +3,8 @@
 // mid-game, and the server started as a child process.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueChildToken } from '../../../auth/internal.ts';
 import { addCommands, runCli } from '../../../launcher/cli.ts';
@@ -355,6 +357,35 @@ describe('channels server as a child process', () => {
       await again.close();
     } finally {
       await child.stop();
+    }
+  });
+
+  it('serves stdio with the configured local identity (--stdio --agent)', async () => {
+    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [
+          'servers/channels/main.ts',
+          '--stdio',
+          '--agent',
+          'desktop-user',
+          '--data-dir',
+          join(h.dir, 'stdio-data'),
+        ],
+        env: { PATH: process.env.PATH ?? '', MCPCP_LOG_LEVEL: 'warn' },
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const created = await client.callTool({
+        name: 'create_channel',
+        arguments: { name: 'local', slots: ['invite:me'] },
+      });
+      const view = (created.structuredContent as { view: { admin: string } }).view;
+      expect(view.admin).toBe('desktop-user');
+    } finally {
+      await client.close();
     }
   });
 });
