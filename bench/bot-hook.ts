@@ -4,11 +4,15 @@
 // cost of a runtime + context and of replacing the wasm module after a memory failure.
 //   node bench/bot-hook.ts [--iterations 2000] [--json-only]
 // Prints a table to stderr and one JSON line to stdout. Target (issue 5): simple bot hook p50 ≤ 2 ms.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } from 'quickjs-emscripten';
 import { builtinBot } from '../servers/bot-runner/builtin/index.ts';
 import { closeBotHost, runBotHook, runBotHookInProcess } from '../servers/sandbox/bot-host.ts';
 import type { BotHookInput } from '../servers/sandbox/bot-host.ts';
 import {
+  MODULE_MEMORY_BYTES,
   resolveSandboxLimits,
   sandboxModulesCreated,
   warmSandbox,
@@ -135,6 +139,32 @@ async function main(): Promise<void> {
     }),
   );
 
+  // Cost of a fresh wasm module with its own fixed memory (the wasm compiled once), i.e. of a module per hook.
+  const wasmApi = (
+    globalThis as unknown as {
+      WebAssembly: { compile(b: Uint8Array): Promise<object>; Memory: new (d: object) => object };
+    }
+  ).WebAssembly;
+  const wasmFile = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
+  const wasmModule = await wasmApi.compile(readFileSync(wasmFile));
+  const pages = MODULE_MEMORY_BYTES / 65_536;
+  const savedIterations = iterations;
+  const freshModule = summarise(
+    await (async () => {
+      const samples: number[] = [];
+      for (let i = 0; i < Math.min(100, savedIterations); i++) {
+        const t0 = performance.now();
+        const wasmMemory = new wasmApi.Memory({ initial: pages, maximum: pages });
+        const module = await newQuickJSWASMModuleFromVariant(
+          newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }),
+        );
+        module.newRuntime().dispose();
+        samples.push(performance.now() - t0);
+      }
+      return samples;
+    })(),
+  );
+
   // Cost of a fresh module (paid once per process and after each memory failure).
   const modulesBefore = sandboxModulesCreated();
   started = performance.now();
@@ -163,6 +193,7 @@ async function main(): Promise<void> {
     echoHookWorkerMs: echoWorker,
     guessBotHookMs: guessHook,
     blackjackDealHookMs: deal,
+    freshModuleMs: freshModule,
     memoryBombPlusModuleRecycleMs: Math.round(recycleMs * 100) / 100,
     modulesRecycled: sandboxModulesCreated() - modulesBefore,
   };
@@ -178,6 +209,7 @@ async function main(): Promise<void> {
   row('simple echo bot, via worker (runBotHook)', echoWorker);
   row('GuessBot "guess N"', guessHook);
   row('BlackjackBot "deal" (shuffle + commit)', deal);
+  row('a fresh wasm module (for comparison)', freshModule);
   say(
     `  first wasm module: ${result.firstModuleMs} ms; memory bomb + module recycle: ${result.memoryBombPlusModuleRecycleMs} ms`,
   );
