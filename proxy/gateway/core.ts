@@ -7,6 +7,7 @@ import type { McpcpConfig } from '../../config/schema.ts';
 import {
   createUpstream,
   isSessionExpired,
+  isStaleConnection,
   type ChildNotification,
   type ChildRequest,
   type Upstream,
@@ -43,6 +44,8 @@ export interface CoreOptions {
   callTimeoutMs: number;
   logger: Logger;
   onCall?: (e: CallEvent) => void;
+  /** Liveness ping interval for HTTP children. */
+  healthIntervalMs?: number;
 }
 
 export interface CallOptions {
@@ -99,6 +102,7 @@ export function createCore(options: CoreOptions) {
       createUpstream(config, {
         logger,
         ...(options.childTokens === undefined ? {} : { childTokens: options.childTokens }),
+        ...(options.healthIntervalMs === undefined ? {} : { healthIntervalMs: options.healthIntervalMs }),
         hooks: {
           onChildRequest: (conn, request, signal, caller) =>
             relayChildRequest(conn, request, signal, caller as Relay | undefined),
@@ -307,7 +311,7 @@ export function createCore(options: CoreOptions) {
         }
       } catch (error) {
         if (o.signal.aborted) throw error;
-        if (conn && attempt === 0 && isSessionExpired(error)) {
+        if (conn && attempt === 0 && isStaleConnection(error)) {
           // The child forgot our session (it restarted): reconnect and retry once, invisibly.
           upstream.discard(conn);
           continue;

@@ -59,6 +59,8 @@ export interface GatewayTuning {
   sessionIdleMs?: number;
   /** Modern input_required flows not resumed within this are aborted (default: callTimeoutMs). */
   flowTtlMs?: number;
+  /** Liveness ping interval for HTTP children (default 5000 ms). */
+  healthIntervalMs?: number;
   /** Body cap for requests the gateway reads itself (default 4 MiB; the edge applies the real limit first). */
   maxRequestBodySize?: number;
 }

@@ -46,6 +46,13 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   let closed = false;
   let probe: UpstreamConnection | undefined;
   const connections = new Map<string, Promise<UpstreamConnection>>();
+  /** The settled entries of `connections`, so a dead one can be dropped synchronously. */
+  const settled = new Map<string, UpstreamConnection>();
+  /** Closes a replaced client later, so calls still running on it can finish. */
+  const retire = (conn: UpstreamConnection): void => {
+    const timer = setTimeout(() => void conn.client.close().catch(() => undefined), 30_000);
+    timer.unref();
+  };
   const tokens = new Map<string, { token: string; at: number }>();
   let retryTimer: NodeJS.Timeout | undefined;
   let healthTimer: NodeJS.Timeout | undefined;
@@ -118,6 +125,7 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   const dropAll = (): void => {
     const all = [...connections.values()];
     connections.clear();
+    settled.clear();
     const p = probe;
     probe = undefined;
     for (const pending of all) void pending.then((c) => c.client.close()).catch(() => undefined);
@@ -143,8 +151,14 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
         return;
       }
       probe = conn;
-      if (!perAgent) connections.set('*', Promise.resolve(conn));
+      if (!perAgent) {
+        connections.set('*', Promise.resolve(conn));
+        settled.set('*', conn);
+      }
+      const wasReady = status.phase === 'ready';
       setStatus({ phase: 'ready' });
+      // A reconnect while ready may face a different process: have the catalog re-read.
+      if (wasReady) hooks.onStateChange(config.id);
       logger.info('child ready');
       scheduleHealth();
     } catch (error) {
@@ -165,7 +179,25 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
           restarts.reset();
           scheduleHealth();
         })
-        .catch((error: unknown) => markDown(error instanceof Error ? error.message : String(error)));
+        .catch((error: unknown) => {
+          if (isSessionExpired(error)) {
+            // The child restarted behind the same URL: new sessions, same upstream, no outage.
+            // Per-agent connections find out on their next call and reconnect then.
+            logger.info('child forgot our session; reconnecting');
+            const old = probe;
+            if (old) {
+              probe = undefined;
+              if (settled.get('*') === old) {
+                connections.delete('*');
+                settled.delete('*');
+              }
+              retire(old);
+            }
+            void connectProbe();
+          } else {
+            markDown(error instanceof Error ? error.message : String(error));
+          }
+        });
     }, healthIntervalMs);
     healthTimer.unref();
   };
@@ -186,26 +218,32 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       const key = perAgent ? agent : '*';
       let pending = connections.get(key);
       if (pending === undefined) {
-        pending = open(perAgent ? agent : undefined);
-        connections.set(key, pending);
-        pending.catch(() => {
-          if (connections.get(key) === pending) connections.delete(key);
-        });
+        const opening = open(perAgent ? agent : undefined);
+        pending = opening;
+        connections.set(key, opening);
+        opening.then(
+          (conn) => {
+            if (connections.get(key) === opening) settled.set(key, conn);
+          },
+          () => {
+            if (connections.get(key) === opening) connections.delete(key);
+          },
+        );
       }
       return pending;
     },
     anyConnection: () => probe,
     discard(conn) {
-      for (const [key, pending] of connections) {
-        void pending.then((c) => {
-          if (c === conn && connections.get(key) === pending) connections.delete(key);
-        });
+      for (const [key, held] of settled) {
+        if (held !== conn) continue;
+        settled.delete(key);
+        connections.delete(key);
       }
       if (probe === conn) {
         probe = undefined;
         void connectProbe();
       }
-      void conn.client.close().catch(() => undefined);
+      retire(conn);
     },
     status: () => status,
     close() {
@@ -226,6 +264,16 @@ export function isSessionExpired(error: unknown): boolean {
   const status = (error as { status?: unknown } | null)?.status;
   if (status === 404) return true;
   return error instanceof Error && /\b404\b/.test(error.message);
+}
+
+/**
+ * A connection that cannot have delivered the request: the child forgot the session (404) or the
+ * client was already closed (replaced after a restart). Retrying on a fresh connection is safe.
+ */
+export function isStaleConnection(error: unknown): boolean {
+  if (isSessionExpired(error)) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'NOT_CONNECTED' || (error instanceof Error && error.message === 'Not connected');
 }
 
 /** Lets the gateway report a network failure so liveness is re-checked at once. */

@@ -13,11 +13,11 @@ export type {
   ChildRequest,
   ChildNotification,
 } from './types.ts';
-export { isSessionExpired } from './http.ts';
+export { isSessionExpired, isStaleConnection } from './http.ts';
 
 export function createUpstream(
   config: ServerConfig,
-  deps: { hooks: UpstreamHooks; logger: Logger; childTokens?: ChildTokenIssuer },
+  deps: { hooks: UpstreamHooks; logger: Logger; childTokens?: ChildTokenIssuer; healthIntervalMs?: number },
 ): Upstream {
   switch (config.transport) {
     case 'stdio':
@@ -28,6 +28,7 @@ export function createUpstream(
         hooks: deps.hooks,
         logger: deps.logger,
         ...(deps.childTokens === undefined ? {} : { childTokens: deps.childTokens }),
+        ...(deps.healthIntervalMs === undefined ? {} : { healthIntervalMs: deps.healthIntervalMs }),
       });
   }
 }

@@ -104,7 +104,7 @@ describe('sessions', () => {
   it('ends a session on DELETE', async () => {
     const client = await h.connect('deleter');
     const before = h.gateway.sessionCount();
-    await (client.transport as { terminateSession(): Promise<void> }).terminateSession();
+    await (client.transport as unknown as { terminateSession(): Promise<void> }).terminateSession();
     expect(h.gateway.sessionCount()).toBe(before - 1);
   });
 });

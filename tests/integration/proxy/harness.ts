@@ -14,6 +14,7 @@ import {
   createGateway,
   type CallEvent,
   type Gateway,
+  type GatewayOptions,
   type GatewayTuning,
 } from '../../../proxy/gateway/index.ts';
 
@@ -39,7 +40,7 @@ export interface Harness {
 
 export async function startHarness(
   yaml: string,
-  tuning: GatewayTuning & { callTimeoutMs?: number } = {},
+  tuning: GatewayTuning & Partial<Pick<GatewayOptions, 'callTimeoutMs' | 'childTokens'>> = {},
 ): Promise<Harness> {
   const config = parseConfig(yaml, path.join(here, 'test.yaml'));
   const events: CallEvent[] = [];

@@ -1,0 +1,143 @@
+// Streamable HTTP children: a first-party child gets one connection per agent carrying an internal
+// JWT for that agent (aud = the child), and a child that restarts behind the same URL (so it forgot
+// every session) is reconnected invisibly; a child that goes away leaves the lists and comes back.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueChildToken } from '../../../auth/internal.ts';
+import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
+import { fixture, node, startHarness, textOf, waitFor, type Harness } from './harness.ts';
+
+interface RunningChild {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startHttpChild(name: string, port = 0): Promise<RunningChild> {
+  const child = spawn(node, [fixture, '--http', '--name', name, '--port', String(port)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+    child.once('exit', () => reject(new Error('child exited before listening')));
+  });
+  return {
+    url,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+let workDir: string;
+let first: RunningChild;
+let third: RunningChild;
+let h: Harness;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(tmpdir(), 'mcpcp-http-upstream-'));
+  await generateKeyPair(workDir);
+  const signer = await loadSigner(workDir);
+  first = await startHttpChild('fp');
+  third = await startHttpChild('tp');
+  h = await startHarness(
+    `
+servers:
+  - id: fp
+    transport: http
+    url: ${first.url}
+    firstParty: true
+    restart: { backoffMs: 100, maxBackoffMs: 300 }
+  - id: tp
+    transport: http
+    url: ${third.url}
+    restart: { backoffMs: 100, maxBackoffMs: 300 }
+policy:
+  rules:
+    - id: all
+      subjects: ['*']
+      servers: ['*']
+      allow: ['*']
+`,
+    {
+      healthIntervalMs: 200,
+      childTokens: {
+        issue: (child, agent) => issueChildToken(signer, { issuer: 'http://proxy.test', child, agent }),
+      },
+    },
+  );
+});
+
+afterAll(async () => {
+  await h?.close();
+  await first?.stop();
+  await third?.stop();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('http upstreams', () => {
+  it('sends a first-party child an internal token for the calling agent, never for another', async () => {
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob');
+    const a = JSON.parse(textOf(await alice.callTool({ name: 'fp_whoami', arguments: {} }))) as Record<
+      string,
+      string
+    >;
+    const b = JSON.parse(textOf(await bob.callTool({ name: 'fp_whoami', arguments: {} }))) as Record<
+      string,
+      string
+    >;
+    expect(a).toEqual({ sub: 'alice', aud: 'fp' });
+    expect(b).toEqual({ sub: 'bob', aud: 'fp' });
+  });
+
+  it('sends no token to a third-party http child', async () => {
+    const alice = await h.connect('alice');
+    expect(JSON.parse(textOf(await alice.callTool({ name: 'tp_whoami', arguments: {} })))).toEqual({});
+  });
+
+  it('reconnects invisibly when the child forgets its sessions (404), as after a restart', async () => {
+    const alice = await h.connect('alice');
+    expect(textOf(await alice.callTool({ name: 'fp_echo', arguments: { message: 'one' } }))).toBe('fp: one');
+    expect(textOf(await alice.callTool({ name: 'fp_forget', arguments: {} }))).toBe('forgotten');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The proxy's sessions are gone on the child; the agent sees nothing of it.
+    expect(textOf(await alice.callTool({ name: 'fp_echo', arguments: { message: 'two' } }))).toBe('fp: two');
+    expect(textOf(await alice.callTool({ name: 'tp_forget', arguments: {} }))).toBe('forgotten');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(textOf(await alice.callTool({ name: 'tp_echo', arguments: { message: 'three' } }))).toBe(
+      'tp: three',
+    );
+    expect(h.gateway.upstreamStates().map((s) => s.state)).toEqual(['ready', 'ready']);
+  });
+
+  it('drops a vanished child from the lists and brings it back', async () => {
+    const alice = await h.connect('alice');
+    let changes = 0;
+    alice.setNotificationHandler('notifications/tools/list_changed', () => void (changes += 1));
+    await alice.listTools();
+    const port = Number(new URL(third.url).port);
+    await third.stop();
+    await waitFor(async () => !(await alice.listTools()).tools.some((t) => t.name === 'tp_echo'), 10_000);
+    expect(h.gateway.upstreamStates().find((s) => s.id === 'tp')?.state).not.toBe('ready');
+    const error = await alice
+      .callTool({ name: 'tp_echo', arguments: { message: 'x' } })
+      .catch((e: unknown) => e);
+    expect((error as { code?: number }).code).toBe(-32602);
+    third = await startHttpChild('tp', port);
+    await waitFor(async () => (await alice.listTools()).tools.some((t) => t.name === 'tp_echo'), 10_000);
+    expect(changes).toBeGreaterThanOrEqual(2);
+    expect(textOf(await alice.callTool({ name: 'tp_echo', arguments: { message: 'back' } }))).toBe(
+      'tp: back',
+    );
+  });
+});
