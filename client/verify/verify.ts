@@ -191,9 +191,7 @@ async function replay(
     trigger: ChannelMessage,
   ): Promise<void> {
     if (bot === undefined || bot.removing || closed) return;
-    const actual = (replies.get(trigger.seq) ?? []).filter(
-      (m) => m.from.type === 'bot' || m.kind === 'bot:error',
-    );
+    const actual = (replies.get(trigger.seq) ?? []).filter((m) => m.from.type === 'bot' || isBotError(m));
     if (bot.randomKey === undefined || bot.source === undefined || runHook === undefined) {
       for (const m of actual) unverifiable.add(m.seq);
       return;
@@ -212,7 +210,7 @@ async function replay(
     report.checked.hooks_replayed += 1;
     const problem = out.error ?? checkBotPosts(out.posts);
     if (problem !== undefined) {
-      const error = actual.find((m) => m.kind === 'bot:error');
+      const error = actual.find(isBotError);
       if (error === undefined || actual.length !== 1) {
         problems.push({
           seq: actual[0]?.seq ?? trigger.seq,
@@ -406,11 +404,7 @@ async function replay(
     });
   }
   for (const m of messages) {
-    if (
-      (m.from.type === 'bot' || m.kind === 'bot:error') &&
-      !matched.has(m.seq) &&
-      !unverifiable.has(m.seq)
-    ) {
+    if ((m.from.type === 'bot' || isBotError(m)) && !matched.has(m.seq) && !unverifiable.has(m.seq)) {
       if (runHook !== undefined && !problems.some((p) => p.seq !== null && p.seq <= m.seq)) {
         problems.push({
           seq: m.seq,
@@ -430,4 +424,9 @@ async function replay(
 
 function isSeed(value: unknown): value is string {
   return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
+}
+
+/** A hook failure recorded by the server (agents may use any kind, so the sender matters). */
+function isBotError(m: ChannelMessage): boolean {
+  return m.from.type === 'system' && m.kind === 'bot:error';
 }

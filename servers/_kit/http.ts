@@ -29,6 +29,8 @@ export interface KitHttpOptions {
   /** Registers a sink for "resource changed" events, forwarded to modern subscriptions/listen streams. */
   resourceUpdates?: (emit: (uri: string) => void) => () => void;
   maxRequestBodySize?: number;
+  /** A 2025-era session idle this long is closed (default 30 minutes). */
+  sessionIdleMs?: number;
 }
 
 export interface KitHttpServer {
@@ -46,7 +48,25 @@ const callers = new WeakMap<Request, Caller>();
 export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const log = options.logger;
-  const sessions = new Map<string, { transport: WebStandardStreamableHTTPServerTransport; agent: string }>();
+  const sessions = new Map<
+    string,
+    { transport: WebStandardStreamableHTTPServerTransport; agent: string; lastSeen: number }
+  >();
+  // Clients that vanish without DELETE leave sessions behind: close the idle ones.
+  const idleMs = options.sessionIdleMs ?? 30 * 60_000;
+  const sweeper = setInterval(
+    () => {
+      const cutoff = Date.now() - idleMs;
+      for (const [id, session] of sessions) {
+        if (session.lastSeen < cutoff) {
+          sessions.delete(id);
+          void session.transport.close().catch(() => undefined);
+        }
+      }
+    },
+    Math.min(idleMs, 60_000),
+  );
+  sweeper.unref();
   const onerror = (error: Error): void => log.warn({ err: error }, 'mcp transport error');
   // The per-request factory reads the caller the auth step attached to the request.
   const modern = createMcpHandler(
@@ -75,7 +95,7 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, agent: caller.agent });
+        sessions.set(id, { transport, agent: caller.agent, lastSeen: Date.now() });
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
@@ -110,6 +130,7 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       const session = sessions.get(sessionId);
       if (session === undefined) return rpcError(404, -32001, 'Session not found');
       if (session.agent !== caller.agent) return rpcError(403, -32001, 'Session belongs to another agent');
+      session.lastSeen = Date.now();
       return session.transport.handleRequest(request);
     }
     callers.set(request, caller);
@@ -137,6 +158,7 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`,
     async close() {
+      clearInterval(sweeper);
       stopUpdates?.();
       await Promise.allSettled([...sessions.values()].map(({ transport }) => transport.close()));
       sessions.clear();
