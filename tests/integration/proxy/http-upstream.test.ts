@@ -22,7 +22,7 @@ async function startHttpChild(name: string, port = 0): Promise<RunningChild> {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
     child.once('exit', () => reject(new Error('child exited before listening')));
   });
