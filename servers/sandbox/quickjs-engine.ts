@@ -84,6 +84,8 @@ export interface SandboxRun {
    * cannot buy seconds of host time with a few cheap calls. Returns true when the run must stop.
    */
   charge(instructions: number): boolean;
+  /** Current size of the module's WebAssembly memory in bytes (fixed: it never grows). */
+  wasmMemoryBytes(): number;
 }
 
 // The repository's TypeScript lib has no WebAssembly typings (no DOM lib); this is the little we use.
@@ -201,6 +203,8 @@ export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxR
         },
         drainJobs,
         charge,
+        wasmMemoryBytes: () =>
+          (module.getWasmMemory() as unknown as { buffer: ArrayBuffer }).buffer.byteLength,
       });
     } finally {
       vm.dispose();
