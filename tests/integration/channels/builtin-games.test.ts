@@ -168,4 +168,29 @@ describe('builtin bot games over MCP', () => {
     const copy = JSON.parse(await readFile(saved, 'utf8')) as { messages: Reply[] };
     expect(copy.messages.filter((m) => m.kind === 'fairness:lock')).toHaveLength(1);
   });
+
+  it('plays TicTacToeBot to a win, then a second game after "new" (a second fairness epoch)', async () => {
+    const channelId = await table('TicTacToeBot');
+    const moves: Array<[AgentClient, string]> = [
+      [alice, 'move 1 1'],
+      [bob, 'move 2 1'],
+      [alice, 'move 1 2'],
+      [bob, 'move 2 2'],
+      [alice, 'move 1 3'],
+    ];
+    let over: Reply | undefined;
+    for (const [player, move] of moves) {
+      const posted = await player.call<{ replies: Reply[] }>('post_message', {
+        channel_id: channelId,
+        body: move,
+      });
+      over = posted.replies.find((r) => r.kind === 'game:over') ?? over;
+    }
+    expect(over).toBeDefined();
+    await bob.call('post_message', { channel_id: channelId, body: 'new' });
+    await bob.call('post_message', { channel_id: channelId, body: 'move 2 2' });
+    const saved = await verifyBoth(channelId, 'tictactoe');
+    const copy = JSON.parse(await readFile(saved, 'utf8')) as { messages: Reply[] };
+    expect(copy.messages.filter((m) => m.kind === 'fairness:lock')).toHaveLength(2);
+  });
 });
