@@ -55,7 +55,33 @@ async function resolveTarget(flags: DemoFlags, dataDir: string) {
     );
   }
   const config = await loadConfig(configFile);
-  return { mcpUrl: flags.url, audience: flags.url, issuer: config.proxy.issuer, configFile };
+  const discovered = await discoverResource(flags.url);
+  return {
+    mcpUrl: flags.url,
+    audience: discovered?.resource ?? flags.url,
+    issuer: discovered?.issuer ?? config.proxy.issuer,
+    configFile,
+  };
+}
+
+/** The proxy's own word on its token audience and issuer: RFC 9728 protected-resource metadata. */
+async function discoverResource(mcpUrl: string): Promise<{ resource: string; issuer?: string } | undefined> {
+  const url = new URL(mcpUrl);
+  try {
+    const response = await fetch(
+      new URL(`/.well-known/oauth-protected-resource${url.pathname}`, url.origin),
+      {
+        signal: AbortSignal.timeout(5_000),
+      },
+    );
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as { resource?: unknown; authorization_servers?: unknown };
+    if (typeof body.resource !== 'string') return undefined;
+    const issuer = Array.isArray(body.authorization_servers) ? body.authorization_servers[0] : undefined;
+    return { resource: body.resource, ...(typeof issuer === 'string' ? { issuer } : {}) };
+  } catch {
+    return undefined;
+  }
 }
 
 export const registerDemo: Register = (program: Command) => {

@@ -9,9 +9,12 @@ import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
 import { issueAgentToken } from '../../../auth/tokens.ts';
 import { loadConfig } from '../../../config/load.ts';
 import { startFleet, type Fleet, type FleetEvent } from '../../../launcher/fleet/fleet.ts';
+import { addCommands, runCli } from '../../../launcher/cli.ts';
+import { commands } from '../../../launcher/commands/index.ts';
 import { createSilentLogger } from '../../../lib/log.ts';
 import { httpChild, isGone, stdioChild, waitFor } from './helpers.ts';
 
+addCommands(...commands);
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -156,5 +159,56 @@ policy:
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await isGone(pid)).toBe(true);
     await client.close().catch(() => undefined);
+  });
+
+  it('mcpcp demo exits 1 and names the tool when the proxy shows what the policy hides', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpcp-fleet-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await generateKeyPair(join(dir, 'keys'));
+    const servers = `servers:
+  - id: local
+    transport: stdio
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(stdioChild)}]
+agents: { alice: {} }
+`;
+    const file = join(dir, 'mcpcp.yaml');
+    await writeFile(
+      file,
+      `proxy: { keysDir: ./keys }\n${servers}policy:\n  rules:\n    - { id: all, subjects: [alice], servers: [local], allow: ['local_*'] }\n`,
+    );
+    // The config the demo judges by hides local_add; the running proxy does not.
+    const judge = join(dir, 'judge.yaml');
+    await writeFile(
+      judge,
+      `proxy: { keysDir: ./keys }\n${servers}policy:\n  rules:\n    - { id: echo-only, subjects: [alice], servers: [local], allow: [local_echo] }\n`,
+    );
+    const fleet = await startFleet({
+      config: await loadConfig(file),
+      configFile: file,
+      dataDir: join(dir, 'data'),
+      port: 0,
+      logger: createSilentLogger(),
+      onEvent: () => undefined,
+    });
+    cleanups.push(() => fleet.stop('test'));
+    const { proxy } = fleet.status();
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => stderr.push(String(chunk)) > 0) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await runCli(['demo', '--url', proxy.mcpUrl, '--config', judge, '--agents', 'alice', '--json']);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).toBe(1);
+    expect(stderr.join('')).toContain('alice sees local_add, which the policy hides');
+    expect(stderr.join('')).toContain('(ERR_DEMO_MISMATCH)');
+    process.exitCode = undefined;
+
+    expect(
+      await runCli(['demo', '--url', proxy.mcpUrl, '--config', file, '--agents', 'alice', '--json']),
+    ).toBe(0);
   });
 });
