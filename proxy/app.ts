@@ -2,7 +2,7 @@
 // /mcp passes Host/Origin checks, the body limit, Bearer verification, JSON-RPC framing checks and the
 // per-agent rate limit, then hands the request to the gateway. It also serves the RFC 9728 metadata and
 // /healthz, /readyz, /metrics. It must not speak MCP beyond framing: that is the gateway's job.
-import { isJsonContentType, readRequestBody } from '@modelcontextprotocol/server';
+import { isJsonContentType } from '@modelcontextprotocol/server';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { cors } from 'hono/cors';
@@ -11,6 +11,7 @@ import { McpcpError, isMcpcpError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { AuditLog } from './audit.ts';
 import { bearerChallenge, extractBearerToken } from './edge/bearer.ts';
+import { readBodyLimited, type LimitedBody } from './edge/body.ts';
 import { checkJsonRpcMessage, jsonRpcErrorResponse, type JsonRpcId } from './edge/jsonrpc.ts';
 import { createOriginGuard } from './edge/origin-guard.ts';
 import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
@@ -219,10 +220,10 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
         'Unsupported Media Type: Content-Type must be application/json',
       );
     }
-    // Counted while streaming, so a chunked body or a lying Content-Length cannot get past the limit.
-    let body: Awaited<ReturnType<typeof readRequestBody>>;
+    // Bounded by the declared length, or counted while streaming (proxy/edge/body.ts).
+    let body: LimitedBody;
     try {
-      body = await readRequestBody(request, maxBodyBytes);
+      body = await readBodyLimited(request, maxBodyBytes);
     } catch (error) {
       // The client went away or sent a broken stream: its problem, not an internal error.
       log.debug({ err: error }, 'request body could not be read');
