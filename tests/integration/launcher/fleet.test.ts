@@ -195,7 +195,7 @@ agents: { alice: {} }
     const { proxy } = fleet.status();
     const stderr: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => stderr.push(String(chunk)) > 0) as typeof process.stderr.write;
+    process.stderr.write = (chunk: string) => stderr.push(String(chunk)) > 0;
     let code: number;
     try {
       code = await runCli(['demo', '--url', proxy.mcpUrl, '--config', judge, '--agents', 'alice', '--json']);
