@@ -1,6 +1,7 @@
 // Runs ONE bot hook (init, join or message) in a fresh QuickJS sandbox on the calling thread and returns what the
 // bot posted and stored.
-// It owns the bot API bridge (ctx.*), locating the bot class, and mapping failures to stable ERR_BOT_* codes.
+// It owns input checks, locating the bot class, calling the hook and settling its promises; the ctx.* bridge is in
+// bot-bridge.ts and the ERR_BOT_* classification in bot-errors.ts.
 // It must not touch channels, storage or the network: the caller persists state and randomCounter between hooks.
 //
 // A hook is atomic: on any error nothing applies (posts: [], state unchanged, randomCounter unchanged).
@@ -9,33 +10,22 @@
 //   init    → onInit(event)      event: { channelId?, slots? } or null
 //   join    → onJoin(event)      event: { slot: string, agent?: string }
 //   message → onMessage(event)   event: { seq?, slot: string, agent?, kind: string, body: unknown, ts? }
-import { createHash, createHmac } from 'node:crypto';
-import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
+import type { QuickJSHandle } from 'quickjs-emscripten';
 import { McpcpError } from '../../lib/errors.ts';
-import { botOutputLimits, checkPost, checkState } from './bot-output.ts';
-import { botPrelude } from './bot-prelude.ts';
+import { installPrelude } from './bot-bridge.ts';
+import type { HookIo } from './bot-bridge.ts';
+import { BotFailure, classify, timeout } from './bot-errors.ts';
+import { botOutputLimits } from './bot-output.ts';
 import { resolveSandboxLimits, withSandbox } from './quickjs-engine.ts';
 import type { SandboxRun } from './quickjs-engine.ts';
 import { createRandomStream } from './random-stream.ts';
 import type { RandomStream } from './random-stream.ts';
 import type { BotErrorCode, BotHookInput, BotHookOutput } from './bot-hook-types.ts';
 
-class BotFailure extends Error {
-  readonly code: BotErrorCode;
-  constructor(code: BotErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
 const HOOKS = new Set(['init', 'join', 'message']);
 const IDENT = '[A-Za-z_$][\\w$]*';
 const CLASS_DECL = new RegExp(`^[ \\t]*(?:export[ \\t]+default[ \\t]+)?class[ \\t]+(${IDENT})`, 'gm');
 const MODULE_SYNTAX = /^[ \t]*(?:export|import)[\s{*]/m;
-const MEMORY_MESSAGES = new Set(['out of memory', 'string too long', 'stack overflow']);
-/** Host work charged to the instruction budget: per ctx.* call, and per character crossing the bridge. */
-const INSTRUCTIONS_PER_HOST_CALL = 100;
-const INSTRUCTIONS_PER_CHAR = 1 / 8;
 
 /** Runs the hook on this thread. Prefer runBotHook (bot-host.ts), which adds a worker and a hard wall-clock kill. */
 export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookOutput> {
@@ -58,9 +48,9 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
   let paramsJson: string, eventJson: string, stateJson: string;
   try {
     stream = createRandomStream(input.randomKey, input.randomCounter);
-    paramsJson = JSON.stringify(input.params ?? null);
-    eventJson = JSON.stringify(input.event ?? null);
-    stateJson = JSON.stringify(input.state ?? null);
+    paramsJson = JSON.stringify(input.params ?? null) ?? 'null';
+    eventJson = JSON.stringify(input.event ?? null) ?? 'null';
+    stateJson = JSON.stringify(input.state ?? null) ?? 'null';
   } catch (cause) {
     throw new McpcpError('ERR_INVALID_ARGUMENT', 'bot hook input is not valid', { cause });
   }
@@ -96,27 +86,6 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
     randomCounter: stream.counter,
     ...logsOf(io),
   };
-}
-
-interface HookIo {
-  stream: RandomStream;
-  now: number;
-  stateJson: string;
-  stateChanged: boolean;
-  /** Parsed on arrival: the host never trusts the sandbox to have sent valid JSON. */
-  posts: Array<{ kind: string; body: unknown }>;
-  state: unknown;
-  logs: string[];
-  outputProblem?: string;
-}
-
-function parseJson(text: string | undefined): { value: unknown } | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch {
-    return undefined;
-  }
 }
 
 function logsOf(io: HookIo): { logs?: string[] } {
@@ -254,157 +223,4 @@ function loadBotClass(run: SandboxRun, source: string): QuickJSHandle {
     'ERR_BOT_SOURCE',
     'no bot class found: declare a class, `export default class`, or assign globalThis.Bot',
   );
-}
-
-function timeout(stop: 'instructions' | 'wall'): BotFailure {
-  return new BotFailure(
-    'ERR_BOT_TIMEOUT',
-    stop === 'instructions'
-      ? 'the hook exceeded its instruction budget'
-      : 'the hook exceeded its wall-clock limit',
-  );
-}
-
-/** Turns a thrown sandbox value into a BotFailure; disposes the handle. */
-function classify(
-  run: SandboxRun,
-  io: { outputProblem?: string },
-  errorHandle: QuickJSHandle,
-  fallback: 'ERR_BOT_THROWN' | 'ERR_BOT_SOURCE',
-): BotFailure {
-  const { vm } = run;
-  let name = '';
-  let message: string;
-  let where = '';
-  try {
-    const type = vm.typeof(errorHandle);
-    if (type === 'object' && vm.sameValue(errorHandle, vm.null)) {
-      message = 'null thrown';
-    } else if (type === 'object') {
-      name = readString(vm, errorHandle, 'name');
-      message = readString(vm, errorHandle, 'message') || (name ? '' : 'a non-Error object thrown');
-      where = /(bot\.js:\d+:\d+)/.exec(readString(vm, errorHandle, 'stack'))?.[1] ?? '';
-    } else if (type === 'string') {
-      message = vm.getString(errorHandle);
-    } else {
-      message = `${type} thrown`;
-    }
-  } catch {
-    message = 'unreadable error';
-  } finally {
-    errorHandle.dispose();
-  }
-  const stop = run.stopped();
-  if (stop) return timeout(stop);
-  if (name === 'InternalError' && MEMORY_MESSAGES.has(message)) {
-    run.poison();
-    return new BotFailure('ERR_BOT_MEMORY', `the hook ran out of memory (${message})`);
-  }
-  if (io.outputProblem !== undefined) return new BotFailure('ERR_BOT_OUTPUT', io.outputProblem);
-  const text = `${name ? `${name}: ` : ''}${message}${where ? ` at ${where}` : ''}`.slice(0, 1000);
-  if (fallback === 'ERR_BOT_SOURCE') {
-    const unloadable =
-      name === 'SyntaxError' || (name === 'ReferenceError' && message.startsWith('could not load module'));
-    return new BotFailure(unloadable ? 'ERR_BOT_SOURCE' : 'ERR_BOT_THROWN', text);
-  }
-  return new BotFailure('ERR_BOT_THROWN', text);
-}
-
-function readString(vm: QuickJSContext, handle: QuickJSHandle, key: string): string {
-  const value = vm.getProp(handle, key);
-  try {
-    return vm.typeof(value) === 'string' ? vm.getString(value).slice(0, 2000) : '';
-  } finally {
-    value.dispose();
-  }
-}
-
-/** Evaluates the prelude with the host functions; returns the in-sandbox hook driver. */
-function installPrelude(run: SandboxRun, io: HookIo): QuickJSHandle {
-  const { vm } = run;
-  const str = (h: QuickJSHandle | undefined): string | undefined => {
-    if (h === undefined || vm.typeof(h) !== 'string') return undefined;
-    const text = vm.getString(h);
-    run.charge(text.length * INSTRUCTIONS_PER_CHAR);
-    return text;
-  };
-  const apiError = (message: string): QuickJSHandle => vm.newError({ name: 'BotApiError', message });
-  const budgetError = (): QuickJSHandle => apiError('the hook exceeded its budget');
-  const output = (problem: string): QuickJSHandle => {
-    io.outputProblem ??= problem;
-    return apiError(problem);
-  };
-  const functions: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | undefined> = {
-    post: (kind, body) => {
-      const bodyJson = str(body);
-      const problem = checkPost(str(kind), bodyJson, io.posts.length);
-      const parsed = problem === undefined ? parseJson(bodyJson) : undefined;
-      if (parsed === undefined) return output(problem ?? 'post body is not JSON');
-      io.posts.push({ kind: str(kind) ?? '', body: parsed.value });
-      return undefined;
-    },
-    getState: () => {
-      run.charge(io.stateJson.length * INSTRUCTIONS_PER_CHAR);
-      return vm.newString(io.stateJson);
-    },
-    setState: (state) => {
-      const stateJson = str(state);
-      const problem = checkState(stateJson);
-      const parsed = problem === undefined ? parseJson(stateJson) : undefined;
-      if (parsed === undefined || stateJson === undefined) return output(problem ?? 'state is not JSON');
-      io.stateJson = stateJson;
-      io.state = parsed.value;
-      io.stateChanged = true;
-      return undefined;
-    },
-    random: () => vm.newNumber(io.stream.random()),
-    randomInt: (n) => {
-      const value = n !== undefined && vm.typeof(n) === 'number' ? vm.getNumber(n) : NaN;
-      if (!Number.isInteger(value) || value < 1 || value > 2 ** 53) {
-        return apiError('randomInt(n) needs an integer n with 1 <= n <= 2^53');
-      }
-      return vm.newNumber(io.stream.randomInt(value));
-    },
-    now: () => vm.newNumber(io.now),
-    sha256: (text) => {
-      const data = str(text) ?? '';
-      if (run.stopped()) return budgetError();
-      return vm.newString(createHash('sha256').update(data).digest('hex'));
-    },
-    hmac: (key, message) => {
-      const secret = str(key) ?? '';
-      const data = str(message) ?? '';
-      if (run.stopped()) return budgetError();
-      return vm.newString(createHmac('sha256', secret).update(data).digest('hex'));
-    },
-    log: (line) => {
-      const text = str(line);
-      if (text !== undefined && io.logs.length < botOutputLimits.maxLogLines) {
-        io.logs.push(text.slice(0, botOutputLimits.maxLogChars));
-      }
-      return undefined;
-    },
-    fail: (problem) => {
-      io.outputProblem ??= str(problem) ?? 'invalid output';
-      return undefined;
-    },
-  };
-  const host = vm.newObject();
-  try {
-    for (const [name, fn] of Object.entries(functions)) {
-      const handle = vm.newFunction(name, (...args) =>
-        run.charge(INSTRUCTIONS_PER_HOST_CALL) ? budgetError() : fn(...args),
-      );
-      vm.setProp(host, name, handle);
-      handle.dispose();
-    }
-    const factory = vm.unwrapResult(vm.evalCode(botPrelude, 'prelude.js'));
-    try {
-      return vm.unwrapResult(vm.callFunction(factory, vm.undefined, host));
-    } finally {
-      factory.dispose();
-    }
-  } finally {
-    host.dispose();
-  }
 }
