@@ -40,7 +40,7 @@ export interface Harness {
 
 export async function startHarness(
   yaml: string,
-  tuning: GatewayTuning & Partial<Pick<GatewayOptions, 'callTimeoutMs' | 'childTokens'>> = {},
+  tuning: GatewayTuning & Partial<Pick<GatewayOptions, 'callTimeoutMs' | 'childTokens' | 'logger'>> = {},
 ): Promise<Harness> {
   const config = parseConfig(yaml, path.join(here, 'test.yaml'));
   const events: CallEvent[] = [];
