@@ -6,6 +6,7 @@ import { fetchTranscript, loadJwksFrom } from '../../client/verify/fetch.ts';
 import { verifyTranscript, type TranscriptExport, type VerifyReport } from '../../client/verify/verify.ts';
 import { McpcpError } from '../../lib/errors.ts';
 import { runBotHook } from '../../servers/sandbox/bot-host.ts';
+import type { Command } from 'commander';
 import type { Register } from '../cli.ts';
 
 interface VerifyFlags {
@@ -63,12 +64,11 @@ export const registerVerify: Register = (program) => {
     .option('--save <path>', 'write the fetched transcript to this file (export)')
     .option('--no-rerun', 'skip re-running the bot')
     .option('--json', 'print the report as JSON')
-    .action(async (flags: VerifyFlags) => {
+    .action(async (flags: VerifyFlags, command: Command) => {
       let transcript: TranscriptExport;
       let jwks: JSONWebKeySet | undefined;
       if (flags.file !== undefined) {
-        if (flags.url !== undefined)
-          throw new McpcpError('ERR_INVALID_ARGUMENT', 'give --file or --url, not both');
+        if (flags.url !== undefined) command.error('mcpcp: give --file or --url, not both', { exitCode: 2 });
         try {
           transcript = JSON.parse(await readFile(flags.file, 'utf8')) as TranscriptExport;
         } catch (cause) {
@@ -86,10 +86,9 @@ export const registerVerify: Register = (program) => {
         if (flags.save !== undefined)
           await writeFile(flags.save, `${JSON.stringify({ ...transcript, jwks }, null, 2)}\n`);
       } else {
-        throw new McpcpError(
-          'ERR_INVALID_ARGUMENT',
-          'give --file <path>, or --url <url> --channel <id> [--token <jwt>]',
-        );
+        command.error('mcpcp: give --file <path>, or --url <url> --channel <id> [--token <jwt>]', {
+          exitCode: 2,
+        });
       }
       const report = await verifyTranscript(transcript, {
         ...(jwks ? { jwks } : {}),

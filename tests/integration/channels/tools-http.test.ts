@@ -96,6 +96,28 @@ describe('channels server over HTTP', () => {
       body: JSON.stringify(init),
     });
     expect(wrong.status).toBe(401);
+    // A 2025-era session stays bound to the agent that opened it.
+    const aliceToken = await issueChildToken(h.signer, { issuer, child: 'channels', agent: 'alice' });
+    const opened = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${aliceToken}` },
+      body: JSON.stringify(init),
+    });
+    const sessionId = opened.headers.get('mcp-session-id');
+    expect(sessionId).toBeTruthy();
+    await opened.body?.cancel();
+    const bobToken = await issueChildToken(h.signer, { issuer, child: 'channels', agent: 'bob' });
+    const hijack = await fetch(server.url, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        authorization: `Bearer ${bobToken}`,
+        'mcp-session-id': sessionId!,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
+    expect(hijack.status).toBe(403);
   });
 
   it('answers bad input with tool errors carrying stable codes', async () => {

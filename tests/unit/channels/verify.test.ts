@@ -153,6 +153,8 @@ describe('transcript verification', () => {
       out.length = 0;
       expect(await runCli(['verify', '--file', badFile, '--jwks', jwksFile, '--json'])).toBe(1);
       expect(JSON.parse(out.join('\n'))).toMatchObject({ ok: false, first_bad: { seq: 7, check: 'chain' } });
+      process.exitCode = undefined;
+      expect(await runCli(['verify'])).toBe(2);
     } finally {
       spy.mockRestore();
       process.exitCode = undefined;
