@@ -77,7 +77,9 @@ async function discoverResource(mcpUrl: string): Promise<{ resource: string; iss
     if (!response.ok) return undefined;
     const body = (await response.json()) as { resource?: unknown; authorization_servers?: unknown };
     if (typeof body.resource !== 'string') return undefined;
-    const issuer: unknown = Array.isArray(body.authorization_servers) ? body.authorization_servers[0] : undefined;
+    const issuer: unknown = Array.isArray(body.authorization_servers)
+      ? body.authorization_servers[0]
+      : undefined;
     return { resource: body.resource, ...(typeof issuer === 'string' ? { issuer } : {}) };
   } catch {
     return undefined;
