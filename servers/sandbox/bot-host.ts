@@ -33,6 +33,21 @@ export async function closeBotHost(): Promise<void> {
   await current?.close();
 }
 
+/** Starts the worker and QuickJS now (a cold first hook costs ~100–400 ms); servers call it at startup. */
+export async function warmBotHost(): Promise<void> {
+  const out = await runBotHook({
+    source: 'class Warm {}',
+    params: null,
+    hook: 'init',
+    event: null,
+    state: null,
+    randomKey: '00'.repeat(16),
+    randomCounter: 0,
+    now: 0,
+  });
+  if (out.error) throw new Error(`bot host failed to warm up: ${out.error.message}`);
+}
+
 export function runBotHook(input: BotHookInput): Promise<BotHookOutput> {
   if (options.mode === 'in-process') return runBotHookInProcess(input);
   pool ??= createBotWorkerPool({ size: options.workers ?? 1 });

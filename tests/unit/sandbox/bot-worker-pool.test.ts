@@ -1,6 +1,12 @@
 // The worker pool behind runBotHook: hooks run off the caller's thread, and a hook stuck where the sandbox's
 // interrupt handler cannot reach (a huge native sort) is killed by the pool's wall-clock timer.
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  closeBotHost,
+  configureBotHost,
+  runBotHook,
+  warmBotHost,
+} from '../../../servers/sandbox/bot-host.ts';
 import type { BotHookInput } from '../../../servers/sandbox/bot-host.ts';
 import { createBotWorkerPool } from '../../../servers/sandbox/bot-worker-pool.ts';
 
@@ -61,5 +67,24 @@ describe('bot worker pool', () => {
     await expect(pool.run(input('', { params: { f: () => 1 } }))).rejects.toMatchObject({
       code: 'ERR_INVALID_ARGUMENT',
     });
+  });
+});
+
+describe('bot host modes', () => {
+  afterAll(() => configureBotHost({ mode: 'worker', workers: 1 }));
+
+  it('warms up and then answers quickly through the default worker', async () => {
+    await warmBotHost();
+    const started = performance.now();
+    const out = await runBotHook(input(`ctx.post('bot', { warm: true })`));
+    expect(out.posts).toEqual([{ kind: 'bot', body: { warm: true } }]);
+    expect(performance.now() - started).toBeLessThan(500);
+    await closeBotHost();
+  });
+
+  it('runs hooks on the calling thread in in-process mode', async () => {
+    await configureBotHost({ mode: 'in-process' });
+    const out = await runBotHook(input(`ctx.post('bot', { inline: true })`));
+    expect(out.posts).toEqual([{ kind: 'bot', body: { inline: true } }]);
   });
 });
