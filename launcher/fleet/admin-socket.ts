@@ -41,6 +41,12 @@ export async function startAdminServer(
   await ensurePrivateDir(dataDir);
   await assertNoFleet(dataDir);
   const path = adminSocketPath(dataDir);
+  if (Buffer.byteLength(path) > 100) {
+    throw new McpcpError(
+      'ERR_INVALID_ARGUMENT',
+      `the admin socket path ${path} is too long for a Unix socket (max ~100 bytes); use a shorter --data-dir`,
+    );
+  }
   await unlink(path).catch(() => undefined); // a stale socket from a fleet that was killed
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
