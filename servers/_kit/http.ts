@@ -94,6 +94,8 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     const server = options.factory(caller);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Answers are single JSON bodies (cheaper than an SSE stream per call); notifications use the GET stream.
+      enableJsonResponse: true,
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, agent: caller.agent, lastSeen: Date.now() });
       },
