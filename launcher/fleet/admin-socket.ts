@@ -24,6 +24,13 @@ export interface AdminHandlers {
 
 /** Throws ERR_FLEET_RUNNING when a fleet already answers on the data folder's socket. */
 export async function assertNoFleet(dataDir: string): Promise<void> {
+  const path = adminSocketPath(dataDir);
+  if (Buffer.byteLength(path) > 100) {
+    throw new McpcpError(
+      'ERR_INVALID_ARGUMENT',
+      `the admin socket path ${path} is too long for a Unix socket (max ~100 bytes); use a shorter --data-dir`,
+    );
+  }
   const answer = await adminRequest(dataDir, 'GET', '/status').catch((error: unknown) => error);
   if (!(answer instanceof Error)) {
     const pid = (answer as { pid?: number }).pid;
@@ -41,12 +48,6 @@ export async function startAdminServer(
   await ensurePrivateDir(dataDir);
   await assertNoFleet(dataDir);
   const path = adminSocketPath(dataDir);
-  if (Buffer.byteLength(path) > 100) {
-    throw new McpcpError(
-      'ERR_INVALID_ARGUMENT',
-      `the admin socket path ${path} is too long for a Unix socket (max ~100 bytes); use a shorter --data-dir`,
-    );
-  }
   await unlink(path).catch(() => undefined); // a stale socket from a fleet that was killed
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
