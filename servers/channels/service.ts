@@ -98,7 +98,7 @@ export class ChannelService {
   readonly #now: () => number;
   readonly #log: Logger;
   readonly #queues = new Map<string, Promise<unknown>>();
-  readonly #signed = new Map<string, { seq: number; jws: string }>();
+  readonly #signed = new Map<string, { seq: number; jws: Promise<string> }>();
 
   constructor(options: ChannelServiceOptions) {
     this.store = options.store;
@@ -412,17 +412,23 @@ export class ChannelService {
   async signedHead(channelId: string): Promise<SignedHead> {
     const head = await this.store.head(channelId);
     if (this.#signHead === undefined) return { ...head, jws: null };
-    const cached = this.#signed.get(channelId);
-    if (cached !== undefined && cached.seq === head.seq) return { ...head, jws: cached.jws };
-    const jws = await this.#signHead({
-      typ: 'mcpcp-channel-head',
-      channel_id: channelId,
-      seq: head.seq,
-      hash: head.hash,
-      ts: this.#now(),
-    });
-    this.#signed.set(channelId, { seq: head.seq, jws });
-    return { ...head, jws };
+    // One signature per (channel, head), shared by every reader waiting on that head.
+    let entry = this.#signed.get(channelId);
+    if (entry === undefined || entry.seq !== head.seq) {
+      const jws = this.#signHead({
+        typ: 'mcpcp-channel-head',
+        channel_id: channelId,
+        seq: head.seq,
+        hash: head.hash,
+        ts: this.#now(),
+      });
+      entry = { seq: head.seq, jws };
+      this.#signed.set(channelId, entry);
+      jws.catch(() => {
+        if (this.#signed.get(channelId) === entry) this.#signed.delete(channelId);
+      });
+    }
+    return { ...head, jws: await entry.jws };
   }
 
   async who(caller: Caller, channelId: string): Promise<unknown> {
