@@ -148,9 +148,12 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     handler = (request) => app.fetch(request);
     await gw.start();
 
-    let current = config;
-    let reloading = Promise.resolve<{ ok: boolean; error?: string }>({ ok: true });
     const configFile = options.configFile;
+    // Edits are compared with the file as last read (the caller may have rewritten `config`, e.g. the
+    // launcher filling in children's URLs), so only real edits of servers/proxy are reported.
+    let current: McpcpConfig | undefined =
+      configFile === undefined ? undefined : await loadConfig(configFile).catch(() => undefined);
+    let reloading = Promise.resolve<{ ok: boolean; error?: string }>({ ok: true });
     let closed = false;
     async function reloadOnce(): Promise<{ ok: boolean; error?: string }> {
       if (configFile === undefined) return { ok: false, error: 'no config file to reload from' };
@@ -169,8 +172,9 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       policy = compiled;
       gw.setPolicy(compiled);
       if (
-        JSON.stringify(next.servers) !== JSON.stringify(current.servers) ||
-        JSON.stringify(next.proxy) !== JSON.stringify(current.proxy)
+        current !== undefined &&
+        (JSON.stringify(next.servers) !== JSON.stringify(current.servers) ||
+          JSON.stringify(next.proxy) !== JSON.stringify(current.proxy))
       ) {
         log.warn({ file: configFile }, 'servers or proxy settings changed: they apply at the next restart');
       }

@@ -77,6 +77,7 @@ describe('rate limit and policy hot reload at the edge', () => {
     // Edit: alice gets a burst of 1. The watcher picks it up.
     await h.writeConfig(configYaml({ rateLimit: '{ requestsPerMinute: 1, burst: 1 }' }));
     await until(() => h!.logs.some((l) => l.includes('policy reloaded')));
+    expect(h.logs.some((l) => l.includes('apply at the next restart'))).toBe(false);
     expect((await post(h, alice, 10)).status).not.toBe(429);
     expect((await post(h, alice, 11)).status).toBe(429);
 
