@@ -196,7 +196,7 @@ async function replay(
       for (const m of actual) unverifiable.add(m.seq);
       return;
     }
-    const out = await runHook({
+    const input: BotHookInput = {
       source: bot.source,
       params: bot.params,
       hook: kind,
@@ -206,7 +206,21 @@ async function replay(
       randomCounter: bot.counter,
       now: trigger.ts,
       ...(bot.limits ? { limits: bot.limits } : {}),
-    });
+    };
+    let out: BotHookOutput;
+    try {
+      out = await runHook(input);
+    } catch (error) {
+      // The server records a runner failure as ERR_BOT_THROWN; mirror it.
+      const message = error instanceof Error ? error.message : String(error);
+      out = {
+        posts: [],
+        state: bot.state,
+        stateChanged: false,
+        randomCounter: bot.counter,
+        error: { code: 'ERR_BOT_THROWN', message },
+      };
+    }
     report.checked.hooks_replayed += 1;
     const problem = out.error ?? checkBotPosts(out.posts);
     if (problem !== undefined) {

@@ -707,6 +707,7 @@ export class ChannelService {
   // ---- bots and fairness ----------------------------------------------------------------------------------------
 
   async #resolveBot(spec: BotSpec): Promise<BuiltinBot> {
+    if (spec.bot_params !== undefined) this.#checkBody(spec.bot_params);
     if (spec.bot_code !== undefined && spec.bot_preset !== undefined) {
       throw new McpcpError('ERR_INVALID_ARGUMENT', 'give bot_code or bot_preset, not both');
     }
