@@ -8,6 +8,8 @@ export interface McpBotRunnerOptions {
   url: string;
   /** Bearer token for each connection (an internal child token with aud = the bot-runner's id). */
   token?: () => Promise<string>;
+  /** Attempts (250 ms apart) to reach the bot-runner at startup, default 40 (10 s). */
+  startupRetries?: number;
 }
 
 export async function createMcpBotRunner(
@@ -44,7 +46,16 @@ export async function createMcpBotRunner(
       }
     }
   }
-  const info = await call('runner_info', {});
+  // The bot-runner may still be starting (a fleet starts children in parallel): retry for a while.
+  let info: Record<string, unknown> | undefined;
+  for (let attempt = 0; info === undefined; attempt += 1) {
+    try {
+      info = await call('runner_info', {});
+    } catch (error) {
+      if (attempt >= (options.startupRetries ?? 40)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
   return {
     version: String(info.version),
     async run(input: BotHookInput): Promise<BotHookOutput> {

@@ -1,0 +1,158 @@
+// The fleet form: `mcpcp up` starts the bot-runner and channels servers as first-party HTTP children (port 0, URL
+// from their listening line), and an agent plays a bot game through the proxy with its own token and tries a bot
+// hook on the bot-runner through the proxy.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
+import { issueAgentToken } from '../../../auth/tokens.ts';
+import { counterBot } from '../../fixtures/bots/counter-bot.ts';
+
+const issuer = 'http://mcpcp.fleet.test';
+
+describe('channels and bot-runner in a fleet started by mcpcp up', () => {
+  let dir: string;
+  let up: ChildProcess | undefined;
+  let mcpUrl: string;
+  let resource: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mcpcp-channels-fleet-'));
+    const keysDir = join(dir, 'keys');
+    await generateKeyPair(keysDir);
+    const node = JSON.stringify(process.execPath);
+    const repo = resolve('.');
+    const yaml = `
+proxy:
+  listen: { host: 127.0.0.1, port: 0 }
+  issuer: ${issuer}
+  keysDir: ./keys
+servers:
+  - id: bot-runner
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    firstParty: true
+    start:
+      command: ${node}
+      args: [${JSON.stringify(join(repo, 'servers/bot-runner/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer}]
+  - id: channels
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    firstParty: true
+    start:
+      command: ${node}
+      args: [${JSON.stringify(join(repo, 'servers/channels/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer},
+             --data-dir, ${JSON.stringify(join(dir, 'channels'))}]
+agents:
+  alice: {}
+policy:
+  rules:
+    - id: alice-channels
+      subjects: [alice]
+      servers: [channels, bot-runner]
+      allow: ['channels_*', 'bot-runner_*']
+`;
+    const configFile = join(dir, 'mcpcp.yaml');
+    await writeFile(configFile, yaml);
+    up = spawn(
+      process.execPath,
+      ['launcher/bin/mcpcp.ts', 'up', '--config', configFile, '--data-dir', join(dir, 'run'), '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
+    let stderr = '';
+    up.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    ({ mcpUrl, resource } = await new Promise<{ mcpUrl: string; resource: string }>(
+      (resolveReady, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fleet not ready: ${stderr}`)), 40_000);
+        createInterface({ input: up!.stdout! }).on('line', (line) => {
+          const event = JSON.parse(line) as {
+            event?: string;
+            status?: { proxy: { mcpUrl: string; resource: string } };
+          };
+          if (event.event === 'fleet-ready' && event.status) {
+            clearTimeout(timer);
+            resolveReady(event.status.proxy);
+          }
+        });
+        up!.once('exit', (code) => reject(new Error(`mcpcp up exited ${code}: ${stderr}`)));
+      },
+    ));
+  }, 60_000);
+
+  afterAll(async () => {
+    if (up !== undefined && up.exitCode === null) {
+      await new Promise<void>((done) => {
+        up!.once('exit', () => done());
+        up!.kill('SIGTERM');
+        setTimeout(() => up!.kill('SIGKILL'), 10_000).unref();
+      });
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('plays an inline-bot game through the proxy, and reaches the bot-runner through the proxy', async () => {
+    const signer = await loadSigner(join(dir, 'keys'));
+    const token = await issueAgentToken(signer, {
+      issuer,
+      audience: resource,
+      agent: 'alice',
+      ttlSeconds: 600,
+    });
+    const client = new Client({ name: 'alice', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(mcpUrl), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
+    try {
+      const call = async <T>(name: string, args: Record<string, unknown>): Promise<T> => {
+        const result = await client.callTool({ name: `channels_${name}`, arguments: args });
+        if (result.isError === true) throw new Error(JSON.stringify(result.content));
+        return result.structuredContent as T;
+      };
+      const created = await call<{ channel_id: string; invites: Array<{ code: string }> }>('create_channel', {
+        name: 'fleet',
+        slots: ['bot:ref', 'invite:alice'],
+        bot_code: counterBot,
+        bot_params: { rounds: 2 },
+      });
+      const view = await call<{ view: { bot: { runner_version: string } } }>('join_channel', {
+        invite_code: created.invites[0]!.code,
+      });
+      expect(view.view.bot.runner_version).toContain('quickjs');
+      await call('post_message', { channel_id: created.channel_id, body: 'one' });
+      const last = await call<{ replies: Array<{ kind: string }> }>('post_message', {
+        channel_id: created.channel_id,
+        body: 'two',
+      });
+      expect(last.replies.map((r) => r.kind)).toEqual([
+        'bot',
+        'game:over',
+        'fairness:reveal',
+        'fairness:commit',
+      ]);
+      const dry = await client.callTool({
+        name: 'bot-runner_run_hook',
+        arguments: { source: counterBot, hook: 'init', randomKey: 'ab'.repeat(32), randomCounter: 0, now: 1 },
+      });
+      expect((dry.structuredContent as { posts: Array<{ kind: string }> }).posts[0]!.kind).toBe('bot');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it.skip(
+    'runs hooks on a fixed-port bot-runner named by --bot-runner-url (skipped: the launcher supervisor connects to a ' +
+      'fixed-port http child at once instead of waiting for its {"event":"listening"} line, so the bot-runner is ' +
+      'restarted before it listens; see launcher/supervisor/supervisor.ts #resolveUrl. Covered in-process by ' +
+      'tests/integration/channels/bot-runner.test.ts)',
+    () => undefined,
+  );
+});
