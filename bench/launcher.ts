@@ -63,11 +63,19 @@ try {
     await fleet.stop('bench');
   }
 
-  // Crash → tools back through the proxy (default fleet, memory child, supervised by the proxy).
+  // Crash → tools back through the proxy (default fleet, memory child, supervised by the proxy). Each crash is
+  // measured as the first in its restart window (windowMs 1 s, 1.5 s apart), so backoff does not compound.
   const throughProxy: number[] = [];
   {
+    const oneSecondWindow = {
+      ...config,
+      servers: config.servers.map((server) => ({
+        ...server,
+        restart: { ...server.restart, windowMs: 1_000 },
+      })),
+    };
     const fleet = await startFleet({
-      config,
+      config: oneSecondWindow,
       configFile: files.configFile,
       dataDir,
       port: 0,
@@ -131,7 +139,7 @@ try {
         restart: {
           policy: 'on-failure',
           maxRestarts: 100,
-          windowMs: 60_000,
+          windowMs: 1_000,
           backoffMs: 250,
           maxBackoffMs: 10_000,
         },
@@ -140,7 +148,7 @@ try {
     );
     await child.start();
     for (let i = 0; i < runs; i += 1) {
-      await sleep(500);
+      await sleep(1_500);
       const back = new Promise<ReadyChild>((resolve) => (onReady = resolve));
       const t0 = performance.now();
       process.kill(child.status().pid!, 'SIGKILL');
