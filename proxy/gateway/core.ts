@@ -1,6 +1,7 @@
 // The gateway's shared state: upstreams, their catalogs, the name tables, per-agent views, the
 // endpoints (legacy sessions, modern per-agent handlers) that hear list changes and resource
 // updates, and the one function that sends a request to a child on behalf of a caller.
+import type { McpSubscription } from '@modelcontextprotocol/client';
 import type { LoggingLevel } from '@modelcontextprotocol/server';
 import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
@@ -21,7 +22,7 @@ import { createCallRegistry, type Relay } from './relay.ts';
 import type { Principal } from './types.ts';
 import { buildView, type AgentView } from './view.ts';
 import type { CallEvent } from './index.ts';
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 
 /** Something that hears about one agent's changes: a legacy session or a modern per-agent handler. */
 export interface Endpoint {
@@ -57,6 +58,8 @@ export interface CallOptions {
   signal: AbortSignal;
   /** The agent's progress token: child progress is forwarded under it. */
   progressToken?: string | number;
+  /** The least severe log level the caller wants (sent to 2026-era children in `_meta`). */
+  logLevel?: LoggingLevel;
 }
 
 const levels: LoggingLevel[] = [
@@ -93,6 +96,8 @@ export function createCore(options: CoreOptions) {
   /** (connection, uri) → endpoints subscribed through it. */
   const subscriptions = new Map<UpstreamConnection, Map<string, Set<Endpoint>>>();
   const calls = createCallRegistry();
+  /** Open `subscriptions/listen` streams to 2026-era children, by connection and URI. */
+  const listens = new Map<string, McpSubscription>();
   let closed = false;
 
   const upstreams = new Map<string, Upstream>();
@@ -280,9 +285,19 @@ export function createCore(options: CoreOptions) {
         try {
           const progressToken = o.progressToken;
           const client = conn.client;
+          const params =
+            o.logLevel !== undefined && client.getProtocolEra() === 'modern'
+              ? {
+                  ...o.params,
+                  _meta: {
+                    ...(o.params._meta as Record<string, unknown> | undefined),
+                    [LOG_LEVEL_META_KEY]: o.logLevel,
+                  },
+                }
+              : o.params;
           const result = await withCaller(o.relay, () =>
             client.request(
-              { method: o.method as 'tools/call', params: o.params },
+              { method: o.method as 'tools/call', params },
               {
                 signal: o.signal,
                 timeout: options.callTimeoutMs,
@@ -345,7 +360,16 @@ export function createCore(options: CoreOptions) {
     if (!set) {
       byUri.set(uri, (set = new Set()));
       try {
-        await conn.client.subscribeResource({ uri }, { timeout: options.callTimeoutMs });
+        if (conn.client.getProtocolEra() === 'modern') {
+          // 2026-era children have no resources/subscribe: a listen stream per (connection, URI).
+          const listen = await conn.client.listen(
+            { resourceSubscriptions: [uri] },
+            { timeout: options.callTimeoutMs },
+          );
+          listens.set(`${conn.generation}\0${conn.upstreamId}\0${conn.agent ?? ''}\0${uri}`, listen);
+        } else {
+          await conn.client.subscribeResource({ uri }, { timeout: options.callTimeoutMs });
+        }
       } catch (error) {
         byUri.delete(uri);
         throw error;
@@ -359,6 +383,13 @@ export function createCore(options: CoreOptions) {
       const set = byUri.get(uri);
       if (!set?.delete(endpoint) || set.size > 0) continue;
       byUri.delete(uri);
+      const key = `${conn.generation}\0${conn.upstreamId}\0${conn.agent ?? ''}\0${uri}`;
+      const listen = listens.get(key);
+      if (listen !== undefined) {
+        listens.delete(key);
+        await listen.close().catch(() => undefined);
+        continue;
+      }
       await conn.client
         .unsubscribeResource({ uri }, { timeout: options.callTimeoutMs })
         .catch(() => undefined);

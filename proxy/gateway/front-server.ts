@@ -3,9 +3,11 @@
 // It must not know about HTTP; legacy.ts and modern.ts own the transports.
 import {
   inputRequired,
+  LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   Server,
+  type LoggingLevel,
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { routeResource } from './catalog.ts';
@@ -33,6 +35,12 @@ export interface FrontContext {
 const privateCache = { cacheScope: 'private' as const, ttlMs: 0 };
 
 type Params = Record<string, unknown>;
+
+/** The log level a 2026-07-28 request asks for in its `_meta` envelope, if any. */
+function envelopeLogLevel(ctx: ServerContext): LoggingLevel | undefined {
+  const level = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY];
+  return typeof level === 'string' ? (level as LoggingLevel) : undefined;
+}
 
 export function buildFrontServer(fc: FrontContext): Server {
   const { core, principal } = fc;
@@ -194,6 +202,8 @@ export function buildFrontServer(fc: FrontContext): Server {
               params: upstreamParams,
               relay: legacyRelay(ctx),
               signal: ctx.mcpReq.signal,
+              // A 2025-era session hears every level until it sets one.
+              logLevel: fc.endpoint?.logLevel ?? 'debug',
               ...(progressToken === undefined ? {} : { progressToken }),
             });
       if ((result as { resultType?: unknown }).resultType !== 'input_required')
@@ -231,6 +241,7 @@ export function buildFrontServer(fc: FrontContext): Server {
           method,
           params,
           signal: f.abort.signal,
+          ...(envelopeLogLevel(ctx) === undefined ? {} : { logLevel: envelopeLogLevel(ctx) }),
           ...(progressToken === undefined ? {} : { progressToken }),
           relay: {
             agent: principal.agent,

@@ -2,7 +2,7 @@
 // can relay and hands every child request and notification to the gateway's hooks.
 // It must not decide where a child request goes; the gateway attributes it to a caller.
 import { Client, type JSONRPCResponse } from '@modelcontextprotocol/client';
-import type { Attribution } from './attribution.ts';
+import { currentCaller, type Attribution } from './attribution.ts';
 import type { UpstreamConnection, UpstreamHooks } from './types.ts';
 
 /**
@@ -22,10 +22,12 @@ export function createUpstreamClient(
   hooks: UpstreamHooks,
   connection: () => UpstreamConnection,
   attribution?: Attribution,
+  era: 'legacy' | 'auto' = 'legacy',
 ): Client {
   const client = new OrderedClient(
     { name: 'mcpcp-proxy', version: '0.1.0' },
     {
+      ...(era === 'auto' ? { versionNegotiation: { mode: 'auto' as const } } : {}),
       capabilities: {
         sampling: {},
         elicitation: { form: {}, url: {} },
@@ -40,7 +42,9 @@ export function createUpstreamClient(
         connection(),
         { method, ...(params === undefined ? {} : { params }) },
         ctx.mcpReq.signal,
-        attribution?.request(ctx.mcpReq.id),
+        // HTTP: the stream the request came on; modern children's input_required rounds are fulfilled
+        // inside the call's own async context, so the caller is still current.
+        attribution?.request(ctx.mcpReq.id) ?? currentCaller(),
       );
       return result as never;
     });

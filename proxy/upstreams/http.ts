@@ -104,7 +104,7 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       },
     });
     const ref: { conn?: UpstreamConnection } = {};
-    const client = createUpstreamClient(hooks, () => ref.conn!, attribution);
+    const client = createUpstreamClient(hooks, () => ref.conn!, attribution, 'auto');
     const conn: UpstreamConnection = {
       upstreamId: config.id,
       agent: perAgent ? agent : undefined,
@@ -151,6 +151,20 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
         return;
       }
       probe = conn;
+      if (conn.client.getProtocolEra() === 'modern') {
+        // 2026-era children announce list changes only on a subscriptions/listen stream.
+        void conn.client
+          .listen(
+            { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true },
+            { timeout: config.readyTimeoutMs },
+          )
+          .catch((error: unknown) =>
+            logger.debug(
+              { err: error instanceof Error ? error.message : String(error) },
+              'no list-change stream',
+            ),
+          );
+      }
       if (!perAgent) {
         connections.set('*', Promise.resolve(conn));
         settled.set('*', conn);
