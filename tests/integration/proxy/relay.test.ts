@@ -122,6 +122,25 @@ describe('relay (legacy only)', () => {
 });
 
 describe('relay (modern only)', () => {
+  it('cancels the upstream call when the agent aborts the request', async () => {
+    const client = await h.connect('cancel-modern', { era: 'modern' });
+    h.events.length = 0;
+    const controller = new AbortController();
+    const started = Date.now();
+    const call = client.callTool(
+      { name: 'alpha_slow', arguments: { steps: 50, delayMs: 50 } },
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 100);
+    await expect(call).rejects.toThrow();
+    await waitFor(() => h.events.some((e) => e.name === 'alpha_slow'));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(h.events.find((e) => e.name === 'alpha_slow')?.outcome).toBe('error');
+    expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'after' } }))).toBe(
+      'alpha: after',
+    );
+  });
+
   it('delivers a resource update on a subscriptions/listen stream', async () => {
     const client = await h.connect('listen', { era: 'modern' });
     const updates: string[] = [];
@@ -131,6 +150,37 @@ describe('relay (modern only)', () => {
     await waitFor(() => updates.length > 0);
     expect(updates).toEqual(['test://counter']);
     await sub.close();
+  });
+
+  it('rejects an Mcp-Name header that disagrees with the body', async () => {
+    const response = await fetch(h.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'x-test-agent': 'raw',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'alpha_add',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: {
+          name: 'alpha_echo',
+          arguments: { message: 'x' },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error?: { code?: number } };
+    expect(body.error?.code).toBe(-32020);
   });
 
   it('marks per-agent lists cacheScope private', async () => {
