@@ -1,7 +1,6 @@
 // The gateway's shared state: upstreams, their catalogs, the name tables, per-agent views, the
 // endpoints (legacy sessions, modern per-agent handlers) that hear list changes and resource
 // updates, and the one function that sends a request to a child on behalf of a caller.
-import type { McpSubscription } from '@modelcontextprotocol/client';
 import type { LoggingLevel } from '@modelcontextprotocol/server';
 import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
@@ -19,6 +18,7 @@ import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './
 import { mapUpstreamError } from './errors.ts';
 import type { CompiledPolicy } from './policy.ts';
 import { createCallRegistry, type Relay } from './relay.ts';
+import { createSubscriptions } from './subscriptions.ts';
 import type { Principal } from './types.ts';
 import { buildView, type AgentView } from './view.ts';
 import type { CallEvent } from './index.ts';
@@ -93,11 +93,8 @@ export function createCore(options: CoreOptions) {
   const views = new Map<string, { t: number; p: number; view: AgentView }>();
   const lastSignature = new Map<string, AgentView['signature']>();
   const endpoints = new Map<string, Set<Endpoint>>();
-  /** (connection, uri) → endpoints subscribed through it. */
-  const subscriptions = new Map<UpstreamConnection, Map<string, Set<Endpoint>>>();
+  const subscriptions = createSubscriptions({ timeoutMs: options.callTimeoutMs });
   const calls = createCallRegistry();
-  /** Open `subscriptions/listen` streams to 2026-era children, by connection and URI. */
-  const listens = new Map<string, McpSubscription>();
   let closed = false;
 
   const upstreams = new Map<string, Upstream>();
@@ -152,7 +149,7 @@ export function createCore(options: CoreOptions) {
       case 'notifications/resources/updated': {
         const uri = notification.params?.uri;
         if (typeof uri !== 'string') return;
-        for (const endpoint of subscriptions.get(conn)?.get(uri) ?? []) endpoint.resourceUpdated(uri);
+        for (const endpoint of subscriptions.subscribers(conn, uri)) endpoint.resourceUpdated(uri);
         return;
       }
       case 'notifications/message': {
@@ -183,7 +180,7 @@ export function createCore(options: CoreOptions) {
     if (upstream?.status().phase === 'ready') {
       void refresh(id);
     } else if (catalogs.delete(id)) {
-      for (const conn of [...subscriptions.keys()]) if (conn.upstreamId === id) subscriptions.delete(conn);
+      subscriptions.forgetUpstream(id);
       rebuild();
     }
   }
@@ -350,50 +347,7 @@ export function createCore(options: CoreOptions) {
   async function subscribe(endpoint: Endpoint, server: string, uri: string): Promise<void> {
     const upstream = upstreams.get(server);
     if (!upstream) return;
-    const conn = await upstream.connection(endpoint.agent);
-    let byUri = subscriptions.get(conn);
-    if (!byUri) {
-      byUri = new Map<string, Set<Endpoint>>();
-      subscriptions.set(conn, byUri);
-    }
-    let set = byUri.get(uri);
-    if (!set) {
-      byUri.set(uri, (set = new Set()));
-      try {
-        if (conn.client.getProtocolEra() === 'modern') {
-          // 2026-era children have no resources/subscribe: a listen stream per (connection, URI).
-          const listen = await conn.client.listen(
-            { resourceSubscriptions: [uri] },
-            { timeout: options.callTimeoutMs },
-          );
-          listens.set(`${conn.generation}\0${conn.upstreamId}\0${conn.agent ?? ''}\0${uri}`, listen);
-        } else {
-          await conn.client.subscribeResource({ uri }, { timeout: options.callTimeoutMs });
-        }
-      } catch (error) {
-        byUri.delete(uri);
-        throw error;
-      }
-    }
-    set.add(endpoint);
-  }
-
-  async function unsubscribe(endpoint: Endpoint, uri: string): Promise<void> {
-    for (const [conn, byUri] of subscriptions) {
-      const set = byUri.get(uri);
-      if (!set?.delete(endpoint) || set.size > 0) continue;
-      byUri.delete(uri);
-      const key = `${conn.generation}\0${conn.upstreamId}\0${conn.agent ?? ''}\0${uri}`;
-      const listen = listens.get(key);
-      if (listen !== undefined) {
-        listens.delete(key);
-        await listen.close().catch(() => undefined);
-        continue;
-      }
-      await conn.client
-        .unsubscribeResource({ uri }, { timeout: options.callTimeoutMs })
-        .catch(() => undefined);
-    }
+    await subscriptions.add(await upstream.connection(endpoint.agent), uri, endpoint);
   }
 
   return {
@@ -406,7 +360,9 @@ export function createCore(options: CoreOptions) {
     view,
     callChild,
     subscribe,
-    unsubscribe,
+    unsubscribe(endpoint: Endpoint, uri: string): void {
+      subscriptions.remove(endpoint, uri);
+    },
     emit(event: CallEvent): void {
       try {
         options.onCall?.(event);
@@ -429,9 +385,7 @@ export function createCore(options: CoreOptions) {
           endpoints.delete(endpoint.agent);
           lastSignature.delete(endpoint.agent);
         }
-        for (const byUri of subscriptions.values()) {
-          for (const [uri] of byUri) void unsubscribe(endpoint, uri);
-        }
+        subscriptions.remove(endpoint);
       };
     },
     setPolicy(next: CompiledPolicy): void {

@@ -314,8 +314,8 @@ export function buildFrontServer(fc: FrontContext): Server {
     await core.subscribe(fc.endpoint, route.server, uri);
     return {};
   });
-  server.setRequestHandler('resources/unsubscribe', async (req) => {
-    if (fc.endpoint !== undefined) await core.unsubscribe(fc.endpoint, req.params.uri);
+  server.setRequestHandler('resources/unsubscribe', (req) => {
+    if (fc.endpoint !== undefined) core.unsubscribe(fc.endpoint, req.params.uri);
     return {};
   });
   server.setRequestHandler('logging/setLevel', (req) => {

@@ -108,7 +108,7 @@ export function createModernServing(options: {
         if (count > 0) agent.listens.set(uri, count);
         else {
           agent.listens.delete(uri);
-          void core.unsubscribe(agent.endpoint, uri);
+          core.unsubscribe(agent.endpoint, uri);
         }
       }
     };
