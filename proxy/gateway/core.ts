@@ -34,8 +34,8 @@ export interface Endpoint {
   promptsChanged(): void;
   resourcesChanged(): void;
   resourceUpdated(uri: string): void;
-  /** Out-of-call log lines (legacy sessions only). */
-  log?(params: Record<string, unknown>): void;
+  /** Out-of-call notifications such as log lines (legacy sessions only: they have a stream for them). */
+  notify?(method: string, params: Record<string, unknown>): void;
 }
 
 export interface CoreOptions {
@@ -159,13 +159,26 @@ export function createCore(options: CoreOptions) {
           void relay.notify({ method: 'notifications/message', params }).catch(() => undefined);
         } else if (conn.agent !== undefined) {
           for (const endpoint of endpoints.get(conn.agent) ?? []) {
-            if (levelAllows(endpoint.logLevel, params.level)) endpoint.log?.(params);
+            if (levelAllows(endpoint.logLevel, params.level))
+              endpoint.notify?.('notifications/message', params);
           }
         } else {
           logger.debug(
             { server: conn.upstreamId, params },
             'child log message with no attributable caller dropped',
           );
+        }
+        return;
+      }
+      case 'notifications/elicitation/complete': {
+        // A URL-mode elicitation finished out of band: tell the agent it was asked of.
+        const params = notification.params ?? {};
+        const relay = caller ?? calls.attribute(conn);
+        if (relay !== undefined && (conn.agent === undefined || relay.agent === conn.agent)) {
+          void relay.notify({ method: notification.method, params }).catch(() => undefined);
+        } else if (conn.agent !== undefined) {
+          for (const endpoint of endpoints.get(conn.agent) ?? [])
+            endpoint.notify?.(notification.method, params);
         }
         return;
       }
@@ -392,6 +405,16 @@ export function createCore(options: CoreOptions) {
       policy = next;
       policyVersion += 1;
       announce();
+    },
+    /** The agent's roots changed: tell every ready child its calls can reach. */
+    rootsChanged(agent: string): void {
+      for (const upstream of upstreams.values()) {
+        if (upstream.status().phase !== 'ready') continue;
+        void upstream
+          .connection(agent)
+          .then((conn) => conn.client.sendRootsListChanged())
+          .catch(() => undefined);
+      }
     },
     setLogLevel(agent: string, level: LoggingLevel): void {
       for (const upstream of upstreams.values()) {

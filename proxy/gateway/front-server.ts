@@ -318,6 +318,7 @@ export function buildFrontServer(fc: FrontContext): Server {
     if (fc.endpoint !== undefined) core.unsubscribe(fc.endpoint, req.params.uri);
     return {};
   });
+  server.setNotificationHandler('notifications/roots/list_changed', () => core.rootsChanged(principal.agent));
   server.setRequestHandler('logging/setLevel', (req) => {
     if (fc.endpoint !== undefined) fc.endpoint.logLevel = req.params.level;
     core.setLogLevel(principal.agent, req.params.level);

@@ -65,8 +65,7 @@ export function createLegacySessions(options: {
       promptsChanged: () => void server.sendPromptListChanged().catch(() => undefined),
       resourcesChanged: () => void server.sendResourceListChanged().catch(() => undefined),
       resourceUpdated: (uri) => void server.sendResourceUpdated({ uri }).catch(() => undefined),
-      log: (params) =>
-        void server.notification({ method: 'notifications/message', params }).catch(() => undefined),
+      notify: (method, params) => void server.notification({ method, params }).catch(() => undefined),
     };
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

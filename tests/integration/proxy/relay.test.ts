@@ -105,6 +105,19 @@ describe('relay (legacy only)', () => {
     await client.callTool({ name: 'alpha_toggle', arguments: {} });
   });
 
+  it('forwards roots/list_changed from the agent to the children', async () => {
+    const client = await h.connect('roots-lc', {
+      client: { capabilities: { ...capabilities.capabilities, roots: { listChanged: true } } },
+      setup: answering,
+    });
+    const before = Number(textOf(await client.callTool({ name: 'alpha_roots-changed', arguments: {} })));
+    await client.sendRootsListChanged();
+    await waitFor(
+      async () =>
+        Number(textOf(await client.callTool({ name: 'alpha_roots-changed', arguments: {} }))) > before,
+    );
+  });
+
   it('cancels the upstream call when the agent cancels', async () => {
     const client = await h.connect('cancel');
     const controller = new AbortController();
