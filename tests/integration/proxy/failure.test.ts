@@ -1,7 +1,7 @@
 // Children that crash, hang, time out or write garbage: each caller gets a clear error promptly, the
 // dead child's tools leave the lists and come back, and everyone else keeps being served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childServer, startHarness, textOf, waitFor, type Harness } from './harness.ts';
+import { childServer, node, startHarness, textOf, waitFor, type Harness } from './harness.ts';
 
 const yaml = `
 servers:
@@ -106,5 +106,38 @@ describe('sessions', () => {
     const before = h.gateway.sessionCount();
     await (client.transport as unknown as { terminateSession(): Promise<void> }).terminateSession();
     expect(h.gateway.sessionCount()).toBe(before - 1);
+  });
+});
+
+describe('a child that cannot start', () => {
+  it('is reported crash-looping while the others serve, and the gateway is not ready', async () => {
+    const broken = await startHarness(`
+servers:
+${childServer('fine')}
+  - id: broken
+    transport: stdio
+    command: ${JSON.stringify(node)}
+    args: ['-e', 'process.exit(1)']
+    restart: { maxRestarts: 1, windowMs: 60000, backoffMs: 20, maxBackoffMs: 500 }
+policy:
+  rules:
+    - id: all
+      subjects: ['*']
+      servers: ['*']
+      allow: ['*']
+`);
+    try {
+      await waitFor(
+        () => broken.gateway.upstreamStates().find((s) => s.id === 'broken')?.state === 'crash-looping',
+      );
+      expect(broken.gateway.isReady()).toBe(false);
+      expect(broken.gateway.upstreamStates().find((s) => s.id === 'fine')?.state).toBe('ready');
+      const client = await broken.connect('x');
+      expect(textOf(await client.callTool({ name: 'fine_echo', arguments: { message: 'ok' } }))).toBe(
+        'fine: ok',
+      );
+    } finally {
+      await broken.close();
+    }
   });
 });
