@@ -118,6 +118,27 @@ describe('relay (legacy only)', () => {
     );
   });
 
+  it('fails closed when a stdio child asks while calls of two agents are in flight on it', async () => {
+    let asked = 0;
+    const other = await h.connect('other-agent', {
+      client: capabilities,
+      setup: (c) =>
+        c.setRequestHandler('sampling/createMessage', () => {
+          asked += 1;
+          return { model: 'm', role: 'assistant', content: { type: 'text', text: 'leak' } };
+        }),
+    });
+    const caller = await h.connect('caller-agent', { client: capabilities, setup: answering });
+    const slow = other.callTool({ name: 'alpha_slow', arguments: { steps: 10, delayMs: 50 } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const result = await caller
+      .callTool({ name: 'alpha_sample', arguments: { prompt: 'secret' } })
+      .catch((e: unknown) => e);
+    await slow;
+    expect(asked).toBe(0);
+    expect(JSON.stringify(result)).not.toContain('answer to secret');
+  });
+
   it('cancels the upstream call when the agent cancels', async () => {
     const client = await h.connect('cancel');
     const controller = new AbortController();
