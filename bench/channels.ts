@@ -192,6 +192,7 @@ async function scenario(
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'mcpcp-bench-channels-'));
+const children: ChildProcess[] = [];
 try {
   const keysDir = join(dir, 'keys');
   await generateKeyPair(keysDir);
@@ -237,6 +238,7 @@ try {
 
   // Over HTTP, direct to the channels server process (child tokens).
   const channels = await startChannelsProcess(keysDir, join(dir, 'data'), issuer);
+  children.push(channels.child);
   const direct = await scenario(
     'direct',
     channels.url,
@@ -265,6 +267,7 @@ policy:
   const configFile = join(dir, 'mcpcp.yaml');
   await writeFile(configFile, yaml);
   const proxy = await startProxyProcess(configFile);
+  children.push(proxy.child);
   const proxied = await scenario(
     'proxy',
     proxy.mcpUrl,
@@ -272,8 +275,6 @@ policy:
       issueAgentToken(signer, { issuer: proxy.issuer, audience: proxy.resource, agent, ttlSeconds: 3600 }),
     'channels_',
   );
-  await stop(proxy.child);
-  await stop(channels.child);
   destroyAgent();
   console.log(
     JSON.stringify({
@@ -285,5 +286,7 @@ policy:
     }),
   );
 } finally {
+  // Children are stopped even when a scenario fails.
+  for (const child of children.reverse()) await stop(child);
   await rm(dir, { recursive: true, force: true });
 }

@@ -156,6 +156,12 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       resolve(started),
     );
   });
+  // Idle keep-alive sockets outlive the clients' own idle timeout (undici: 4 s), so a client never sends a request
+  // on a socket this server is closing at that instant ("closed the connection before answering").
+  if ('keepAliveTimeout' in httpServer) {
+    httpServer.keepAliveTimeout = 65_000;
+    httpServer.headersTimeout = 66_000;
+  }
   const { port } = httpServer.address() as AddressInfo;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`,
