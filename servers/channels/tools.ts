@@ -69,7 +69,73 @@ async function run(log: Logger, fn: () => Promise<unknown>): Promise<CallToolRes
   }
 }
 
+function buildSchemas(limits: ChannelService['limits']) {
+  return {
+    create_channel: z.object({
+      name: z.string().min(1).max(100),
+      slots: z.array(z.string().min(1).max(64)).min(1).max(limits.maxSlots),
+      ...botFields,
+    }),
+    join_channel: z.object({
+      invite_code: z.string().min(1).max(200),
+      seed: z.string().min(1).max(256).optional(),
+    }),
+    post_message: z.object({
+      channel_id: channelId,
+      body: jsonBody,
+      kind: z.string().min(1).max(64).optional().describe('Message kind, default "user"'),
+      client_msg_id: z.string().min(1).max(128).optional(),
+    }),
+    sync_messages: z.object({
+      channel_id: channelId,
+      cursor: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+      wait_ms: z.number().int().min(0).max(limits.maxWaitMs).optional(),
+    }),
+    who: z.object({ channel_id: channelId }),
+    list_channels: z.object({}),
+    update_channel: z.object({
+      channel_id: channelId,
+      op: z.enum([
+        'rename',
+        'kick',
+        'close',
+        'rotate_invites',
+        'transfer_admin',
+        'remove_bot',
+        'replace_bot',
+      ]),
+      name: z.string().min(1).max(100).optional(),
+      slot: z.string().min(1).max(16).optional(),
+      agent: z.string().min(1).max(128).optional(),
+      ...botFields,
+    }),
+    attach_bot: z.object({
+      channel_id: channelId,
+      ...botFields,
+      params: z.unknown().optional().describe('Alias of bot_params'),
+    }),
+    get_bot_source: z.object({
+      code_hash: z.string().regex(/^[0-9a-f]{64}$/, 'code_hash is 64 lowercase hex characters'),
+    }),
+    get_receipt: z.object({ channel_id: channelId }),
+  };
+}
+
+// Built once per service: a fresh McpServer is made per request (2026 era) or session, its schemas need not be.
+const schemaCache = new WeakMap<ChannelService, ReturnType<typeof buildSchemas>>();
+
+function schemasFor(service: ChannelService): ReturnType<typeof buildSchemas> {
+  let schemas = schemaCache.get(service);
+  if (schemas === undefined) {
+    schemas = buildSchemas(service.limits);
+    schemaCache.set(service, schemas);
+  }
+  return schemas;
+}
+
 export function createChannelsMcpServer(service: ChannelService, caller: Caller, log: Logger): McpServer {
+  const schemas = schemasFor(service);
   const server = new McpServer(channelsServerInfo, {
     capabilities: { tools: {}, resources: { subscribe: true } },
     instructions:
@@ -83,11 +149,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
       description:
         'Create a channel. slots like ["bot:referee","invite:alice","invite:bob"]; returns one invite code per invite slot ' +
         '(plus channel_invite, which fills any free slot). Optionally attach a bot (bot_code or bot_preset).',
-      inputSchema: z.object({
-        name: z.string().min(1).max(100),
-        slots: z.array(z.string().min(1).max(64)).min(1).max(service.limits.maxSlots),
-        ...botFields,
-      }),
+      inputSchema: schemas.create_channel,
     },
     (args) => run(log, () => service.createChannel(caller, args)),
   );
@@ -98,10 +160,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
       description:
         'Join with an invite code (inv_…) or take your slot back with a rejoin token (rej_…, one-time; a new one is returned). ' +
         'seed: optional randomness you contribute to the channel fairness protocol.',
-      inputSchema: z.object({
-        invite_code: z.string().min(1).max(200),
-        seed: z.string().min(1).max(256).optional(),
-      }),
+      inputSchema: schemas.join_channel,
     },
     (args) => run(log, () => service.joinChannel(caller, args)),
   );
@@ -110,12 +169,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
     'post_message',
     {
       description: 'Post a message. Idempotent on client_msg_id (a retry returns the first result).',
-      inputSchema: z.object({
-        channel_id: channelId,
-        body: jsonBody,
-        kind: z.string().min(1).max(64).optional().describe('Message kind, default "user"'),
-        client_msg_id: z.string().min(1).max(128).optional(),
-      }),
+      inputSchema: schemas.post_message,
     },
     (args) => run(log, () => service.postMessage(caller, args)),
   );
@@ -126,12 +180,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
       description:
         'Messages after cursor (default: where you last read). wait_ms (0..25000) long-polls: returns as soon as something ' +
         'new arrives. Returns the head signed by the server (a receipt).',
-      inputSchema: z.object({
-        channel_id: channelId,
-        cursor: z.number().int().min(0).optional(),
-        limit: z.number().int().min(1).max(500).optional(),
-        wait_ms: z.number().int().min(0).max(service.limits.maxWaitMs).optional(),
-      }),
+      inputSchema: schemas.sync_messages,
     },
     (args, ctx) => run(log, () => service.syncMessages(caller, args, ctx.mcpReq.signal)),
   );
@@ -141,14 +190,14 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
     {
       description:
         'Channel view: slots, members, admin, open/closed, the bot (code hash, manifest, limits, fairness commitment).',
-      inputSchema: z.object({ channel_id: channelId }),
+      inputSchema: schemas.who,
     },
     (args) => run(log, () => service.who(caller, args.channel_id)),
   );
 
   server.registerTool(
     'list_channels',
-    { description: 'Channels you administer or hold a slot in.', inputSchema: z.object({}) },
+    { description: 'Channels you administer or hold a slot in.', inputSchema: schemas.list_channels },
     () => run(log, async () => ({ channels: await service.listChannels(caller) })),
   );
 
@@ -158,22 +207,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
       description:
         'Admin operations, each recorded in the transcript: rename (name), kick (slot or agent), close, rotate_invites, ' +
         'transfer_admin (agent), remove_bot, replace_bot (bot_code or bot_preset, bot_params).',
-      inputSchema: z.object({
-        channel_id: channelId,
-        op: z.enum([
-          'rename',
-          'kick',
-          'close',
-          'rotate_invites',
-          'transfer_admin',
-          'remove_bot',
-          'replace_bot',
-        ]),
-        name: z.string().min(1).max(100).optional(),
-        slot: z.string().min(1).max(16).optional(),
-        agent: z.string().min(1).max(128).optional(),
-        ...botFields,
-      }),
+      inputSchema: schemas.update_channel,
     },
     (args) => run(log, () => service.updateChannel(caller, args)),
   );
@@ -183,11 +217,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
     {
       description:
         'Admin: attach a bot; posts bot:attach with the SHA-256 of its exact source and the fairness commitment.',
-      inputSchema: z.object({
-        channel_id: channelId,
-        ...botFields,
-        params: z.unknown().optional().describe('Alias of bot_params'),
-      }),
+      inputSchema: schemas.attach_bot,
     },
     (args) =>
       run(log, () =>
@@ -204,9 +234,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
     'get_bot_source',
     {
       description: 'The exact source of an announced bot, by its SHA-256 code hash.',
-      inputSchema: z.object({
-        code_hash: z.string().regex(/^[0-9a-f]{64}$/, 'code_hash is 64 lowercase hex characters'),
-      }),
+      inputSchema: schemas.get_bot_source,
     },
     (args) => run(log, () => service.getBotSource(args.code_hash)),
   );
@@ -216,7 +244,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
     {
       description:
         'The current head (seq, hash) signed by the server as a JWS: proof of the transcript you hold.',
-      inputSchema: z.object({ channel_id: channelId }),
+      inputSchema: schemas.get_receipt,
     },
     (args) => run(log, () => service.getReceipt(caller, args.channel_id)),
   );
