@@ -157,17 +157,27 @@ async function scenario(
   // 2. Throughput: all 8 members post as fast as they can for `duration` ms.
   const until = performance.now() + Number(values.duration);
   let posted = 0;
+  let failed = 0;
+  let firstError: string | undefined;
   const started = performance.now();
   await Promise.all(
     clients.map(async (c, i) => {
       while (performance.now() < until) {
-        await c.call('post_message', { channel_id: channel, body: { from: i, n: posted } });
-        posted += 1;
+        try {
+          await c.call('post_message', { channel_id: channel, body: { from: i, n: posted } });
+          posted += 1;
+        } catch (error) {
+          failed += 1;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        }
       }
     }),
   );
   const perSecond = Math.round((posted / (performance.now() - started)) * 1000);
-  say(`${label}: ${perSecond} durable messages/s in one channel, 8 members posting (${posted} messages)`);
+  say(
+    `${label}: ${perSecond} durable messages/s in one channel, 8 members posting (${posted} messages` +
+      `${failed > 0 ? `, ${failed} failed: ${firstError}` : ''})`,
+  );
 
   // 3. End-to-end post with a bot reply.
   const botChannel = await admin!.call<{ channel_id: string; invites: Array<{ code: string }> }>(
@@ -188,7 +198,7 @@ async function scenario(
   const botPost = summarise(botPosts);
   say(`${label}: post_message with a bot reply (hook included) p50 ${botPost.p50} ms, p99 ${botPost.p99} ms`);
   await Promise.all(clients.map((c) => c.close()));
-  return { delivery, messagesPerSecond: perSecond, postWithBot: botPost };
+  return { delivery, messagesPerSecond: perSecond, failedPosts: failed, postWithBot: botPost };
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'mcpcp-bench-channels-'));
