@@ -416,12 +416,19 @@ export function createCore(options: CoreOptions) {
           .catch(() => undefined);
       }
     },
+    /**
+     * A session set its log level. The proxy filters every session itself; the level is passed on
+     * only to 2025-era connections of this agent alone (first-party), since on a shared child it
+     * would silence other agents' logs. 2026-era children get the level per request in `_meta`.
+     */
     setLogLevel(agent: string, level: LoggingLevel): void {
       for (const upstream of upstreams.values()) {
         if (upstream.status().phase !== 'ready') continue;
         void upstream
           .connection(agent)
           .then((conn) =>
+            conn.agent === agent &&
+            conn.client.getProtocolEra() === 'legacy' &&
             conn.client.getServerCapabilities()?.logging
               ? conn.client.setLoggingLevel(level, { timeout: options.callTimeoutMs })
               : undefined,
