@@ -8,6 +8,8 @@ import { createSqliteChannelStore } from '../../../servers/channels/store/sqlite
 import type { ChannelStore } from '../../../servers/channels/store/types.ts';
 import { checkChain, type ChannelMessage } from '../../../servers/channels/transcript.ts';
 import { counterBot } from '../../fixtures/bots/counter-bot.ts';
+import { verifyTranscript } from '../../../client/verify/verify.ts';
+import { runBotHook } from '../../../servers/sandbox/bot-host.ts';
 
 const alice = { agent: 'alice' };
 const bob = { agent: 'bob' };
@@ -223,7 +225,20 @@ describe('channel service', () => {
       'fairness:reveal',
       'channel:close',
     ]);
-    expect(checkChain(channel_id, await all(channel_id))).toBeUndefined();
+    const messages = await all(channel_id);
+    expect(checkChain(channel_id, messages)).toBeUndefined();
+    // Two bot instances, each revealed on detach: the whole transcript re-runs and verifies.
+    const sources: Record<string, string> = {};
+    for (const m of messages.filter((x) => x.kind === 'bot:attach')) {
+      const hash = (m.body as { code_hash: string }).code_hash;
+      sources[hash] = (await service.getBotSource(hash)).source;
+    }
+    const report = await verifyTranscript(
+      { format: 'mcpcp-transcript/1', channel_id, messages, heads: [], sources },
+      { runHook: runBotHook },
+    );
+    expect(report.problems).toEqual([]);
+    expect(report.checked.reveals).toBe(2);
   });
 
   it('locks player seeds at the first move and reveals a seed matching the commitment at game over', async () => {
