@@ -6,7 +6,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { BotHookInput, BotHookOutput } from '../../servers/sandbox/bot-host.ts';
 import { commitmentOf, deriveRandomKey, type PlayerSeed } from '../../servers/channels/fairness.ts';
 import { verifySignedHead } from '../../servers/channels/receipts.ts';
-import { checkBotPosts, eventOf, initEventOf } from '../../servers/channels/service.ts';
+import { checkBotPosts, eventOf, initEventOf } from '../../servers/channels/rules.ts';
 import {
   canonicalJson,
   checkChain,

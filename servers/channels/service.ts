@@ -1,57 +1,34 @@
-// The channel service: every rule of channels (membership, invites, admin ops, transcript writes, bot hooks and the
-// fairness protocol). Transport-agnostic: MCP tools in tools.ts are a thin adapter over it. All writes to one channel
-// run one at a time (a per-channel queue), so the chain, the bot's state and hook order stay consistent.
-import { randomBytes } from 'node:crypto';
+// The channel service: every rule of channels (membership, invites, admin ops, transcript writes); bot hooks and the
+// fairness steps are in bots.ts, pure rules in rules.ts. Transport-agnostic: MCP tools in tools.ts are a thin adapter.
+// All writes to one channel run one at a time (a per-channel queue), so the chain, the bot's state and hook order stay
+// consistent. Longer than 500 lines because the admin operations share that queue and the membership checks; moving
+// them out would mean exporting the queue.
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { createSilentLogger } from '../../lib/log.ts';
 import type { BotRunner } from '../bot-runner/runner.ts';
-import { commitmentOf, deriveRandomKey, drawSeed } from './fairness.ts';
+import { ChannelBots, type BotSpec, type BuiltinBot } from './bots.ts';
 import type { ChannelNotifier } from './notifier.ts';
 import { createChannelNotifier } from './notifier.ts';
-import type {
-  BotLimits,
-  BotRecord,
-  ChannelRecord,
-  ChannelStore,
-  InviteRecord,
-  SlotRecord,
-} from './store/types.ts';
 import {
-  canonicalJson,
-  sha256Hex,
-  type ChannelMessage,
-  type HeadClaims,
-  type MessageContent,
-  type MessageDraft,
-  type Sender,
-} from './transcript.ts';
+  agentKindPattern,
+  checkBodySize,
+  defaultChannelLimits,
+  eventOf,
+  hashCode,
+  newCode,
+  parseSlots,
+  type ChannelLimits,
+} from './rules.ts';
+import type { ChannelRecord, ChannelStore, InviteRecord, SlotRecord } from './store/types.ts';
+import type { ChannelMessage, HeadClaims, MessageDraft, Sender } from './transcript.ts';
 
 export interface Caller {
   agent: string;
 }
 
-export interface BuiltinBot {
-  name: string;
-  source: string;
-  manifest: object;
-}
-
-export interface ChannelLimits {
-  maxBodyBytes: number;
-  maxSlots: number;
-  maxSourceBytes: number;
-  maxWaitMs: number;
-  bot: BotLimits;
-}
-
-export const defaultChannelLimits: ChannelLimits = Object.freeze({
-  maxBodyBytes: 16 * 1024,
-  maxSlots: 16,
-  maxSourceBytes: 256 * 1024,
-  maxWaitMs: 25_000,
-  bot: Object.freeze({ memoryBytes: 32 * 1024 * 1024, instructions: 20_000_000, wallMs: 5_000 }),
-});
+export type { BotSpec, BuiltinBot, ChannelLimits };
+export { defaultChannelLimits };
 
 export interface ChannelServiceOptions {
   store: ChannelStore;
@@ -65,54 +42,44 @@ export interface ChannelServiceOptions {
   logger?: Logger;
 }
 
-export interface BotSpec {
-  bot_code?: string | undefined;
-  bot_preset?: string | undefined;
-  bot_params?: unknown;
-}
-
 export interface SignedHead {
   seq: number;
   hash: string;
   jws: string | null;
 }
 
-const agentKindPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
 const systemSender: Sender = { type: 'system' };
-
-function code(prefix: string, bytes: number): string {
-  return `${prefix}${randomBytes(bytes).toString('base64url')}`;
-}
-
-export function hashCode(codeText: string): string {
-  return sha256Hex(codeText);
-}
 
 export class ChannelService {
   readonly store: ChannelStore;
   readonly notifier: ChannelNotifier;
   readonly limits: ChannelLimits;
-  readonly #runner: BotRunner;
+  readonly #bots: ChannelBots;
   readonly #signHead: ((claims: HeadClaims) => Promise<string>) | undefined;
-  readonly #builtin: ChannelServiceOptions['builtinBot'];
   readonly #now: () => number;
-  readonly #log: Logger;
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #signed = new Map<string, { seq: number; jws: Promise<string> }>();
 
   constructor(options: ChannelServiceOptions) {
     this.store = options.store;
-    this.#runner = options.runner;
     this.#signHead = options.signHead;
-    this.#builtin = options.builtinBot;
     this.notifier = options.notifier ?? createChannelNotifier();
     this.limits = { ...defaultChannelLimits, ...options.limits };
     this.#now = options.now ?? Date.now;
-    this.#log = options.logger ?? createSilentLogger();
+    this.#bots = new ChannelBots({
+      store: options.store,
+      runner: options.runner,
+      builtin: options.builtinBot,
+      limits: this.limits,
+      now: this.#now,
+      logger: options.logger ?? createSilentLogger(),
+      publish: (channelId, messages) => this.#published(channelId, messages),
+      getChannel: (channelId) => this.#channel(channelId),
+    });
   }
 
   get runnerVersion(): string {
-    return this.#runner.version;
+    return this.#bots.runnerVersion;
   }
 
   /** Runs fn after every earlier write to the same channel has finished. */
@@ -165,17 +132,7 @@ export class ChannelService {
   }
 
   #checkBody(body: unknown): void {
-    let size: number;
-    try {
-      size = Buffer.byteLength(canonicalJson(body ?? null));
-    } catch {
-      throw new McpcpError('ERR_INVALID_ARGUMENT', 'body must be JSON');
-    }
-    if (size > this.limits.maxBodyBytes) {
-      throw new McpcpError('ERR_LIMIT', `body is ${size} bytes; the limit is ${this.limits.maxBodyBytes}`, {
-        details: { size, limit: this.limits.maxBodyBytes },
-      });
-    }
+    checkBodySize(body, this.limits.maxBodyBytes);
   }
 
   // ---- channel lifecycle ----------------------------------------------------------------------------------------
@@ -195,10 +152,10 @@ export class ChannelService {
       slots.unshift({ id: '', kind: 'bot', label: 'bot', agent: null, seed: null });
     }
     slots.forEach((slot, index) => (slot.id = `s${index}`));
-    const bot = wantsBot ? await this.#resolveBot(input) : undefined;
+    const bot = wantsBot ? await this.#bots.resolve(input) : undefined;
     const now = this.#now();
     const channel: ChannelRecord = {
-      id: code('chn_', 12),
+      id: newCode('chn_', 12),
       name: input.name,
       admin: caller.agent,
       createdAt: now,
@@ -210,7 +167,7 @@ export class ChannelService {
     const codes: Array<{ slot: string; label: string; code: string }> = [];
     for (const slot of slots) {
       if (slot.kind !== 'invite') continue;
-      const invite = code('inv_', 16);
+      const invite = newCode('inv_', 16);
       codes.push({ slot: slot.id, label: slot.label, code: invite });
       invites.push({
         codeHash: hashCode(invite),
@@ -221,7 +178,7 @@ export class ChannelService {
         usedAt: null,
       });
     }
-    const channelInvite = code('inv_', 16);
+    const channelInvite = newCode('inv_', 16);
     invites.push({
       codeHash: hashCode(channelInvite),
       channelId: channel.id,
@@ -244,7 +201,7 @@ export class ChannelService {
     ]);
     this.#published(channel.id, messages);
     if (bot !== undefined) {
-      await this.#serial(channel.id, () => this.#attach(channel.id, bot, input.bot_params ?? null));
+      await this.#serial(channel.id, () => this.#bots.attach(channel.id, bot, input.bot_params ?? null));
     }
     return {
       channel_id: channel.id,
@@ -266,7 +223,7 @@ export class ChannelService {
       this.#open(channel);
       const held = this.#slotOf(channel, caller.agent);
       const now = this.#now();
-      const rejoin = code('rej_', 24);
+      const rejoin = newCode('rej_', 24);
       let slot: SlotRecord | undefined;
       let draft: MessageDraft;
       const consume = invite.slotId === '*' ? [] : [invite.codeHash];
@@ -324,7 +281,7 @@ export class ChannelService {
       this.#published(channel.id, committed.messages);
       const joinMessage = committed.messages[0]!;
       if (invite.kind === 'invite') {
-        await this.#hook(channel.id, 'join', { slot: slot.id, agent: caller.agent }, joinMessage);
+        await this.#bots.runHook(channel.id, 'join', { slot: slot.id, agent: caller.agent }, joinMessage);
       }
       return { slot: slot.id, rejoin };
     });
@@ -372,7 +329,7 @@ export class ChannelService {
       const message = messages[0]!;
       if (duplicate) return { seq: message.seq, hash: message.hash, duplicate, replies: [] };
       this.#published(channel.id, messages);
-      const replies = await this.#hook(channel.id, 'message', eventOf(message), message);
+      const replies = await this.#bots.runHook(channel.id, 'message', eventOf(message), message);
       return { seq: message.seq, hash: message.hash, duplicate, replies };
     });
   }
@@ -511,7 +468,7 @@ export class ChannelService {
       agent?: string | undefined;
     } & BotSpec,
   ): Promise<Record<string, unknown>> {
-    const replacement = input.op === 'replace_bot' ? await this.#resolveBot(input) : undefined;
+    const replacement = input.op === 'replace_bot' ? await this.#bots.resolve(input) : undefined;
     return this.#serial(input.channel_id, async () => {
       const channel = await this.#adminOf(caller, input.channel_id);
       const now = this.#now();
@@ -543,7 +500,7 @@ export class ChannelService {
           const kicked = slot.agent;
           slot.agent = null;
           slot.seed = null;
-          const invite = code('inv_', 16);
+          const invite = newCode('inv_', 16);
           await this.#commitMessages(
             channel,
             {
@@ -593,7 +550,7 @@ export class ChannelService {
           for (const slot of channel.slots) {
             if (slot.kind !== 'invite' || slot.agent !== null) continue;
             revoke.push({ slotId: slot.id, kind: 'invite' });
-            const invite = code('inv_', 16);
+            const invite = newCode('inv_', 16);
             codes.push({ slot: slot.id, label: slot.label, code: invite });
             invites.push({
               codeHash: hashCode(invite),
@@ -604,7 +561,7 @@ export class ChannelService {
               usedAt: null,
             });
           }
-          const channelInvite = code('inv_', 16);
+          const channelInvite = newCode('inv_', 16);
           invites.push({
             codeHash: hashCode(channelInvite),
             channelId: channel.id,
@@ -671,7 +628,7 @@ export class ChannelService {
               {},
             );
           }
-          const attached = await this.#attach(channel.id, replacement!, input.bot_params ?? null);
+          const attached = await this.#bots.attach(channel.id, replacement!, input.bot_params ?? null);
           return { code_hash: attached.codeHash };
         }
       }
@@ -682,14 +639,14 @@ export class ChannelService {
     caller: Caller,
     input: { channel_id: string } & BotSpec,
   ): Promise<{ code_hash: string; commitment: string }> {
-    const bot = await this.#resolveBot(input);
+    const bot = await this.#bots.resolve(input);
     return this.#serial(input.channel_id, async () => {
       const channel = await this.#adminOf(caller, input.channel_id);
       this.#open(channel);
       if ((await this.store.getBot(channel.id)) !== undefined) {
         throw new McpcpError('ERR_CONFLICT', 'channel already has a bot; use update_channel op replace_bot');
       }
-      const attached = await this.#attach(channel.id, bot, input.bot_params ?? null);
+      const attached = await this.#bots.attach(channel.id, bot, input.bot_params ?? null);
       return { code_hash: attached.codeHash, commitment: attached.commitment };
     });
   }
@@ -706,82 +663,6 @@ export class ChannelService {
 
   // ---- bots and fairness ----------------------------------------------------------------------------------------
 
-  async #resolveBot(spec: BotSpec): Promise<BuiltinBot> {
-    if (spec.bot_params !== undefined) this.#checkBody(spec.bot_params);
-    if (spec.bot_code !== undefined && spec.bot_preset !== undefined) {
-      throw new McpcpError('ERR_INVALID_ARGUMENT', 'give bot_code or bot_preset, not both');
-    }
-    if (spec.bot_preset !== undefined) {
-      const builtin = await this.#builtin?.(spec.bot_preset);
-      if (builtin === undefined)
-        throw new McpcpError('ERR_BOT_NOT_FOUND', `no builtin bot ${spec.bot_preset}`);
-      return builtin;
-    }
-    if (spec.bot_code === undefined)
-      throw new McpcpError('ERR_INVALID_ARGUMENT', 'give bot_code or bot_preset');
-    if (Buffer.byteLength(spec.bot_code) > this.limits.maxSourceBytes) {
-      throw new McpcpError('ERR_LIMIT', `bot_code is larger than ${this.limits.maxSourceBytes} bytes`);
-    }
-    return { name: 'inline', source: spec.bot_code, manifest: { name: 'inline', builtin: false } };
-  }
-
-  /** Must run inside the channel's queue. Posts bot:attach (with the fairness commitment), then runs onInit. */
-  async #attach(channelId: string, spec: BuiltinBot, params: unknown): Promise<BotRecord> {
-    const channel = await this.#channel(channelId);
-    let slot = channel.slots.find((s) => s.kind === 'bot');
-    const change: Parameters<ChannelStore['commit']>[1] = {};
-    if (slot === undefined) {
-      slot = { id: `s${channel.slots.length}`, kind: 'bot', label: 'bot', agent: null, seed: null };
-      channel.slots.push(slot);
-      change.channel = channel;
-    }
-    const codeHash = sha256Hex(spec.source);
-    await this.store.putBotSource(codeHash, spec.source);
-    const seed = drawSeed();
-    const commitment = commitmentOf(seed);
-    const now = this.#now();
-    const draft: MessageDraft = {
-      ts: now,
-      from: systemSender,
-      kind: 'bot:attach',
-      body: {
-        slot: slot.id,
-        name: spec.name,
-        code_hash: codeHash,
-        manifest: spec.manifest,
-        params,
-        limits: this.limits.bot,
-        runner_version: this.#runner.version,
-        slots: channel.slots.map(({ id, kind, label }) => ({ id, kind, label })),
-        fairness: { epoch: 1, commitment },
-      },
-    };
-    const bot: BotRecord = {
-      channelId,
-      slotId: slot.id,
-      name: spec.name,
-      codeHash,
-      params,
-      manifest: spec.manifest,
-      limits: { ...this.limits.bot },
-      runnerVersion: this.#runner.version,
-      state: null,
-      epoch: 1,
-      seed,
-      commitment,
-      lockedSeeds: null,
-      randomKey: deriveRandomKey(seed, []),
-      randomCounter: 0,
-      version: 0,
-    };
-    const result = await this.store.commit(channelId, { ...change, bot, messages: [draft] });
-    this.#published(channelId, result.messages);
-    const attachMessage = result.messages[0]!;
-    // The attach message's seq names the bot instance in later fairness messages.
-    await this.#hook(channelId, 'init', initEventOf(attachMessage), attachMessage);
-    return (await this.store.getBot(channelId)) ?? result.bot!;
-  }
-
   /** Reveals the current seed, then removes the bot (remove/replace) or leaves it on a closed channel. */
   async #detachBot(
     channel: ChannelRecord,
@@ -791,210 +672,11 @@ export class ChannelService {
   ): Promise<void> {
     const bot = await this.store.getBot(channel.id);
     const drafts = [...messages];
-    if (bot !== undefined) drafts.push(this.#revealDraft(bot, reason));
+    if (bot !== undefined) drafts.push(this.#bots.revealDraft(bot, reason));
     await this.#commitMessages(
       channel,
       { ...change, ...(bot !== undefined && reason !== 'close' ? { bot: null } : {}) },
       drafts,
     );
   }
-
-  #revealDraft(bot: BotRecord, reason: string): MessageDraft {
-    return {
-      ts: this.#now(),
-      from: systemSender,
-      kind: 'fairness:reveal',
-      body: {
-        code_hash: bot.codeHash,
-        epoch: bot.epoch,
-        seed: bot.seed,
-        commitment: bot.commitment,
-        valid: commitmentOf(bot.seed) === bot.commitment,
-        reason,
-      },
-    };
-  }
-
-  /**
-   * Runs one hook for a trigger message. Must run inside the channel's queue. A hook failure becomes a `bot:error`
-   * system message and leaves state and random counter unchanged; the channel carries on.
-   */
-  async #hook(
-    channelId: string,
-    hook: 'init' | 'join' | 'message',
-    event: unknown,
-    trigger: ChannelMessage,
-  ): Promise<ChannelMessage[]> {
-    let bot = await this.store.getBot(channelId);
-    if (bot === undefined) return [];
-    const channel = await this.#channel(channelId);
-    if (channel.closedAt !== null) return [];
-    const out: ChannelMessage[] = [];
-    if (hook === 'message' && bot.lockedSeeds === null) {
-      // First player move of the epoch: fix the player seeds mixed into the key, publicly.
-      const seeds = channel.slots
-        .filter((s) => s.kind === 'invite' && s.agent !== null && s.seed !== null)
-        .map((s) => ({ slot: s.id, seed: s.seed! }));
-      const locked: BotRecord = {
-        ...bot,
-        lockedSeeds: seeds,
-        randomKey: deriveRandomKey(bot.seed, seeds),
-        randomCounter: 0,
-      };
-      const saved = await this.store.saveBot(locked, [
-        {
-          ts: this.#now(),
-          from: systemSender,
-          kind: 'fairness:lock',
-          body: { code_hash: bot.codeHash, epoch: bot.epoch, seeds, trigger: trigger.seq },
-        },
-      ]);
-      bot = saved.bot;
-      out.push(...saved.messages);
-      this.#published(channelId, saved.messages);
-    }
-    const source = await this.store.getBotSource(bot.codeHash);
-    if (source === undefined) throw new McpcpError('ERR_INTERNAL', `bot source ${bot.codeHash} is missing`);
-    const started = performance.now();
-    let result: Awaited<ReturnType<BotRunner['run']>>;
-    try {
-      result = await this.#runner.run({
-        source,
-        params: bot.params,
-        hook,
-        event,
-        state: bot.state,
-        randomKey: bot.randomKey,
-        randomCounter: bot.randomCounter,
-        now: trigger.ts,
-        limits: bot.limits,
-      });
-    } catch (error) {
-      this.#log.error({ err: error, channelId, hook }, 'bot runner failed');
-      result = {
-        posts: [],
-        state: bot.state,
-        stateChanged: false,
-        randomCounter: bot.randomCounter,
-        error: { code: 'ERR_BOT_THROWN', message: 'bot runner failed' },
-      };
-    }
-    this.#log.debug({ channelId, hook, ms: performance.now() - started }, 'bot hook ran');
-    const sender: Sender = { type: 'bot', slot: bot.slotId, code_hash: bot.codeHash };
-    const drafts: MessageDraft[] = [];
-    let next: BotRecord = bot;
-    const problem = result.error ?? checkBotPosts(result.posts, this.limits.maxBodyBytes);
-    if (problem !== undefined) {
-      drafts.push({
-        ts: this.#now(),
-        from: systemSender,
-        kind: 'bot:error',
-        body: { code_hash: bot.codeHash, hook, code: problem.code, message: problem.message.slice(0, 500) },
-        reply_to: trigger.seq,
-      });
-    } else {
-      for (const post of result.posts)
-        drafts.push({
-          ts: this.#now(),
-          from: sender,
-          kind: post.kind,
-          body: post.body ?? null,
-          reply_to: trigger.seq,
-        });
-      next = {
-        ...bot,
-        state: result.stateChanged ? result.state : bot.state,
-        randomCounter: result.randomCounter,
-      };
-      if (result.posts.some((post) => post.kind === 'game:over')) {
-        // Game over: reveal this epoch's seed, then commit to a fresh one before anyone moves again.
-        drafts.push(this.#revealDraft(bot, 'game:over'));
-        const seed = drawSeed();
-        const commitment = commitmentOf(seed);
-        next = {
-          ...next,
-          epoch: bot.epoch + 1,
-          seed,
-          commitment,
-          lockedSeeds: null,
-          randomKey: deriveRandomKey(seed, []),
-          randomCounter: 0,
-        };
-        drafts.push({
-          ts: this.#now(),
-          from: systemSender,
-          kind: 'fairness:commit',
-          body: { code_hash: bot.codeHash, epoch: next.epoch, commitment },
-        });
-      }
-    }
-    const saved = await this.store.saveBot(next, drafts);
-    this.#published(channelId, saved.messages);
-    out.push(...saved.messages);
-    return out;
-  }
-}
-
-/** Bot output the channel accepts: at most 64 posts per hook, short kinds, JSON bodies within the size limit. */
-export function checkBotPosts(
-  posts: unknown,
-  maxBodyBytes: number = defaultChannelLimits.maxBodyBytes,
-): { code: string; message: string } | undefined {
-  if (!Array.isArray(posts)) return { code: 'ERR_BOT_OUTPUT', message: 'posts is not a list' };
-  if (posts.length > 64) return { code: 'ERR_BOT_OUTPUT', message: 'a hook may post at most 64 messages' };
-  for (const post of posts as Array<{ kind?: unknown; body?: unknown } | null>) {
-    if (typeof post?.kind !== 'string' || !agentKindPattern.test(post.kind)) {
-      return { code: 'ERR_BOT_OUTPUT', message: 'post kind must be a short name' };
-    }
-    let size: number;
-    try {
-      size = Buffer.byteLength(canonicalJson(post.body ?? null));
-    } catch {
-      return { code: 'ERR_BOT_OUTPUT', message: 'post body is not JSON' };
-    }
-    if (size > maxBodyBytes)
-      return { code: 'ERR_BOT_OUTPUT', message: `post body is ${size} bytes; the limit is ${maxBodyBytes}` };
-  }
-  return undefined;
-}
-
-/** What a bot's onMessage sees (the sandbox's documented event shape), derived only from the transcript. */
-export function eventOf(message: MessageContent): unknown {
-  const from = message.from;
-  return {
-    seq: message.seq,
-    ts: message.ts,
-    slot: from.type === 'agent' ? from.slot : null,
-    agent: from.type === 'agent' ? from.agent : null,
-    kind: message.kind,
-    body: message.body,
-  };
-}
-
-/** What onInit sees: the channel id and the slots announced in bot:attach. */
-export function initEventOf(attach: MessageContent): unknown {
-  const body = attach.body as { slots?: unknown };
-  return { channelId: attach.channel_id, slots: body.slots ?? [] };
-}
-
-function parseSlots(specs: readonly string[], maxSlots: number): SlotRecord[] {
-  if (specs.length === 0) throw new McpcpError('ERR_INVALID_ARGUMENT', 'slots must not be empty');
-  if (specs.length > maxSlots) throw new McpcpError('ERR_LIMIT', `at most ${maxSlots} slots`);
-  const slots: SlotRecord[] = [];
-  for (const spec of specs) {
-    const match = /^(bot|invite):([A-Za-z0-9_.-]{1,32})$/.exec(spec);
-    if (match === null) {
-      throw new McpcpError(
-        'ERR_INVALID_ARGUMENT',
-        `slot ${JSON.stringify(spec)} must look like "bot:<name>" or "invite:<name>"`,
-      );
-    }
-    slots.push({ id: '', kind: match[1] as 'bot' | 'invite', label: match[2]!, agent: null, seed: null });
-  }
-  if (slots.filter((slot) => slot.kind === 'bot').length > 1) {
-    throw new McpcpError('ERR_INVALID_ARGUMENT', 'a channel has at most one bot slot');
-  }
-  if (!slots.some((slot) => slot.kind === 'invite'))
-    throw new McpcpError('ERR_INVALID_ARGUMENT', 'a channel needs at least one invite slot');
-  return slots;
 }
