@@ -258,10 +258,13 @@ export function createCore(options: CoreOptions) {
   }
 
   function view(principal: Principal): AgentView {
-    const held = views.get(principal.agent);
+    // The policy sees the agent and its groups (config or the token's `groups` claim): cache by both.
+    const groups = principal.claims.groups;
+    const key = Array.isArray(groups) ? `${principal.agent}\0${groups.join('\0')}` : principal.agent;
+    const held = views.get(key);
     if (held && held.t === tablesVersion && held.p === policyVersion) return held.view;
     const fresh = buildView(tables, policy, principal);
-    views.set(principal.agent, { t: tablesVersion, p: policyVersion, view: fresh });
+    views.set(key, { t: tablesVersion, p: policyVersion, view: fresh });
     return fresh;
   }
 
