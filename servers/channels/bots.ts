@@ -5,7 +5,7 @@ import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { BotRunner } from '../bot-runner/runner.ts';
 import { commitmentOf, deriveRandomKey, drawSeed } from './fairness.ts';
-import { checkBodySize, checkBotPosts, initEventOf, type ChannelLimits } from './rules.ts';
+import { checkBodySize, checkBotPosts, eventOf, initEventOf, type ChannelLimits } from './rules.ts';
 import type { BotRecord, ChannelRecord, ChannelStore } from './store/types.ts';
 import { sha256Hex, type ChannelMessage, type MessageDraft, type Sender } from './transcript.ts';
 
@@ -126,6 +126,8 @@ export class ChannelBots {
       lockedSeeds: null,
       randomKey: deriveRandomKey(seed, []),
       randomCounter: 0,
+      // The attach message (appended by this commit) is the init trigger, not yet processed.
+      processedSeq: (await this.#store.head(channelId)).seq,
       version: 0,
     };
     const result = await this.#store.commit(channelId, { ...change, bot, messages: [draft] });
@@ -265,9 +267,33 @@ export class ChannelBots {
         });
       }
     }
-    const saved = await this.#store.saveBot(next, drafts);
+    const saved = await this.#store.saveBot({ ...next, processedSeq: trigger.seq }, drafts);
     this.#publish(channelId, saved.messages);
     out.push(...saved.messages);
     return out;
+  }
+
+  /**
+   * Runs the hooks of triggers the bot has not processed yet (a crash between appending a message and running its
+   * hook), in transcript order. Must run inside the channel's queue, before any new write.
+   */
+  async catchUp(channelId: string): Promise<void> {
+    const bot = await this.#store.getBot(channelId);
+    if (bot?.processedSeq === undefined) return;
+    const head = await this.#store.head(channelId);
+    if (head.seq <= bot.processedSeq) return;
+    const channel = await this.#store.getChannel(channelId);
+    if (channel === undefined || channel.closedAt !== null) return;
+    for (const m of await this.#store.readMessages(channelId, bot.processedSeq, 10_000)) {
+      if (m.from.type === 'agent') {
+        this.#log.warn({ channelId, seq: m.seq }, 'catching up a missed bot hook');
+        await this.runHook(channelId, 'message', eventOf(m), m);
+      } else if (m.from.type === 'system' && m.kind === 'member:join') {
+        const body = m.body as { slot: string; agent: string };
+        await this.runHook(channelId, 'join', { slot: body.slot, agent: body.agent }, m);
+      } else if (m.from.type === 'system' && m.kind === 'bot:attach') {
+        await this.runHook(channelId, 'init', initEventOf(m), m);
+      }
+    }
   }
 }

@@ -85,7 +85,9 @@ export class ChannelService {
   /** Runs fn after every earlier write to the same channel has finished. */
   #serial<T>(channelId: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#queues.get(channelId) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
+    // Every write first lets the bot catch up on triggers a crash left unprocessed.
+    const step = (): Promise<T> => this.#bots.catchUp(channelId).then(fn);
+    const run = previous.then(step, step);
     const tail = run.catch(() => undefined);
     this.#queues.set(channelId, tail);
     void tail.then(() => {

@@ -61,6 +61,11 @@ export interface BotRecord {
   /** HMAC key of ctx.random for the current phase (hex). */
   randomKey: string;
   randomCounter: number;
+  /**
+   * Seq of the last message whose hook has run (hooks run in transcript order). A crash between a trigger and its
+   * hook leaves it behind the head; the channel catches up before its next write.
+   */
+  processedSeq?: number;
   /** Optimistic-concurrency version of this record (compare-and-swap on every hook). */
   version: number;
 }

@@ -241,6 +241,38 @@ describe('channel service', () => {
     expect(report.checked.reveals).toBe(2);
   });
 
+  it('catches up a hook a crash left unprocessed before the next write, and the transcript still verifies', async () => {
+    const { channel_id, invites } = await table();
+    const joined = await service.joinChannel(bob, { invite_code: invites[0]!.code });
+    // A "crash" right after a message was stored but before its hook ran: the message is in the chain, no reply.
+    const { messages: lost } = await store.append(channel_id, [
+      {
+        ts: Date.now(),
+        from: { type: 'agent', agent: 'bob', slot: joined.slot },
+        kind: 'user',
+        body: 'lost',
+      },
+    ]);
+    const next = await service.postMessage(bob, { channel_id, body: 'after restart' });
+    const messages = await all(channel_id);
+    const replyToLost = messages.filter((m) => m.reply_to === lost[0]!.seq && m.from.type === 'bot');
+    expect(replyToLost.map((m) => (m.body as { echo: unknown }).echo)).toEqual(['lost']);
+    expect(next.replies.at(-1)!.body).toMatchObject({ echo: 'after restart', n: 2 });
+    const hash = (messages[1]!.body as { code_hash: string }).code_hash;
+    await service.updateChannel(alice, { channel_id, op: 'close' });
+    const report = await verifyTranscript(
+      {
+        format: 'mcpcp-transcript/1',
+        channel_id,
+        messages: await all(channel_id),
+        heads: [],
+        sources: { [hash]: counterBot },
+      },
+      { runHook: runBotHook },
+    );
+    expect(report.problems).toEqual([]);
+  });
+
   it('locks player seeds at the first move and reveals a seed matching the commitment at game over', async () => {
     const { channel_id, invites } = await table();
     await service.joinChannel(bob, { invite_code: invites[0]!.code, seed: 'bob-seed' });
