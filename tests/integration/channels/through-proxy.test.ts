@@ -156,4 +156,24 @@ policy:
       }
     }
   });
+
+  it('keeps a long poll through the proxy open past the proxy health-check interval', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    const created = await alice<{ channel_id: string; invites: Array<{ code: string }> }>('create_channel', {
+      name: 'long-poll',
+      slots: ['invite:alice', 'invite:bob'],
+    });
+    await alice('join_channel', { invite_code: created.invites[0]!.code });
+    await bob('join_channel', { invite_code: created.invites[1]!.code });
+    const start = await bob<{ cursor: number }>('sync_messages', { channel_id: created.channel_id });
+    const waiting = bob<{ messages: Array<{ body: unknown }> }>('sync_messages', {
+      channel_id: created.channel_id,
+      cursor: start.cursor,
+      wait_ms: 20_000,
+    });
+    await new Promise((r) => setTimeout(r, 7_000));
+    await alice('post_message', { channel_id: created.channel_id, body: 'late news' });
+    expect((await waiting).messages.map((m) => m.body)).toEqual(['late news']);
+  }, 30_000);
 });
