@@ -182,14 +182,23 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     }
   };
 
-  const scheduleHealth = (): void => {
+  /** 2026-era children have no ping: `server/discover` is their cheap liveness probe. */
+  const probeOnce = (conn: UpstreamConnection): Promise<unknown> => {
+    const options = { timeout: Math.max(1000, healthIntervalMs) };
+    return conn.client.getProtocolEra() === 'modern'
+      ? conn.client.discover(options)
+      : conn.client.ping(options);
+  };
+
+  let failedChecks = 0;
+  const scheduleHealth = (delayMs = healthIntervalMs): void => {
     if (healthTimer) clearTimeout(healthTimer);
     healthTimer = setTimeout(() => {
       const p = probe;
       if (!p || closed) return;
-      p.client
-        .ping({ timeout: Math.max(1000, healthIntervalMs) })
+      probeOnce(p)
         .then(() => {
+          failedChecks = 0;
           restarts.reset();
           scheduleHealth();
         })
@@ -208,11 +217,18 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
               retire(old);
             }
             void connectProbe();
-          } else {
-            markDown(error instanceof Error ? error.message : String(error));
+            return;
           }
+          // One failed check may be a blip (a reset keep-alive socket); two in a row is an outage.
+          failedChecks += 1;
+          if (failedChecks < 2) {
+            scheduleHealth(Math.min(250, healthIntervalMs));
+            return;
+          }
+          failedChecks = 0;
+          markDown(error instanceof Error ? error.message : String(error));
         });
-    }, healthIntervalMs);
+    }, delayMs);
     healthTimer.unref();
   };
 

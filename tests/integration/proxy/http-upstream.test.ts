@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueChildToken } from '../../../auth/internal.ts';
 import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
+import { startEverythingFixture, type RunningFixture } from '../../helpers/everything-fixture.ts';
 import { fixture, node, startHarness, textOf, waitFor, type Harness } from './harness.ts';
 
 interface RunningChild {
@@ -41,6 +42,7 @@ async function startHttpChild(name: string, port = 0): Promise<RunningChild> {
 let workDir: string;
 let first: RunningChild;
 let third: RunningChild;
+let modern: RunningFixture;
 let h: Harness;
 
 beforeAll(async () => {
@@ -49,6 +51,7 @@ beforeAll(async () => {
   const signer = await loadSigner(workDir);
   first = await startHttpChild('fp');
   third = await startHttpChild('tp');
+  modern = await startEverythingFixture();
   h = await startHarness(
     `
 servers:
@@ -61,6 +64,9 @@ servers:
     transport: http
     url: ${third.url}
     restart: { backoffMs: 100, maxBackoffMs: 300 }
+  - id: modern
+    transport: http
+    url: ${modern.url}
 policy:
   rules:
     - id: all
@@ -81,6 +87,7 @@ afterAll(async () => {
   await h?.close();
   await first?.stop();
   await third?.stop();
+  await modern?.stop();
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -105,6 +112,14 @@ describe('http upstreams', () => {
     expect(JSON.parse(textOf(await alice.callTool({ name: 'tp_whoami', arguments: {} })))).toEqual({});
   });
 
+  it('keeps a 2026-era child ready across health checks and relays its calls', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(h.gateway.upstreamStates().find((s) => s.id === 'modern')?.state).toBe('ready');
+    const alice = await h.connect('alice', { era: 'modern' });
+    const result = await alice.callTool({ name: 'modern_test_simple_text', arguments: {} });
+    expect(textOf(result)).toContain('simple text');
+  });
+
   it('reconnects invisibly when the child forgets its sessions (404), as after a restart', async () => {
     const alice = await h.connect('alice');
     expect(textOf(await alice.callTool({ name: 'fp_echo', arguments: { message: 'one' } }))).toBe('fp: one');
@@ -117,7 +132,7 @@ describe('http upstreams', () => {
     expect(textOf(await alice.callTool({ name: 'tp_echo', arguments: { message: 'three' } }))).toBe(
       'tp: three',
     );
-    expect(h.gateway.upstreamStates().map((s) => s.state)).toEqual(['ready', 'ready']);
+    expect(h.gateway.upstreamStates().map((s) => s.state)).toEqual(['ready', 'ready', 'ready']);
   });
 
   it('drops a vanished child from the lists and brings it back', async () => {
