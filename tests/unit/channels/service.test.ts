@@ -179,6 +179,19 @@ describe('channel service', () => {
     expect(rejoin?.body).toEqual({ slot: joined.slot, from: 'bob', to: 'bob-laptop' });
   });
 
+  it("revokes a kicked agent's rejoin token and hands the admin a fresh invite for the slot", async () => {
+    const { channel_id, invites } = await table();
+    const joined = await service.joinChannel(bob, { invite_code: invites[0]!.code });
+    const kicked = (await service.updateChannel(alice, { channel_id, op: 'kick', slot: joined.slot })) as {
+      invite: { code: string };
+    };
+    await expect(service.joinChannel(bob, { invite_code: joined.rejoin_token })).rejects.toMatchObject({
+      code: 'ERR_INVITE_INVALID',
+    });
+    const again = await service.joinChannel(carol, { invite_code: kicked.invite.code });
+    expect(again.slot).toBe(joined.slot);
+  });
+
   it('records every admin operation in the transcript and enforces admin rights', async () => {
     const { channel_id, invites } = await table();
     await service.joinChannel(bob, { invite_code: invites[0]!.code });
