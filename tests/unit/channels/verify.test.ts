@@ -98,6 +98,22 @@ describe('transcript verification', () => {
     expect(report.first_bad).toMatchObject({ seq: target.seq, check: 'chain' });
   });
 
+  it('fails on an alteration of any field of any message, naming that message', async () => {
+    const fields = ['body', 'kind', 'ts', 'from'] as const;
+    for (const [index, message] of transcript.messages.entries()) {
+      const field = fields[index % fields.length]!;
+      const bad = structuredClone(transcript);
+      const target = bad.messages[index]!;
+      if (field === 'body') target.body = { altered: true };
+      if (field === 'kind') target.kind = `${target.kind}x`;
+      if (field === 'ts') target.ts += 1;
+      if (field === 'from') target.from = { type: 'agent', agent: 'mallory', slot: 's9' };
+      const report = await verifyTranscript(bad, { jwks });
+      expect(report.ok, `${field} of message ${message.seq}`).toBe(false);
+      expect(report.first_bad?.seq).toBe(message.seq);
+    }
+  });
+
   it('catches a forged bot message even when the forger recomputes the whole chain', async () => {
     const botMessage = transcript.messages.filter((m) => m.from.type === 'bot').at(-2)!;
     const edited = structuredClone(transcript.messages);
