@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { jwksPath } from '../../auth/key-files.ts';
-import { McpcpError } from '../../lib/errors.ts';
+import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import { readRuntimeEnv } from '../../lib/env.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { createChildTokenAuthenticator, fixedCaller, type Authenticate } from './caller.ts';
@@ -104,11 +104,28 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
   }
 }
 
-/** CLI entry: parses flags, serves, prints the listening line, stops on SIGTERM/SIGINT. */
+/**
+ * CLI entry: parses flags, serves, prints the listening line, stops on SIGTERM/SIGINT. Bad flags or configuration end
+ * the process with one stderr line and exit code 2; other startup failures with exit code 1.
+ */
 export async function runKitServer(
   spec: KitServerSpec,
   argv: readonly string[] = process.argv.slice(2),
 ): Promise<void> {
+  try {
+    await serveFromFlags(spec, argv);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const usage =
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+      (isMcpcpError(error) && error.code.startsWith('ERR_CONFIG'));
+    process.stderr.write(`${spec.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(usage ? 2 : 1);
+  }
+}
+
+async function serveFromFlags(spec: KitServerSpec, argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
     options: {
