@@ -105,6 +105,25 @@ describe('relay (legacy only)', () => {
     await client.callTool({ name: 'alpha_toggle', arguments: {} });
   });
 
+  it('filters child log lines by the level the session set', async () => {
+    const client = await h.connect('levels');
+    const lines: unknown[] = [];
+    client.setNotificationHandler('notifications/message', (n) => void lines.push(n.params.data));
+    await client.setLoggingLevel('error');
+    await client.callTool({ name: 'alpha_log', arguments: { message: 'quiet', level: 'info' } });
+    await client.callTool({ name: 'alpha_log', arguments: { message: 'loud', level: 'error' } });
+    await waitFor(() => lines.includes('loud'));
+    expect(lines).not.toContain('quiet');
+  });
+
+  it('keeps another session hearing every level after one session raised its own', async () => {
+    const other = await h.connect('levels-other');
+    const lines: unknown[] = [];
+    other.setNotificationHandler('notifications/message', (n) => void lines.push(n.params.data));
+    await other.callTool({ name: 'alpha_log', arguments: { message: 'still heard', level: 'info' } });
+    await waitFor(() => lines.includes('still heard'));
+  });
+
   it('forwards roots/list_changed from the agent to the children', async () => {
     const client = await h.connect('roots-lc', {
       client: { capabilities: { ...capabilities.capabilities, roots: { listChanged: true } } },

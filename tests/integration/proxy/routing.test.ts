@@ -107,6 +107,20 @@ for (const era of ['legacy', 'modern'] as const) {
   });
 }
 
+describe('completion', () => {
+  it('routes completion/complete for a qualified prompt to its child, and hides hidden prompts', async () => {
+    const alice = await h.connect('alice');
+    const ref = { type: 'ref/prompt' as const, name: 'beta_greet' };
+    const result = await alice.complete({ ref, argument: { name: 'name', value: 'A' } });
+    expect(result.completion.values).toEqual(['Ada', 'Alan']);
+    const bob = await h.connect('bob');
+    const hidden = await bob
+      .complete({ ref, argument: { name: 'name', value: 'A' } })
+      .catch((e: unknown) => e);
+    expect((hidden as { code?: number }).code).toBe(-32602);
+  });
+});
+
 describe('audit events', () => {
   it('records one event per call with decision and outcome', async () => {
     const bob = await h.connect('bob');
