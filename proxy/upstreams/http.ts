@@ -141,6 +141,32 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     retryTimer = setTimeout(() => void connectProbe(), decision.delayMs);
   };
 
+  /**
+   * 2026-era children announce list changes only on a subscriptions/listen stream. It is held open
+   * on the probe connection and reopened if the child ends it while the probe is still current.
+   */
+  const watchLists = (conn: UpstreamConnection): void => {
+    conn.client
+      .listen(
+        { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true },
+        { timeout: config.readyTimeoutMs },
+      )
+      .then(async (subscription) => {
+        const reason = await subscription.closed;
+        if (reason === 'local' || closed || probe !== conn) return;
+        const timer = setTimeout(() => {
+          if (!closed && probe === conn) watchLists(conn);
+        }, 500);
+        timer.unref();
+      })
+      .catch((error: unknown) =>
+        logger.debug(
+          { err: error instanceof Error ? error.message : String(error) },
+          'no list-change stream',
+        ),
+      );
+  };
+
   const connectProbe = async (): Promise<void> => {
     if (closed) return;
     try {
@@ -151,20 +177,7 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
         return;
       }
       probe = conn;
-      if (conn.client.getProtocolEra() === 'modern') {
-        // 2026-era children announce list changes only on a subscriptions/listen stream.
-        void conn.client
-          .listen(
-            { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true },
-            { timeout: config.readyTimeoutMs },
-          )
-          .catch((error: unknown) =>
-            logger.debug(
-              { err: error instanceof Error ? error.message : String(error) },
-              'no list-change stream',
-            ),
-          );
-      }
+      if (conn.client.getProtocolEra() === 'modern') watchLists(conn);
       if (!perAgent) {
         connections.set('*', Promise.resolve(conn));
         settled.set('*', conn);
