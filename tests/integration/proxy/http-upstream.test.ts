@@ -18,8 +18,8 @@ interface RunningChild {
   stop(): Promise<void>;
 }
 
-async function startHttpChild(name: string, port = 0): Promise<RunningChild> {
-  const child = spawn(node, [fixture, '--http', '--name', name, '--port', String(port)], {
+async function startHttpChild(name: string, port = 0, extra: string[] = []): Promise<RunningChild> {
+  const child = spawn(node, [fixture, '--http', '--name', name, '--port', String(port), ...extra], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -43,6 +43,7 @@ let workDir: string;
 let first: RunningChild;
 let third: RunningChild;
 let modern: RunningFixture;
+let stateless: RunningChild;
 let h: Harness;
 
 beforeAll(async () => {
@@ -52,6 +53,7 @@ beforeAll(async () => {
   first = await startHttpChild('fp');
   third = await startHttpChild('tp');
   modern = await startEverythingFixture();
+  stateless = await startHttpChild('mod', 0, ['--modern']);
   h = await startHarness(
     `
 servers:
@@ -67,6 +69,10 @@ servers:
   - id: modern
     transport: http
     url: ${modern.url}
+  - id: mod
+    transport: http
+    url: ${stateless.url}
+    firstParty: true
 policy:
   rules:
     - id: all
@@ -88,6 +94,7 @@ afterAll(async () => {
   await first?.stop();
   await third?.stop();
   await modern?.stop();
+  await stateless?.stop();
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -120,6 +127,21 @@ describe('http upstreams', () => {
     expect(textOf(result)).toContain('simple text');
   });
 
+  it('talks 2026-07-28 to a child that speaks it: internal token per request, list changes via listen', async () => {
+    const alice = await h.connect('alice');
+    expect(JSON.parse(textOf(await alice.callTool({ name: 'mod_whoami', arguments: {} })))).toEqual({
+      sub: 'alice',
+      aud: 'mod',
+    });
+    let changes = 0;
+    alice.setNotificationHandler('notifications/tools/list_changed', () => void (changes += 1));
+    expect(textOf(await alice.callTool({ name: 'mod_toggle', arguments: {} }))).toBe('added');
+    await waitFor(async () => (await alice.listTools()).tools.some((t) => t.name === 'mod_extra'));
+    expect(changes).toBeGreaterThanOrEqual(1);
+    expect(textOf(await alice.callTool({ name: 'mod_toggle', arguments: {} }))).toBe('removed');
+    await waitFor(async () => !(await alice.listTools()).tools.some((t) => t.name === 'mod_extra'));
+  });
+
   it('reconnects invisibly when the child forgets its sessions (404), as after a restart', async () => {
     const alice = await h.connect('alice');
     expect(textOf(await alice.callTool({ name: 'fp_echo', arguments: { message: 'one' } }))).toBe('fp: one');
@@ -132,7 +154,7 @@ describe('http upstreams', () => {
     expect(textOf(await alice.callTool({ name: 'tp_echo', arguments: { message: 'three' } }))).toBe(
       'tp: three',
     );
-    expect(h.gateway.upstreamStates().map((s) => s.state)).toEqual(['ready', 'ready', 'ready']);
+    expect(h.gateway.upstreamStates().map((s) => s.state)).toEqual(['ready', 'ready', 'ready', 'ready']);
   });
 
   it('drops a vanished child from the lists and brings it back', async () => {
