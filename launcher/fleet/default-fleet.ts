@@ -1,10 +1,12 @@
 // The embedded default: with no config file, `mcpcp up` runs a working fleet from a data folder. On first run it
 // generates keys and writes `<data-dir>/mcpcp.yaml` with two real MCP servers from npm (server-everything,
-// server-memory, as stdio children run by this Node) and two demo agents that see different subsets.
+// server-memory, as stdio children run by this Node), MCPCP's own channels and bot-runner servers (first-party HTTP
+// children started by the launcher), and two demo agents that see different subsets and can meet in a channel.
 // It must not start processes; fleet.ts does.
 import { access, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { generateKeyPair } from '../../auth/keys.ts';
 import { ensurePrivateDir } from './admin-socket.ts';
 
@@ -28,13 +30,33 @@ export function resolveBinScript(pkg: string, bin: string): string {
   return join(dirname(manifestPath), relative);
 }
 
+/** Entry script of a first-party server in this repository (servers/<name>/main.ts). */
+function firstPartyMain(name: string): string {
+  return fileURLToPath(new URL(`../../servers/${name}/main.ts`, import.meta.url));
+}
+
 export function defaultConfigText(options: { nodePath: string; dataDir: string; port?: number }): string {
   const everything = resolveBinScript('@modelcontextprotocol/server-everything', 'mcp-server-everything');
   const memory = resolveBinScript('@modelcontextprotocol/server-memory', 'mcp-server-memory');
   const q = (value: string) => JSON.stringify(value);
+  const port = options.port ?? defaultProxyPort;
+  // Explicit, so first-party children (which verify the proxy's internal tokens by issuer) agree with the proxy
+  // even when `mcpcp up --port` moves the proxy.
+  const issuer = `http://127.0.0.1:${port}`;
+  const dataDir = resolve(options.dataDir);
+  const firstParty = (name: string, extra: string[]) =>
+    `  - id: ${name}
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    firstParty: true
+    readyTimeoutMs: 20000
+    start:
+      command: ${q(options.nodePath)}
+      args: [${[firstPartyMain(name), '--keys-dir', join(dataDir, 'keys'), '--issuer', issuer, '--data-dir', join(dataDir, name), ...extra].map(q).join(', ')}]`;
   return `# MCPCP default fleet, written by \`mcpcp up\` on first run. Edit freely: the policy reloads on save.
 proxy:
-  listen: { host: 127.0.0.1, port: ${options.port ?? defaultProxyPort} }
+  listen: { host: 127.0.0.1, port: ${port} }
+  issuer: ${issuer}
   keysDir: ./keys
 
 servers:
@@ -47,8 +69,15 @@ servers:
     transport: stdio
     command: ${q(options.nodePath)}
     args: [${q(memory)}]
-    env: { MEMORY_FILE_PATH: ${q(join(resolve(options.dataDir), 'memory.jsonl'))} }
+    env: { MEMORY_FILE_PATH: ${q(join(dataDir, 'memory.jsonl'))} }
     readyTimeoutMs: 20000
+  # MCPCP's own servers: channels where agents meet, refereed by bots whose code everyone can verify.
+  # Bot hooks run inside the channels process; bot-runner offers the same sandbox as a tool (run_hook).
+${firstParty('channels', [])}
+${firstParty('bot-runner', [])}
+
+groups:
+  players: [agent_name1, agent_name2]
 
 agents:
   agent_name1: { description: demo agent that uses the everything server and may only read memory }
@@ -73,6 +102,10 @@ policy:
       subjects: [agent_name2]
       servers: [everything]
       allow: [everything_echo]
+    - id: players-channels
+      subjects: ['group:players']
+      servers: [channels, bot-runner]
+      allow: ['channels_*', 'bot-runner_*']
 `;
 }
 

@@ -1,5 +1,6 @@
-// End to end through the real CLI: `mcpcp up` on a fresh data folder (embedded default fleet: server-everything and
-// server-memory behind the proxy), `mcpcp status`, `mcpcp demo`, `mcpcp down`; then no process is left.
+// End to end through the real CLI: `mcpcp up` on a fresh data folder (embedded default fleet: server-everything,
+// server-memory, channels and bot-runner behind the proxy), `mcpcp status`, `mcpcp demo`, `mcpcp down`; then no
+// process is left.
 // Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused.
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -88,6 +89,8 @@ describe('mcpcp up / status / demo / down', () => {
     expect(ready.status.servers.map((s) => [s.id, s.state])).toEqual([
       ['everything', 'ready'],
       ['memory', 'ready'],
+      ['channels', 'ready'],
+      ['bot-runner', 'ready'],
     ]);
     const connect = (await up.next('connect')) as { mcpUrl: string; tokens: string[] };
     expect(connect.tokens).toEqual([
@@ -126,6 +129,7 @@ describe('mcpcp up / status / demo / down', () => {
     expect(one!.tools).not.toContain('memory_create_entities');
     expect(two!.tools).toContain('memory_create_entities');
     expect(two!.tools).not.toContain('everything_get-sum');
+    for (const agent of [one!, two!]) expect(agent.tools).toContain('channels_create_channel');
     for (const agent of result.agents) {
       expect(agent.allowedCall.outcome).toBe('ok');
       expect(agent.hiddenCall.outcome).toBe('refused');
