@@ -1,11 +1,12 @@
 // The proxy's HTTP edge as a Hono app: Web Request in, Response out, no Node specifics.
 // /mcp passes Host/Origin checks, the body limit, Bearer verification, JSON-RPC framing checks and the
-// per-agent rate limit, then hands the request to the gateway. It also serves the RFC 9728 metadata and
-// /healthz, /readyz, /metrics. It must not speak MCP beyond framing: that is the gateway's job.
+// per-agent rate limit, then hands the request to the gateway. It also serves the RFC 9728 metadata, the fleet's
+// public JWKS (/.well-known/jwks.json) and /healthz, /readyz, /metrics. It must not speak MCP beyond framing: that is the gateway's job.
 import { isJsonContentType } from '@modelcontextprotocol/server';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { cors } from 'hono/cors';
+import type { JSONWebKeySet } from 'jose';
 import type { McpcpConfig } from '../config/schema.ts';
 import { McpcpError, isMcpcpError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -14,6 +15,7 @@ import { bearerChallenge, extractBearerToken } from './edge/bearer.ts';
 import { readBodyLimited, type LimitedBody } from './edge/body.ts';
 import { checkJsonRpcMessage, jsonRpcErrorResponse, type JsonRpcId } from './edge/jsonrpc.ts';
 import { createOriginGuard } from './edge/origin-guard.ts';
+import { createPublicJwksSource } from './edge/public-jwks.ts';
 import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
 import { rpcCodes, toWireError } from './errors-to-wire.ts';
 import type { Gateway, Principal } from './gateway/index.ts';
@@ -38,6 +40,8 @@ export interface ProxyAppOptions {
   requiredScopes?: readonly string[] | undefined;
   /** Advertised in the protected-resource metadata. Default: ['mcp']. */
   scopesSupported?: readonly string[] | undefined;
+  /** The public key set served at /.well-known/jwks.json. Default: keysDir's jwks.json or jwksUrl, public members only. */
+  publicJwks?: (() => Promise<JSONWebKeySet>) | undefined;
   /** Extra routes (e.g. the OAuth authorization server) mounted on the same origin. */
   routes?: ((app: Hono) => void) | undefined;
 }
@@ -49,6 +53,7 @@ const knownRoutes = new Set([
   '/metrics',
   '/.well-known/oauth-protected-resource',
   '/.well-known/oauth-protected-resource/mcp',
+  '/.well-known/jwks.json',
 ]);
 
 const mcpHeaders = [
@@ -85,6 +90,10 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     resource_name: 'MCPCP',
   };
 
+  const publicJwks =
+    options.publicJwks ??
+    createPublicJwksSource({ keysDir: config.proxy.keysDir, jwksUrl: config.proxy.jwksUrl });
+
   metrics.setSources({
     upstreams: () => gateway.upstreamStates().map((s) => ({ server: s.id, up: s.state === 'ready' })),
     sessions: () => gateway.sessionCount(),
@@ -116,6 +125,17 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     app.use(path, wellKnownCors);
     app.get(path, () => Response.json(metadata, { headers: { 'cache-control': 'max-age=3600' } }));
   }
+
+  // The fleet's public keys: tokens and channel receipts (signed heads) verify against them (`mcpcp verify`).
+  app.use('/.well-known/jwks.json', wellKnownCors);
+  app.get('/.well-known/jwks.json', async () => {
+    try {
+      return Response.json(await publicJwks(), { headers: { 'cache-control': 'max-age=300' } });
+    } catch (error) {
+      log.warn({ err: error }, 'public JWKS unavailable');
+      return Response.json({ error: 'jwks_unavailable' }, { status: 503 });
+    }
+  });
 
   app.use('/metrics', guard.host);
   app.get('/metrics', async () => {

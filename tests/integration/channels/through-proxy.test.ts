@@ -144,8 +144,8 @@ policy:
           tokens.get(agent)!,
           '--channel',
           created.channel_id,
-          '--jwks',
-          join(dir, 'keys', 'jwks.json'),
+          // bob takes the keys from the proxy's /.well-known/jwks.json (the default), alice from the file.
+          ...(agent === 'alice' ? ['--jwks', join(dir, 'keys', 'jwks.json')] : []),
           '--json',
         ]);
         expect(JSON.parse(lines.join('\n'))).toMatchObject({ ok: true });
