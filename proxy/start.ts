@@ -18,7 +18,7 @@ import { watchConfigFile, type ConfigWatcher } from './config-watch.ts';
 import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
 import { jsonRpcErrorResponse } from './edge/jsonrpc.ts';
 import { rpcCodes } from './errors-to-wire.ts';
-import { createGateway, type Gateway, type Principal } from './gateway/index.ts';
+import { createGateway, type Gateway, type GatewayOptions, type Principal } from './gateway/index.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
@@ -36,6 +36,8 @@ export interface StartProxyOptions {
   reloadDebounceMs?: number | undefined;
   /** Scopes every agent token must carry (default none). */
   requiredScopes?: readonly string[] | undefined;
+  /** Log sink and log files of the stdio children the proxy supervises (`mcpcp up` prints them `[id] line`). */
+  supervision?: GatewayOptions['supervision'];
 }
 
 export interface RunningProxy {
@@ -132,6 +134,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         audit.call(event);
         metrics.recordCall(event);
       },
+      ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
     });
     gateway = gw;
     const app = createProxyApp({

@@ -154,6 +154,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       host: options.host,
       port: options.port,
       closeTimeoutMs: options.drainTimeoutMs,
+      // The proxy supervises its stdio children with the same supervisor: same `[id]` lines, same log files.
+      supervision: {
+        onLog: (entry) =>
+          onEvent({ event: 'child-log', id: entry.id, stream: entry.stream, line: entry.line }),
+        ...(options.logDir === undefined ? {} : { logDir: options.logDir }),
+      },
     });
   } catch (error) {
     await Promise.all([...supervisors.values()].map((s) => s.stop()));
@@ -174,7 +180,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         pid: state?.pid,
         address: state?.address ?? (server.transport === 'http' ? server.url : 'stdio'),
         tools: state?.tools ?? 0,
+        restarts: state?.restarts,
         lastError: state?.lastError,
+        stderrTail: state === undefined || state.state === 'ready' ? undefined : state.stderrTail,
         owner: server.transport === 'stdio' ? 'proxy' : 'external',
       };
     });
@@ -209,7 +217,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
             ms: proxyReadyMs,
             error: row.lastError ?? row.state,
             hint: hintFor(row.owner),
-            stderrTail: [],
+            stderrTail: row.stderrTail ?? [],
           },
     );
   }

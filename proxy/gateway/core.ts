@@ -10,6 +10,7 @@ import {
   isStaleConnection,
   type ChildNotification,
   type ChildRequest,
+  type StdioSupervision,
   type Upstream,
   type UpstreamConnection,
 } from '../upstreams/index.ts';
@@ -47,6 +48,8 @@ export interface CoreOptions {
   onCall?: (e: CallEvent) => void;
   /** Liveness ping interval for HTTP children. */
   healthIntervalMs?: number;
+  /** Log sink, log files and ping of the stdio children the proxy supervises. */
+  supervision?: StdioSupervision;
 }
 
 export interface CallOptions {
@@ -105,6 +108,7 @@ export function createCore(options: CoreOptions) {
         logger,
         ...(options.childTokens === undefined ? {} : { childTokens: options.childTokens }),
         ...(options.healthIntervalMs === undefined ? {} : { healthIntervalMs: options.healthIntervalMs }),
+        ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
         hooks: {
           onChildRequest: (conn, request, signal, caller) =>
             relayChildRequest(conn, request, signal, caller as Relay | undefined),

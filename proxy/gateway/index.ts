@@ -9,6 +9,7 @@ import { createFlowStore } from './flows.ts';
 import { createLegacySessions } from './legacy.ts';
 import { createModernServing } from './modern.ts';
 import type { CompiledPolicy, Principal } from './types.ts';
+import type { StdioSupervision } from '../upstreams/index.ts';
 
 export type { CompiledPolicy, Principal } from './types.ts';
 
@@ -31,6 +32,9 @@ export interface UpstreamState {
   pid?: number;
   address?: string;
   lastError?: string;
+  /** stdio children (supervised by the proxy): restarts and the last stderr lines. */
+  restarts?: number;
+  stderrTail?: readonly string[];
 }
 
 export interface GatewayOptions {
@@ -40,6 +44,8 @@ export interface GatewayOptions {
   callTimeoutMs: number;
   logger: Logger;
   onCall?: (e: CallEvent) => void;
+  /** Log sink, log files and ping of the stdio children the proxy supervises. */
+  supervision?: StdioSupervision;
 }
 
 export interface Gateway {
@@ -117,6 +123,8 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
           ...(status.pid === undefined ? {} : { pid: status.pid }),
           ...(status.address === undefined ? {} : { address: status.address }),
           ...(status.lastError === undefined ? {} : { lastError: status.lastError }),
+          ...(status.restarts === undefined ? {} : { restarts: status.restarts }),
+          ...(status.stderrTail === undefined ? {} : { stderrTail: status.stderrTail }),
         };
       }),
     isReady: () => [...core.upstreams.values()].every((u) => u.status().phase === 'ready'),

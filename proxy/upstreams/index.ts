@@ -2,7 +2,7 @@
 import type { Logger } from '../../lib/log.ts';
 import type { ServerConfig } from '../../config/schema.ts';
 import { createHttpUpstream, type ChildTokenIssuer } from './http.ts';
-import { createStdioUpstream } from './stdio.ts';
+import { createStdioUpstream, type StdioSupervision } from './stdio.ts';
 import type { Upstream, UpstreamHooks } from './types.ts';
 
 export type {
@@ -13,15 +13,27 @@ export type {
   ChildRequest,
   ChildNotification,
 } from './types.ts';
+export type { StdioSupervision } from './stdio.ts';
 export { isSessionExpired, isStaleConnection } from './http.ts';
 
 export function createUpstream(
   config: ServerConfig,
-  deps: { hooks: UpstreamHooks; logger: Logger; childTokens?: ChildTokenIssuer; healthIntervalMs?: number },
+  deps: {
+    hooks: UpstreamHooks;
+    logger: Logger;
+    childTokens?: ChildTokenIssuer;
+    healthIntervalMs?: number;
+    supervision?: StdioSupervision;
+  },
 ): Upstream {
   switch (config.transport) {
     case 'stdio':
-      return createStdioUpstream({ config, hooks: deps.hooks, logger: deps.logger });
+      return createStdioUpstream({
+        config,
+        hooks: deps.hooks,
+        logger: deps.logger,
+        ...(deps.supervision === undefined ? {} : { supervision: deps.supervision }),
+      });
     case 'http':
       return createHttpUpstream({
         config,

@@ -1,139 +1,139 @@
-// A stdio child: the proxy spawns it with an allow-listed environment, talks MCP over its pipes with
-// the SDK's StdioClientTransport, and restarts it with backoff when it dies. One process serves all
-// agents; the gateway attributes child requests to callers.
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import type { Stream } from 'node:stream';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { McpcpError } from '../../lib/errors.ts';
-import { pickChildEnv } from '../../lib/env.ts';
-import type { Logger } from '../../lib/log.ts';
+// A stdio child, run under the launcher's supervisor (ARCHITECTURE.md decision 9): guarded spawn in its own
+// process group (dies with us even on SIGKILL), readiness by handshake + tools/list, ping liveness, restart with
+// backoff and crash-loop detection, the stdin → SIGTERM → SIGKILL ladder, `[id]` log lines and a stderr tail.
+// This module only maps the supervisor onto `Upstream`: one process serves all agents, and each generation's
+// client is built here so the gateway's hooks (relay, attribution) see every child request and notification.
+import type { Client } from '@modelcontextprotocol/client';
+import { join } from 'node:path';
 import type { StdioServerConfig } from '../../config/schema.ts';
-import { createRestartTracker } from './backoff.ts';
+import { McpcpError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import { formatChildLine, type ChildLogLine } from '../../launcher/supervisor/child-log.ts';
+import { supervise, type ChildStatus } from '../../launcher/supervisor/supervisor.ts';
 import { createUpstreamClient } from './client.ts';
-import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
+import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamPhase, UpstreamStatus } from './types.ts';
+
+/** How the proxy supervises its stdio children (all optional). */
+export interface StdioSupervision {
+  /** Every child output line and supervisor note; default: the proxy's logger (`[id] line`). */
+  readonly onLog?: (entry: ChildLogLine) => void;
+  /** Per-child log files `<logDir>/<id>.log`. */
+  readonly logDir?: string;
+  /** Liveness ping (default every 10 s, 5 s timeout); false disables. */
+  readonly ping?: { readonly intervalMs: number; readonly timeoutMs: number } | false;
+}
 
 export interface StdioUpstreamOptions {
   config: StdioServerConfig;
   hooks: UpstreamHooks;
   logger: Logger;
+  supervision?: StdioSupervision;
 }
 
 export function createStdioUpstream(options: StdioUpstreamOptions): Upstream {
   const { config, hooks } = options;
+  const supervision = options.supervision ?? {};
   const logger = options.logger.child({ upstream: config.id });
-  const restarts = createRestartTracker(config.restart);
-  let status: UpstreamStatus = { phase: 'starting' };
-  let current: UpstreamConnection | undefined;
   let generation = 0;
+  /** The connection of the generation being started (its client is the supervisor's). */
+  let latest: UpstreamConnection | undefined;
+  let current: UpstreamConnection | undefined;
+  let started = false;
   let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let stableTimer: NodeJS.Timeout | undefined;
   let waiters: Array<() => void> = [];
 
-  const setStatus = (next: UpstreamStatus): void => {
-    status = next;
-    hooks.onStateChange(config.id);
-    if (next.phase !== 'starting') {
-      const w = waiters;
-      waiters = [];
-      for (const wake of w) wake();
-    }
+  const wake = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const resolve of w) resolve();
   };
 
-  const pipeStderr = (stream: Stream | null): void => {
-    if (stream === null) return;
-    const lines = createInterface({ input: stream as Readable });
-    lines.on('line', (line) => logger.debug({ stderr: line }, 'child stderr'));
-  };
-
-  const scheduleRestart = (reason: string): void => {
-    if (closed) return;
-    const decision = restarts.onFailure();
-    if (!decision.restart) {
-      setStatus({ phase: 'down', lastError: reason });
-      return;
-    }
-    setStatus({ phase: decision.crashLooping ? 'crash-looping' : 'down', lastError: reason });
-    logger.warn({ delayMs: decision.delayMs, reason }, 'child down; restarting');
-    timer = setTimeout(() => void connect(), decision.delayMs);
-  };
-
-  const connect = async (): Promise<void> => {
-    if (closed) return;
-    generation += 1;
-    const gen = generation;
-    const transport = new StdioClientTransport({
+  const child = supervise(
+    {
+      id: config.id,
+      transport: 'stdio',
       command: config.command,
-      args: [...config.args],
-      env: pickChildEnv(config.env),
+      args: config.args,
+      env: config.env,
       ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
-      stderr: 'pipe',
-    });
-    pipeStderr(transport.stderr);
-    const ref: { conn?: UpstreamConnection } = {};
-    const client = createUpstreamClient(hooks, () => ref.conn!);
-    const conn: UpstreamConnection = { upstreamId: config.id, agent: undefined, client, generation: gen };
-    ref.conn = conn;
-    let settled = false;
-    client.onclose = () => {
-      if (gen !== generation || closed) return;
-      if (stableTimer) clearTimeout(stableTimer);
-      current = undefined;
-      if (settled) scheduleRestart('child exited');
-    };
-    client.onerror = (error) => logger.debug({ err: error.message }, 'child transport error');
-    try {
-      await client.connect(transport, { timeout: config.readyTimeoutMs });
-      settled = true;
-      if (closed || gen !== generation) {
-        await client.close();
-        return;
-      }
-      current = conn;
-      setStatus({ phase: 'ready', ...(transport.pid === null ? {} : { pid: transport.pid }) });
-      logger.info({ pid: transport.pid }, 'child ready');
-      stableTimer = setTimeout(() => restarts.reset(), config.restart.windowMs);
-      stableTimer.unref();
-    } catch (error) {
-      settled = true;
-      await client.close().catch(() => undefined);
-      if (gen !== generation) return;
-      scheduleRestart(error instanceof Error ? error.message : String(error));
-    }
-  };
+      readyTimeoutMs: config.readyTimeoutMs,
+      restart: config.restart,
+      ...(supervision.ping === undefined ? {} : { ping: supervision.ping }),
+      ...(supervision.logDir === undefined ? {} : { logFile: join(supervision.logDir, `${config.id}.log`) }),
+    },
+    {
+      createClient: (): Client => {
+        const conn: UpstreamConnection = {
+          upstreamId: config.id,
+          agent: undefined,
+          client: createUpstreamClient(hooks, () => conn),
+          generation: ++generation,
+        };
+        conn.client.onerror = (error) => logger.debug({ err: error.message }, 'child transport error');
+        latest = conn;
+        return conn.client;
+      },
+      onStateChange: (status) => {
+        // Called before onReady: the gateway re-reads the catalog from anyConnection() at once.
+        current = status.state === 'ready' && latest?.client === child.client() ? latest : undefined;
+        if (status.state !== 'starting') wake();
+        if (!closed) hooks.onStateChange(config.id);
+      },
+      onLog: supervision.onLog ?? ((entry) => logChild(logger, entry)),
+    },
+  );
 
   return {
     id: config.id,
     transport: 'stdio',
     async start() {
-      await connect();
+      if (started || closed) return;
+      started = true;
+      await child.start();
     },
     async connection() {
       if (current) return current;
-      if (status.phase === 'starting') {
+      if (!closed && phaseOf(child.status(), started) === 'starting') {
         await new Promise<void>((resolve) => waiters.push(resolve));
         if (current) return current;
       }
       throw new McpcpError('ERR_UPSTREAM_UNAVAILABLE', `server ${config.id} is unavailable`, {
-        details: { server: config.id, phase: status.phase },
+        details: { server: config.id, phase: phaseOf(child.status(), started) },
       });
     },
     anyConnection: () => current,
     discard() {
-      // A stdio child has no session to forget; a broken pipe closes the client and restarts it.
+      // A stdio child has no session to forget; a broken pipe ends the generation and the supervisor restarts it.
     },
-    status: () => status,
+    status: () => statusOf(child.status(), started),
     async close() {
       closed = true;
-      if (timer) clearTimeout(timer);
-      if (stableTimer) clearTimeout(stableTimer);
-      const conn = current;
       current = undefined;
-      await conn?.client.close().catch(() => undefined);
-      const w = waiters;
-      waiters = [];
-      for (const wake of w) wake();
+      wake();
+      await child.stop();
     },
   };
+}
+
+function phaseOf(status: ChildStatus, started: boolean): UpstreamPhase {
+  if (!started) return 'starting';
+  return status.state === 'stopped' ? 'down' : status.state;
+}
+
+function statusOf(status: ChildStatus, started: boolean): UpstreamStatus {
+  return {
+    phase: phaseOf(status, started),
+    ...(status.pid === undefined ? {} : { pid: status.pid }),
+    address: 'stdio',
+    ...(status.lastError === undefined ? {} : { lastError: status.lastError }),
+    restarts: status.restarts,
+    stderrTail: status.stderrTail,
+  };
+}
+
+/** Without a sink, child lines go to the proxy's log: supervisor notes as warnings, output at debug. */
+function logChild(logger: Logger, entry: ChildLogLine): void {
+  const text = formatChildLine(entry);
+  if (entry.stream === 'supervisor') logger.warn({ stream: entry.stream }, text);
+  else logger.debug({ stream: entry.stream }, text);
 }

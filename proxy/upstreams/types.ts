@@ -44,6 +44,10 @@ export interface UpstreamStatus {
   pid?: number;
   address?: string;
   lastError?: string;
+  /** Restarts so far (stdio children, supervised by the proxy). */
+  restarts?: number;
+  /** The child's last stderr lines and supervisor notes, oldest first (stdio children). */
+  stderrTail?: readonly string[];
 }
 
 export interface Upstream {

@@ -40,7 +40,8 @@ export interface Harness {
 
 export async function startHarness(
   yaml: string,
-  tuning: GatewayTuning & Partial<Pick<GatewayOptions, 'callTimeoutMs' | 'childTokens' | 'logger'>> = {},
+  tuning: GatewayTuning &
+    Partial<Pick<GatewayOptions, 'callTimeoutMs' | 'childTokens' | 'logger' | 'supervision'>> = {},
 ): Promise<Harness> {
   const config = parseConfig(yaml, path.join(here, 'test.yaml'));
   const events: CallEvent[] = [];
