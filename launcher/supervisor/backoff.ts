@@ -65,3 +65,41 @@ export function judgeCrash(
     history: recent,
   };
 }
+
+export interface RestartDecision {
+  /** false: give up (policy 'never'). */
+  readonly restart: boolean;
+  readonly delayMs: number;
+  /** More than maxRestarts failures inside windowMs. */
+  readonly crashLooping: boolean;
+}
+
+/**
+ * Stateful wrapper of `judgeCrash` for a connection that is retried rather than a process that is restarted (the
+ * proxy's HTTP upstream reconnecting to a child it does not own): past maxRestarts it keeps retrying at
+ * maxBackoffMs and reports crash-looping, since giving up on a server someone else runs helps nobody.
+ */
+export function createRestartTracker(
+  policy: RestartPolicy,
+  now: () => number = Date.now,
+  random: () => number = Math.random,
+) {
+  let history: CrashHistory = [];
+  return {
+    /** Records a failure and says what to do next. */
+    onFailure(): RestartDecision {
+      const judged = judgeCrash(history, { now: now(), clean: false }, policy, random);
+      history = judged.history;
+      const { verdict } = judged;
+      if (verdict.action === 'restart')
+        return { restart: true, delayMs: verdict.delayMs, crashLooping: false };
+      if (verdict.action === 'give-up')
+        return { restart: true, delayMs: policy.maxBackoffMs, crashLooping: true };
+      return { restart: false, delayMs: 0, crashLooping: false };
+    },
+    /** A connection that stayed up clears the history. */
+    reset(): void {
+      history = [];
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
 import { createAttribution, currentCaller, tapSse } from './attribution.ts';
-import { createRestartTracker } from './backoff.ts';
+import { createRestartTracker } from '../../launcher/supervisor/backoff.ts';
 import { createUpstreamClient } from './client.ts';
 import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
 
