@@ -3,20 +3,17 @@
 // another agent's token on that session answers 404, exactly like an unknown session, so session
 // ids cannot be probed across agents.
 import { randomUUID } from 'node:crypto';
-import {
-  isInitializeRequest,
-  WebStandardStreamableHTTPServerTransport,
-  type AuthInfo,
-} from '@modelcontextprotocol/server';
+import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Core, Endpoint } from './core.ts';
 import type { FlowStore } from './flows.ts';
 import { buildFrontServer } from './front-server.ts';
+import { JsonFirstSessionTransport } from './session-transport.ts';
 import type { Principal } from './types.ts';
 
 interface Session {
   id: string;
   agent: string;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: JsonFirstSessionTransport;
   endpoint: Endpoint;
   unregister: () => void;
   lastSeen: number;
@@ -67,7 +64,7 @@ export function createLegacySessions(options: {
       resourceUpdated: (uri) => void server.sendResourceUpdated({ uri }).catch(() => undefined),
       notify: (method, params) => void server.notification({ method, params }).catch(() => undefined),
     };
-    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+    const transport: JsonFirstSessionTransport = new JsonFirstSessionTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         endpoint.session = id;
