@@ -1,12 +1,16 @@
 // The example client: for each demo agent, issue a token, connect to the proxy with the SDK client, list the
 // agent's tools, call one allowed and one hidden tool, and compare everything it saw with the policy
-// (isVisible/decide). Mismatches are returned, so `mcpcp demo` doubles as a smoke test.
+// (isVisible/decide); then, when the fleet has a channels server both agents may use, the two meet in a GuessBot
+// channel and verify its transcript (multiplayer.ts). Mismatches are returned, so `mcpcp demo` doubles as a smoke test.
 // It must not print: it reports lines through `say` and returns a structured result.
 import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
+import type { JSONWebKeySet } from 'jose';
 import type { Signer } from '../auth/keys.ts';
 import { compilePolicy, decide, isVisible, serversFor, type CompiledPolicy } from '../auth/policy.ts';
 import { issueAgentToken } from '../auth/tokens.ts';
 import type { McpcpConfig } from '../config/schema.ts';
+import { runMultiplayer, type MultiplayerReport } from './multiplayer.ts';
+import type { RunHook } from './verify/verify.ts';
 
 export interface DemoOptions {
   readonly mcpUrl: string;
@@ -17,6 +21,8 @@ export interface DemoOptions {
   readonly signer: Signer;
   readonly agents: readonly string[];
   readonly say?: (line: string) => void;
+  /** For the multiplayer part: the fleet's public keys and a bot hook runner (both needed to verify). */
+  readonly verify?: { readonly jwks: () => Promise<JSONWebKeySet>; readonly runHook: RunHook } | undefined;
 }
 
 export interface CallReport {
@@ -35,6 +41,8 @@ export interface AgentReport {
 
 export interface DemoResult {
   readonly agents: readonly AgentReport[];
+  /** The two first agents' GuessBot game; absent when the fleet has no channels server both may use. */
+  readonly multiplayer?: MultiplayerReport | undefined;
   /** Every way what the proxy showed disagrees with the policy; empty means the smoke test passed. */
   readonly mismatches: readonly string[];
 }
@@ -216,8 +224,48 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         hiddenCall,
       });
     }
-    return { agents: reports, mismatches };
+    const multiplayer = await playTogether(options, clients, listed, say);
+    if (multiplayer !== undefined) mismatches.push(...multiplayer.problems);
+    return { agents: reports, ...(multiplayer ? { multiplayer } : {}), mismatches };
   } finally {
     await Promise.all([...clients.values()].map((client) => client.close().catch(() => undefined)));
   }
+}
+
+/** The channels server's tool prefix, when both first agents can create and join channels; else undefined. */
+function channelsPrefix(config: McpcpConfig, listed: Map<string, Tool[]>, agents: readonly string[]) {
+  const server = config.servers.find((s) => s.id === 'channels');
+  if (server === undefined || agents.length < 2) return undefined;
+  const prefix = server.namespace === '' ? '' : `${server.namespace}_`;
+  const can = (agent: string) =>
+    ['create_channel', 'join_channel', 'post_message', 'sync_messages', 'get_receipt'].every((name) =>
+      (listed.get(agent) ?? []).some((tool) => tool.name === `${prefix}${name}`),
+    );
+  return can(agents[0]!) && can(agents[1]!) ? prefix : undefined;
+}
+
+async function playTogether(
+  options: DemoOptions,
+  clients: Map<string, Client>,
+  listed: Map<string, Tool[]>,
+  say: (line: string) => void,
+): Promise<MultiplayerReport | undefined> {
+  const prefix = channelsPrefix(options.config, listed, options.agents);
+  if (prefix === undefined || options.verify === undefined) {
+    say('');
+    say('(no channels server both agents may use: the multiplayer part is skipped)');
+    return undefined;
+  }
+  const [first, second] = options.agents as [string, string];
+  say('');
+  return runMultiplayer({
+    players: [
+      { agent: first, client: clients.get(first)! },
+      { agent: second, client: clients.get(second)! },
+    ],
+    toolPrefix: prefix,
+    jwks: await options.verify.jwks(),
+    runHook: options.verify.runHook,
+    say,
+  });
 }

@@ -1,13 +1,16 @@
 // `mcpcp demo`: runs the example client (client/demo.ts) against a running fleet: two agents, two tokens, two
-// views. Exits 1 when what the proxy shows disagrees with the policy, so it doubles as a smoke test.
+// views, then a GuessBot game between them in a channel, verified. Exits 1 when what the proxy shows disagrees with
+// the policy or any multiplayer step fails, so it doubles as a smoke test.
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadSigner } from '../../auth/keys.ts';
 import { runDemo } from '../../client/demo.ts';
+import { loadJwksFrom } from '../../client/verify/fetch.ts';
 import { loadConfig } from '../../config/load.ts';
 import { readRuntimeEnv } from '../../lib/env.ts';
 import { McpcpError } from '../../lib/errors.ts';
+import { runBotHook } from '../../servers/sandbox/bot-host.ts';
 import type { Register } from '../cli.ts';
 import { adminRequest } from '../fleet/admin-socket.ts';
 import type { FleetStatus } from '../fleet/fleet.ts';
@@ -114,15 +117,23 @@ export const registerDemo: Register = (program: Command) => {
         config,
         signer,
         agents,
+        // The keys the proxy publishes, as any participant would fetch them.
+        verify: {
+          jwks: () => loadJwksFrom(new URL('/.well-known/jwks.json', target.mcpUrl).href),
+          runHook: runBotHook,
+        },
         ...(flags.json ? {} : { say: (line: string) => process.stdout.write(`${line}\n`) }),
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       if (result.mismatches.length > 0) {
         throw new McpcpError(
           'ERR_DEMO_MISMATCH',
-          `what the proxy shows disagrees with the policy:\n  ${result.mismatches.join('\n  ')}`,
+          `what the proxy shows disagrees with the policy or the game:\n  ${result.mismatches.join('\n  ')}`,
         );
       }
-      if (!flags.json) process.stdout.write('\n✔ every agent saw exactly what the policy allows\n');
+      if (!flags.json) {
+        const played = result.multiplayer ? ', and their game verifies' : '';
+        process.stdout.write(`\n✔ every agent saw exactly what the policy allows${played}\n`);
+      }
     });
 };

@@ -116,6 +116,7 @@ describe('mcpcp up / status / demo / down', () => {
     expect(demo.exitCode).toBe(0);
     const result = JSON.parse(demo.stdout) as {
       mismatches: string[];
+      multiplayer?: { over: boolean; verified: { agent: string; ok: boolean }[] };
       agents: {
         agent: string;
         tools: string[];
@@ -134,10 +135,19 @@ describe('mcpcp up / status / demo / down', () => {
       expect(agent.allowedCall.outcome).toBe('ok');
       expect(agent.hiddenCall.outcome).toBe('refused');
     }
+    // Multiplayer: the two agents played GuessBot in a channel and both verified the transcript.
+    expect(result.multiplayer).toMatchObject({ over: true, revealValid: true, problems: [] });
+    expect(result.multiplayer!.verified.map((v) => [v.agent, v.ok])).toEqual([
+      ['agent_name1', true],
+      ['agent_name2', true],
+    ]);
 
     const human = await mcpcp(['demo', '--data-dir', dataDir], cwd);
     expect(human.stdout).toContain('🔐 Getting tools for agent: agent_name1');
     expect(human.stdout).toContain('   - memory_read_graph');
+    expect(human.stdout).toContain('🎲 agent_name1 creates GuessBot channel');
+    expect(human.stdout).toContain('transcript verified by agent_name1 and agent_name2');
+    expect(human.exitCode).toBe(0);
 
     const down = await mcpcp(['down', '--data-dir', dataDir], cwd);
     expect(down.exitCode).toBe(0);
