@@ -7,6 +7,8 @@ export interface RuntimeEnv {
   readonly logLevel: string;
   /** True when running under CI (CI=true). */
   readonly ci: boolean;
+  /** True when started by an npm script (`npm run mcpcp -- …`), so hints can show the command the user typed. */
+  readonly viaNpm: boolean;
 }
 
 export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
@@ -14,6 +16,7 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
     home: env.MCPCP_HOME ?? '.mcpcp',
     logLevel: env.MCPCP_LOG_LEVEL ?? 'info',
     ci: env.CI === 'true',
+    viaNpm: env.npm_lifecycle_event !== undefined,
   });
 }
 

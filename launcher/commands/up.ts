@@ -8,12 +8,12 @@ import { issueAgentToken } from '../../auth/tokens.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { readRuntimeEnv } from '../../lib/env.ts';
-import { McpcpError } from '../../lib/errors.ts';
+import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { Register } from '../cli.ts';
 import { formatChildLine } from '../supervisor/child-log.ts';
 import { ensureDefaultFleet } from '../fleet/default-fleet.ts';
-import { startFleet, type FleetEvent, type FleetStatus } from '../fleet/fleet.ts';
+import { startFleet, type Fleet, type FleetEvent, type FleetStatus } from '../fleet/fleet.ts';
 import { renderProblems, renderProgress, renderTable } from '../fleet/render.ts';
 
 interface UpFlags {
@@ -68,6 +68,28 @@ async function writeAgentTokens(
   return written;
 }
 
+/** How the user runs this CLI, for hints: `npm run mcpcp --` from a clone, else `mcpcp`. */
+function cliName(): string {
+  return readRuntimeEnv().viaNpm ? 'npm run mcpcp --' : 'mcpcp';
+}
+
+/** A busy proxy port is the usual first-run stumble: say what to do about it. */
+function explainStartFailure(
+  error: unknown,
+  configPort: number,
+  flagPort: number | undefined,
+  configFile: string,
+): unknown {
+  if (!isMcpcpError(error, 'ERR_CONFLICT') || !error.message.includes('EADDRINUSE')) return error;
+  const busy = flagPort ?? configPort;
+  return new McpcpError(
+    'ERR_CONFLICT',
+    `port ${busy} is already in use (another fleet or program listens there). Stop it, or pick another port: ` +
+      `\`${cliName()} up --port ${busy === 9100 ? 9101 : 9100}\` (0 = any free port), or set proxy.listen.port in ${configFile}`,
+    { cause: error },
+  );
+}
+
 async function runUp(flags: UpFlags): Promise<void> {
   const json = flags.json === true;
   const dataDir = flags.dataDir ?? readRuntimeEnv().home;
@@ -97,26 +119,31 @@ async function runUp(flags: UpFlags): Promise<void> {
 
   if (!json) say(`Starting ${config.servers.length} server(s)…`);
   let ready = false;
-  const fleet = await startFleet({
-    config,
-    configFile: resolve(configFile),
-    dataDir,
-    host: flags.host,
-    port,
-    logDir: flags.logDir,
-    drainTimeoutMs: flags.drainTimeout === undefined ? undefined : Number(flags.drainTimeout),
-    logger,
-    onEvent: (event) => {
-      if (json) emit(event);
-      else if (event.event === 'child-log') process.stderr.write(`${formatChildLine(event)}\n`);
-      else if (event.event === 'child-state' && !ready)
-        return; // start-up progress has its own lines
-      else {
-        const line = renderProgress(event);
-        if (line !== undefined) say(line);
-      }
-    },
-  });
+  let fleet: Fleet;
+  try {
+    fleet = await startFleet({
+      config,
+      configFile: resolve(configFile),
+      dataDir,
+      host: flags.host,
+      port,
+      logDir: flags.logDir,
+      drainTimeoutMs: flags.drainTimeout === undefined ? undefined : Number(flags.drainTimeout),
+      logger,
+      onEvent: (event) => {
+        if (json) emit(event);
+        else if (event.event === 'child-log') process.stderr.write(`${formatChildLine(event)}\n`);
+        else if (event.event === 'child-state' && !ready)
+          return; // start-up progress has its own lines
+        else {
+          const line = renderProgress(event);
+          if (line !== undefined) say(line);
+        }
+      },
+    });
+  } catch (error) {
+    throw explainStartFailure(error, config.proxy.listen.port, port, configFile);
+  }
   ready = true;
   const status = fleet.status();
   const tokens = embedded && tokensDir ? await writeAgentTokens(config, status, tokensDir) : [];
@@ -133,7 +160,8 @@ async function runUp(flags: UpFlags): Promise<void> {
       say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
     else say('Issue agent tokens with: mcpcp token issue AGENT');
     const dirFlag = flags.dataDir === undefined ? '' : ` --data-dir ${flags.dataDir}`;
-    say(`Next: mcpcp demo${dirFlag}  ·  mcpcp status${dirFlag}  ·  mcpcp down${dirFlag} (or Ctrl-C)`);
+    const cli = cliName();
+    say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
   }
 
   const onSignal = (signal: NodeJS.Signals) => void fleet.stop(signal);

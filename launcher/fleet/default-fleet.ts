@@ -52,6 +52,7 @@ export function defaultConfigText(options: { nodePath: string; dataDir: string; 
     readyTimeoutMs: 20000
     start:
       command: ${q(options.nodePath)}
+      env: { MCPCP_LOG_LEVEL: warn }
       args: [${[firstPartyMain(name), '--keys-dir', join(dataDir, 'keys'), '--issuer', issuer, '--data-dir', join(dataDir, name), ...extra].map(q).join(', ')}]`;
   return `# MCPCP default fleet, written by \`mcpcp up\` on first run. Edit freely: the policy reloads on save.
 proxy:
