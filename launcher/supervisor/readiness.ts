@@ -1,6 +1,8 @@
 // Readiness is an MCP handshake plus a successful `tools/list` within a deadline — never merely "the port is
-// open". Also parses the `{"event":"listening","url":…}` line first-party servers print when they listen.
-// It must not spawn or kill processes.
+// open". Also parses the `{"event":"listening","url":…}` line first-party servers print when they listen, and
+// waits for a fixed port to accept connections. It must not spawn or kill processes.
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, Tool, Transport } from '@modelcontextprotocol/client';
 import { McpcpError } from '../../lib/errors.ts';
 
@@ -71,4 +73,34 @@ export async function handshake(
     now,
   );
   return listed.tools;
+}
+
+/**
+ * Resolves true once something accepts TCP connections at the URL's host and port, polling every `intervalMs`;
+ * false as soon as `stop()` says to give up.
+ */
+export async function waitForPort(url: string, stop: () => boolean, intervalMs = 50): Promise<boolean> {
+  const parsed = new URL(url);
+  const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  while (!stop()) {
+    if (await accepts(host, port)) return true;
+    await sleep(intervalMs, undefined, { ref: false });
+  }
+  return false;
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1_000);
+    socket.unref();
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }

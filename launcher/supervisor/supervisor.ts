@@ -1,121 +1,47 @@
 // Supervises one MCP child process: spawn (guarded, own process group), readiness by MCP handshake +
 // tools/list, liveness by ping, restart with backoff and jitter, crash-loop detection, shutdown ladder.
 // Used by the launcher for HTTP children and by the proxy's stdio upstream (which gets the connected client
-// through `onReady`). It must not know about policy, agents or the proxy.
+// through `onReady`). This file is the lifecycle (states and transitions); the pieces live next to it:
+// generation.ts (one spawned process and its transport), liveness.ts (ping), backoff.ts, shutdown.ts, types.ts.
+// It must not know about policy, agents or the proxy.
+import { Client, type Tool } from '@modelcontextprotocol/client';
+import { defaultRestartPolicy, judgeCrash, type CrashHistory } from './backoff.ts';
+import { ChildLog } from './child-log.ts';
 import {
-  Client,
-  StreamableHTTPClientTransport,
-  type Tool,
-  type Transport,
-} from '@modelcontextprotocol/client';
-import { defaultRestartPolicy, judgeCrash, type CrashHistory, type RestartPolicy } from './backoff.ts';
-import { ChildLog, type ChildLogLine } from './child-log.ts';
-import { readLines } from './lines.ts';
-import { beforeDeadline, handshake, needsListeningLine, parseListeningLine } from './readiness.ts';
+  delay,
+  describe,
+  describeExit,
+  openTransport,
+  quickLadder,
+  spawnGeneration,
+  type ExitInfo,
+  type Generation,
+} from './generation.ts';
+import { defaultPing, startPing } from './liveness.ts';
+import { handshake } from './readiness.ts';
 import { defaultShutdownLadder, stopChild, type LadderStep, type ShutdownLadder } from './shutdown.ts';
-import { isRunning, signalGroup, spawnGuarded, type GuardedChild } from './spawn-guarded.ts';
-import { ChildStdioTransport } from './stdio-transport.ts';
+import { isRunning, signalGroup } from './spawn-guarded.ts';
+import type {
+  ChildSpec,
+  ChildState,
+  ChildStatus,
+  StartOutcome,
+  Supervisor,
+  SupervisorHooks,
+} from './types.ts';
 
-export type ChildState = 'starting' | 'ready' | 'down' | 'crash-looping' | 'stopped';
-
-export interface ChildSpec {
-  readonly id: string;
-  readonly transport: 'stdio' | 'http';
-  readonly command: string;
-  readonly args?: readonly string[];
-  /** Configured env, merged over the allow-listed parent env. */
-  readonly env?: Readonly<Record<string, string>>;
-  readonly cwd?: string;
-  /** http: the MCP endpoint. Absent or port 0: taken from the child's `{"event":"listening"}` stdout line. */
-  readonly url?: string;
-  /**
-   * Arguments for restarts, given the address the previous generation had. Lets an HTTP child that picked its own
-   * port (listening line) come back at the same URL, e.g. `(url) => [...args, '--port', portOf(url)]`.
-   */
-  readonly restartArgs?: (lastAddress: string | undefined) => readonly string[];
-  /** http: headers for the supervisor's own probe connection (e.g. an internal child JWT). */
-  readonly headers?: () => Promise<Record<string, string>> | Record<string, string>;
-  readonly readyTimeoutMs?: number;
-  readonly restart?: RestartPolicy;
-  /** Liveness: ping every intervalMs; no answer within timeoutMs restarts the child. false disables. */
-  readonly ping?: { readonly intervalMs: number; readonly timeoutMs: number } | false;
-  readonly shutdown?: ShutdownLadder;
-  /** Append the child's output to this file. */
-  readonly logFile?: string;
-  /** stderr lines kept for status (default 20). */
-  readonly tailLines?: number;
-}
-
-export interface ChildStatus {
-  readonly id: string;
-  readonly transport: 'stdio' | 'http';
-  readonly state: ChildState;
-  readonly pid?: number;
-  /** 'stdio' or the HTTP URL. */
-  readonly address?: string;
-  readonly tools: number;
-  readonly toolNames: readonly string[];
-  readonly restarts: number;
-  readonly lastError?: string;
-  readonly stderrTail: readonly string[];
-  readonly readyInMs?: number;
-  /** Epoch ms of the last state change. */
-  readonly since: number;
-  readonly nextRestartAt?: number;
-}
-
-export interface ReadyChild {
-  readonly id: string;
-  /** The connected client. For stdio children it is the only channel to the process: use it, never close it. */
-  readonly client: Client;
-  readonly tools: readonly Tool[];
-  readonly pid: number | undefined;
-  readonly address: string;
-  readonly readyInMs: number;
-}
-
-export type StartOutcome =
-  | { readonly ok: true; readonly status: ChildStatus }
-  | { readonly ok: false; readonly status: ChildStatus; readonly error: string };
-
-export interface SupervisorHooks {
-  readonly onLog?: (entry: ChildLogLine) => void;
-  readonly onStateChange?: (status: ChildStatus) => void;
-  /** Called every time the child becomes ready (first start and each restart). */
-  readonly onReady?: (ready: ReadyChild) => void;
-  /** Called every time a ready child stops being ready (crash, hang, stop). */
-  readonly onDown?: (status: ChildStatus) => void;
-  /** Builds the MCP client for one generation of the child (register handlers/capabilities here). */
-  readonly createClient?: () => Client;
-  readonly random?: () => number;
-  readonly now?: () => number;
-}
-
-export interface Supervisor {
-  readonly id: string;
-  /** Starts the child; resolves with the outcome of the first attempt (restarts continue in the background). */
-  start(): Promise<StartOutcome>;
-  status(): ChildStatus;
-  /** The connected client while ready. */
-  client(): Client | undefined;
-  /** Stops the child with the shutdown ladder; no restart follows. Resolves with the step that ended it. */
-  stop(): Promise<LadderStep | 'not-running'>;
-}
-
-const defaultPing = { intervalMs: 10_000, timeoutMs: 5_000 } as const;
+export type {
+  ChildSpec,
+  ChildState,
+  ChildStatus,
+  ReadyChild,
+  StartOutcome,
+  Supervisor,
+  SupervisorHooks,
+} from './types.ts';
 
 export function supervise(spec: ChildSpec, hooks: SupervisorHooks = {}): Supervisor {
   return new ChildSupervisor(spec, hooks);
-}
-
-interface Generation {
-  readonly number: number;
-  readonly child: GuardedChild;
-  readonly exited: Promise<{ code: number | null; signal: string | null; error?: Error }>;
-  client?: Client;
-  /** Why the supervisor is ending this generation (readiness or liveness failure), if it is. */
-  failure?: string;
-  garbageLines: number;
 }
 
 class ChildSupervisor implements Supervisor {
@@ -229,42 +155,20 @@ class ChildSupervisor implements Supervisor {
       this.#count > 0 && this.#spec.restartArgs
         ? this.#spec.restartArgs(this.#address)
         : (this.#spec.args ?? []);
-    const child = spawnGuarded({
-      command: this.#spec.command,
-      args,
-      ...(this.#spec.env ? { env: this.#spec.env } : {}),
-      ...(this.#spec.cwd === undefined ? {} : { cwd: this.#spec.cwd }),
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
-      child.process.once('exit', (code, signal) => resolve({ code, signal }));
-      child.process.once('error', (error) => resolve({ code: null, signal: null, error }));
-    });
-    const generation: Generation = { number: ++this.#count, child, exited, garbageLines: 0 };
+    const generation = spawnGeneration(this.#spec, args, ++this.#count, this.#log);
+    const { child, exited } = generation;
     this.#generation = generation;
-    child.stdin.on('error', () => undefined);
-    readLines(child.stderr, { line: (line) => this.#log.write('stderr', line) }, 64 * 1024);
     void exited.then((info) => this.#onExit(generation, info));
 
     try {
-      let transport: Transport;
-      if (this.#spec.transport === 'stdio') {
-        this.#address = 'stdio';
-        transport = new ChildStdioTransport({
-          stdin: child.stdin,
-          stdout: child.stdout,
-          onGarbage: (line) => this.#onGarbage(generation, line),
-        });
-      } else {
-        const url = await beforeDeadline(
-          this.#resolveUrl(child),
-          deadline,
-          'the {"event":"listening"} line on stdout',
-          this.#now,
-        );
-        this.#address = url;
-        const headers = (await this.#spec.headers?.()) ?? {};
-        transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
-      }
+      const { transport, address } = await openTransport(
+        this.#spec,
+        generation,
+        this.#log,
+        deadline,
+        this.#now,
+      );
+      this.#address = address;
       const client =
         this.#hooks.createClient?.() ?? new Client({ name: 'mcpcp-supervisor', version: '0.1.0' });
       generation.client = client;
@@ -278,7 +182,7 @@ class ChildSupervisor implements Supervisor {
       this.#tools = tools;
       this.#readyInMs = this.#now() - started;
       this.#setState('ready');
-      this.#startPing(generation);
+      this.#startPing(generation, client);
       this.#hooks.onReady?.({
         id: this.id,
         client,
@@ -298,75 +202,25 @@ class ChildSupervisor implements Supervisor {
     }
   }
 
-  #resolveUrl(child: GuardedChild): Promise<string> {
-    const configured = this.#spec.url;
-    const wanted = needsListeningLine(configured);
-    return new Promise((resolve) => {
-      if (!wanted && configured !== undefined) resolve(configured);
-      let found = false;
-      readLines(
-        child.stdout,
-        {
-          line: (line) => {
-            const url = found ? undefined : parseListeningLine(line);
-            if (url !== undefined) {
-              found = true;
-              if (wanted) resolve(url);
-              return;
-            }
-            this.#log.write('stdout', line);
-          },
-        },
-        64 * 1024,
-      );
+  #startPing(generation: Generation, client: Client): void {
+    const ping = this.#spec.ping === undefined ? defaultPing : this.#spec.ping;
+    if (ping === false) return;
+    const current = () => generation === this.#generation && !this.#stopping && this.#state === 'ready';
+    this.#pingTimer = startPing(client, ping, current, (reason) => {
+      generation.failure = reason;
+      this.#log.write('supervisor', `${reason}; restarting it`);
+      void stopChild(generation.child, this.#ladder(), generation.exited);
     });
   }
 
-  #onGarbage(generation: Generation, line: string): void {
-    generation.garbageLines += 1;
-    const n = generation.garbageLines;
-    if (n <= 3) this.#log.write('supervisor', `ignored a stdout line that is not JSON-RPC: ${line}`);
-    else if (n === 4 || n % 10_000 === 0) {
-      this.#log.write(
-        'supervisor',
-        `${n} stdout lines that are not JSON-RPC ignored so far (stdout must carry only MCP)`,
-      );
-    }
-  }
-
-  #startPing(generation: Generation): void {
-    const ping = this.#spec.ping === undefined ? defaultPing : this.#spec.ping;
-    if (ping === false) return;
-    let busy = false;
-    this.#pingTimer = setInterval(() => {
-      if (busy || generation !== this.#generation || this.#state !== 'ready' || !generation.client) return;
-      busy = true;
-      generation.client
-        .ping({ timeout: ping.timeoutMs })
-        .catch(async (error: unknown) => {
-          if (generation !== this.#generation || this.#stopping || this.#state !== 'ready') return;
-          generation.failure = `did not answer ping within ${ping.timeoutMs} ms (${describe(error)})`;
-          this.#log.write('supervisor', `${generation.failure}; restarting it`);
-          await stopChild(generation.child, this.#ladder(), generation.exited);
-        })
-        .finally(() => (busy = false));
-    }, ping.intervalMs);
-    this.#pingTimer.unref();
-  }
-
-  #onExit(generation: Generation, info: { code: number | null; signal: string | null; error?: Error }): void {
+  #onExit(generation: Generation, info: ExitInfo): void {
     // Whatever the child forked dies with it; then the watcher is no longer needed.
     signalGroup(generation.child.pid, 'SIGKILL');
     generation.child.release();
     if (generation !== this.#generation || this.#stopping) return;
     clearInterval(this.#pingTimer);
     const wasReady = this.#state === 'ready';
-    const how = info.error
-      ? `could not be spawned: ${info.error.message}`
-      : info.signal
-        ? `was killed by ${info.signal}`
-        : `exited with code ${String(info.code)}`;
-    const reason = generation.failure ?? `${how}${wasReady ? '' : ' before it was ready'}`;
+    const reason = describeExit(info, generation.failure, wasReady);
     this.#lastError = reason;
     if (generation.client && this.#spec.transport === 'http')
       void generation.client.close().catch(() => undefined);
@@ -416,15 +270,4 @@ class ChildSupervisor implements Supervisor {
     this.#since = this.#now();
     this.#hooks.onStateChange?.(this.status());
   }
-}
-
-/** A child that failed readiness is not asked politely for long. */
-const quickLadder: ShutdownLadder = { stdinGraceMs: 100, termGraceMs: 1_000 };
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

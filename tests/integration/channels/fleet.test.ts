@@ -1,7 +1,9 @@
 // The fleet form: `mcpcp up` starts the bot-runner and channels servers as first-party HTTP children (port 0, URL
 // from their listening line), and an agent plays a bot game through the proxy with its own token and tries a bot
-// hook on the bot-runner through the proxy.
+// hook on the bot-runner through the proxy. A second fleet runs the bot-runner on a fixed port named to channels by
+// --bot-runner-url: the launcher waits for it to listen instead of restarting it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,44 +58,11 @@ policy:
       servers: [channels, bot-runner]
       allow: ['channels_*', 'bot-runner_*']
 `;
-    const configFile = join(dir, 'mcpcp.yaml');
-    await writeFile(configFile, yaml);
-    up = spawn(
-      process.execPath,
-      ['launcher/bin/mcpcp.ts', 'up', '--config', configFile, '--data-dir', join(dir, 'run'), '--json'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '' },
-      },
-    );
-    let stderr = '';
-    up.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    ({ mcpUrl, resource } = await new Promise<{ mcpUrl: string; resource: string }>(
-      (resolveReady, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fleet not ready: ${stderr}`)), 40_000);
-        createInterface({ input: up!.stdout! }).on('line', (line) => {
-          const event = JSON.parse(line) as {
-            event?: string;
-            status?: { proxy: { mcpUrl: string; resource: string } };
-          };
-          if (event.event === 'fleet-ready' && event.status) {
-            clearTimeout(timer);
-            resolveReady(event.status.proxy);
-          }
-        });
-        up!.once('exit', (code) => reject(new Error(`mcpcp up exited ${code}: ${stderr}`)));
-      },
-    ));
+    ({ up, mcpUrl, resource } = await startUp(dir, yaml));
   }, 60_000);
 
   afterAll(async () => {
-    if (up !== undefined && up.exitCode === null) {
-      await new Promise<void>((done) => {
-        up!.once('exit', () => done());
-        up!.kill('SIGTERM');
-        setTimeout(() => up!.kill('SIGKILL'), 10_000).unref();
-      });
-    }
+    await stopUp(up);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -148,11 +117,146 @@ policy:
     }
   });
 
-  it.skip(
-    'runs hooks on a fixed-port bot-runner named by --bot-runner-url (skipped: the launcher supervisor connects to a ' +
-      'fixed-port http child at once instead of waiting for its {"event":"listening"} line, so the bot-runner is ' +
-      'restarted before it listens; see launcher/supervisor/supervisor.ts #resolveUrl. Covered in-process by ' +
-      'tests/integration/channels/bot-runner.test.ts)',
-    () => undefined,
-  );
+  it('runs hooks on a fixed-port bot-runner named by --bot-runner-url: the launcher waits for it to listen', async () => {
+    const fixed = await mkdtemp(join(tmpdir(), 'mcpcp-channels-fixed-'));
+    const port = await freePort();
+    const runnerUrl = `http://127.0.0.1:${port}/mcp`;
+    const keysDir = join(fixed, 'keys');
+    await generateKeyPair(keysDir);
+    const node = JSON.stringify(process.execPath);
+    const repo = resolve('.');
+    const yaml = `
+proxy:
+  listen: { host: 127.0.0.1, port: 0 }
+  issuer: ${issuer}
+  keysDir: ./keys
+servers:
+  - id: bot-runner
+    transport: http
+    url: ${runnerUrl}
+    firstParty: true
+    restart: { maxRestarts: 0 }
+    start:
+      command: ${node}
+      args: [${JSON.stringify(join(repo, 'servers/bot-runner/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer},
+             --port, '${port}']
+  - id: channels
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    firstParty: true
+    start:
+      command: ${node}
+      args: [${JSON.stringify(join(repo, 'servers/channels/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer},
+             --data-dir, ${JSON.stringify(join(fixed, 'channels'))}, --bot-runner-url, ${runnerUrl}]
+agents:
+  alice: {}
+policy:
+  rules:
+    - { id: alice-channels, subjects: [alice], servers: [channels], allow: ['channels_*'] }
+`;
+    const started = await startUp(fixed, yaml);
+    try {
+      const runner = started.servers.find((server) => server.id === 'bot-runner');
+      expect(runner).toMatchObject({ state: 'ready', address: runnerUrl });
+      const token = await issueAgentToken(await loadSigner(keysDir), {
+        issuer,
+        audience: started.resource,
+        agent: 'alice',
+        ttlSeconds: 600,
+      });
+      const client = new Client({ name: 'alice', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(started.mcpUrl), {
+          requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        }),
+      );
+      try {
+        const call = async <T>(name: string, args: Record<string, unknown>): Promise<T> => {
+          const result = await client.callTool({ name: `channels_${name}`, arguments: args });
+          if (result.isError === true) throw new Error(JSON.stringify(result.content));
+          return result.structuredContent as T;
+        };
+        const created = await call<{ channel_id: string; invites: Array<{ code: string }> }>(
+          'create_channel',
+          {
+            name: 'fixed',
+            slots: ['bot:ref', 'invite:alice'],
+            bot_code: counterBot,
+            bot_params: { rounds: 1 },
+          },
+        );
+        await call('join_channel', { invite_code: created.invites[0]!.code });
+        const last = await call<{ replies: Array<{ kind: string }> }>('post_message', {
+          channel_id: created.channel_id,
+          body: 'one',
+        });
+        expect(last.replies.map((r) => r.kind)).toContain('game:over');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await stopUp(started.up);
+      await rm(fixed, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
+
+interface ServerRowLike {
+  id: string;
+  state: string;
+  address?: string;
+}
+
+/** Runs `mcpcp up --json` on `yaml` in `dir` and resolves when the fleet is ready. */
+async function startUp(
+  dir: string,
+  yaml: string,
+): Promise<{ up: ChildProcess; mcpUrl: string; resource: string; servers: ServerRowLike[] }> {
+  const configFile = join(dir, 'mcpcp.yaml');
+  await writeFile(configFile, yaml);
+  const up = spawn(
+    process.execPath,
+    ['launcher/bin/mcpcp.ts', 'up', '--config', configFile, '--data-dir', join(dir, 'run'), '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '' },
+    },
+  );
+  let stderr = '';
+  up.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const ready = await new Promise<{ mcpUrl: string; resource: string; servers: ServerRowLike[] }>(
+    (resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fleet not ready: ${stderr}`)), 40_000);
+      createInterface({ input: up.stdout }).on('line', (line) => {
+        const event = JSON.parse(line) as {
+          event?: string;
+          status?: { proxy: { mcpUrl: string; resource: string }; servers: ServerRowLike[] };
+        };
+        if (event.event === 'fleet-ready' && event.status) {
+          clearTimeout(timer);
+          resolveReady({ ...event.status.proxy, servers: event.status.servers });
+        }
+      });
+      up.once('exit', (code) => reject(new Error(`mcpcp up exited ${code}: ${stderr}`)));
+    },
+  );
+  return { up, ...ready };
+}
+
+async function stopUp(up: ChildProcess | undefined): Promise<void> {
+  if (up === undefined || up.exitCode !== null) return;
+  await new Promise<void>((done) => {
+    up.once('exit', () => done());
+    up.kill('SIGTERM');
+    setTimeout(() => up.kill('SIGKILL'), 10_000).unref();
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}

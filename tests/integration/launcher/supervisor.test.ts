@@ -1,5 +1,6 @@
 // The supervisor against real child processes that misbehave on purpose: each is reported clearly, restarted or
 // given up as configured, stopped within its deadline, and leaves no process (checked by pid and process group).
+import { createServer } from 'node:net';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RestartPolicy } from '../../../launcher/supervisor/backoff.ts';
@@ -180,6 +181,27 @@ describe('supervisor', () => {
     expect(await child.stop()).toBe('sigterm');
   });
 
+  it.each([
+    ['its listening line', []],
+    ['its port accepting connections', ['--no-listening-line']],
+  ])(
+    'waits for a fixed-port HTTP child that starts slowly, by %s, instead of restarting it',
+    async (_how, flags) => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}/mcp`;
+      const child = start({
+        id: 'slow',
+        transport: 'http',
+        url,
+        args: [httpChild, '--port', String(port), '--listen-after-ms', '600', ...flags],
+      });
+      const outcome = await child.start();
+      expect(outcome.ok).toBe(true);
+      expect(outcome.status).toMatchObject({ address: url, restarts: 0, state: 'ready' });
+      expect(outcome.status.stderrTail.join('\n')).not.toMatch(/not ready|restart/);
+    },
+  );
+
   it('fails readiness for an HTTP child that never prints where it listens', async () => {
     const child = start({
       id: 'mute',
@@ -216,3 +238,12 @@ describe('supervisor', () => {
       expect(await isGone(pid), `process ${pid} outlived the launcher`).toBe(true);
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
