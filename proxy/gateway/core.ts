@@ -7,23 +7,21 @@ import type { McpcpConfig } from '../../config/schema.ts';
 import {
   createUpstream,
   isSessionExpired,
-  isStaleConnection,
   type ChildNotification,
   type ChildRequest,
   type StdioSupervision,
   type Upstream,
   type UpstreamConnection,
 } from '../upstreams/index.ts';
-import { withCaller } from '../upstreams/attribution.ts';
 import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './catalog.ts';
-import { mapUpstreamError } from './errors.ts';
+import { createCallChild } from './call-child.ts';
 import type { CompiledPolicy } from './policy.ts';
 import { createCallRegistry, type Relay } from './relay.ts';
 import { createSubscriptions } from './subscriptions.ts';
 import type { Principal } from './types.ts';
 import { buildView, type AgentView } from './view.ts';
 import type { CallEvent } from './index.ts';
-import { LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 
 /** Something that hears about one agent's changes: a legacy session or a modern per-agent handler. */
 export interface Endpoint {
@@ -52,18 +50,7 @@ export interface CoreOptions {
   supervision?: StdioSupervision;
 }
 
-export interface CallOptions {
-  principal: Principal;
-  server: string;
-  method: string;
-  params: Record<string, unknown>;
-  relay: Relay;
-  signal: AbortSignal;
-  /** The agent's progress token: child progress is forwarded under it. */
-  progressToken?: string | number;
-  /** The least severe log level the caller wants (sent to 2026-era children in `_meta`). */
-  logLevel?: LoggingLevel;
-}
+export type { CallOptions } from './call-child.ts';
 
 const levels: LoggingLevel[] = [
   'debug',
@@ -289,86 +276,18 @@ export function createCore(options: CoreOptions) {
     }
   }
 
-  async function callChild(o: CallOptions): Promise<Record<string, unknown>> {
-    const upstream = upstreams.get(o.server);
-    if (!upstream) throw new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error');
-    for (let attempt = 0; ; attempt += 1) {
-      let conn: UpstreamConnection | undefined;
-      try {
-        conn = await upstream.connection(o.principal.agent);
-        const end = calls.begin(conn, o.relay);
-        // Progress sent before the result must reach the agent before the result does.
-        const inFlight = new Set<Promise<void>>();
-        try {
-          const progressToken = o.progressToken;
-          const client = conn.client;
-          const params =
-            o.logLevel !== undefined && client.getProtocolEra() === 'modern'
-              ? {
-                  ...o.params,
-                  _meta: {
-                    ...(o.params._meta as Record<string, unknown> | undefined),
-                    [LOG_LEVEL_META_KEY]: o.logLevel,
-                  },
-                }
-              : o.params;
-          const result = await withCaller(o.relay, () =>
-            client.request(
-              { method: o.method as 'tools/call', params },
-              {
-                signal: o.signal,
-                timeout: options.callTimeoutMs,
-                maxTotalTimeout: options.callTimeoutMs,
-                ...(progressToken === undefined
-                  ? {}
-                  : {
-                      onprogress: (progress) => {
-                        const sent = o.relay
-                          .notify({
-                            method: 'notifications/progress',
-                            params: { ...progress, progressToken },
-                          })
-                          .catch(() => undefined);
-                        inFlight.add(sent);
-                        void sent.finally(() => inFlight.delete(sent));
-                      },
-                    }),
-              },
-            ),
-          );
-          await Promise.all(inFlight);
-          return result;
-        } finally {
-          end();
-        }
-      } catch (error) {
-        if (o.signal.aborted) throw error;
-        if (conn && attempt === 0 && isStaleConnection(error)) {
-          // The child forgot our session (it restarted): reconnect and retry once, invisibly.
-          upstream.discard(conn);
-          continue;
-        }
-        const mapped = mapUpstreamError(error, o.server, options.callTimeoutMs);
-        if (mapped.outcome === 'error' && !(error instanceof ProtocolError)) {
-          logger.error(
-            {
-              server: o.server,
-              method: o.method,
-              err: error instanceof Error ? error.message : String(error),
-            },
-            'upstream call failed',
-          );
-        }
-        throw Object.assign(mapped.error, { outcome: mapped.outcome });
-      }
-    }
-  }
-
   async function subscribe(endpoint: Endpoint, server: string, uri: string): Promise<void> {
     const upstream = upstreams.get(server);
     if (!upstream) return;
     await subscriptions.add(await upstream.connection(endpoint.agent), uri, endpoint);
   }
+
+  const callChild = createCallChild({
+    upstreams,
+    calls,
+    callTimeoutMs: options.callTimeoutMs,
+    logger,
+  });
 
   return {
     upstreams,
