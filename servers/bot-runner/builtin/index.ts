@@ -9,6 +9,13 @@ interface BuiltinSpec {
   manifest: Record<string, unknown>;
 }
 
+/** Manifest commands from [usage, description] pairs. */
+function commandList(
+  ...pairs: [usage: string, description: string][]
+): { usage: string; description: string }[] {
+  return pairs.map(([usage, description]) => ({ usage, description }));
+}
+
 const specs: Record<string, BuiltinSpec> = {
   GuessBot: {
     file: 'guess-bot.js',
@@ -19,11 +26,11 @@ const specs: Record<string, BuiltinSpec> = {
       description:
         "Commit-reveal number guessing: the bot commits to sha256(target + ':' + salt) before anyone guesses, " +
         'answers each guess with higher/lower, and reveals target and salt at the end.',
-      commands: [
-        { usage: 'guess N', description: 'guess the number (answered with higher / lower / correct)' },
-        { usage: 'status', description: 'guesses so far and the commitment' },
-        { usage: 'new', description: 'start another round after game over (new commitment)' },
-      ],
+      commands: commandList(
+        ['guess N', 'guess the number (answered with higher / lower / correct)'],
+        ['status', 'guesses so far and the commitment'],
+        ['new', 'start another round after game over (new commitment)'],
+      ),
       params: {
         min: { type: 'integer', default: 1 },
         max: { type: 'integer', default: 100 },
@@ -41,11 +48,11 @@ const specs: Record<string, BuiltinSpec> = {
       description:
         'Blackjack for several players with a committed Fisher-Yates shuffle: the deck hash is posted at the deal ' +
         'and the whole deck revealed at the end. Dealer draws to 17 and stands on soft 17; blackjack pays 3:2.',
-      commands: [
-        { usage: 'deal', description: 'shuffle, commit and deal a hand (when none is running)' },
-        { usage: 'hit', description: 'take a card (on your turn)' },
-        { usage: 'stand', description: 'end your turn' },
-      ],
+      commands: commandList(
+        ['deal', 'shuffle, commit and deal a hand (when none is running)'],
+        ['hit', 'take a card (on your turn)'],
+        ['stand', 'end your turn'],
+      ),
       params: {
         decks: { type: 'integer', default: 1, minimum: 1, maximum: 8 },
         maxPlayers: { type: 'integer', default: 6, minimum: 1, maximum: 7 },
@@ -61,11 +68,11 @@ const specs: Record<string, BuiltinSpec> = {
       version: '1.0.0',
       description:
         'Tic-tac-toe for the first two players to join; X moves first. Detects wins and draws; no randomness.',
-      commands: [
-        { usage: 'move R C', description: 'place your mark at row R, column C (1-3)' },
-        { usage: 'board', description: 'show the board' },
-        { usage: 'new', description: 'start another game after game over (marks swap)' },
-      ],
+      commands: commandList(
+        ['move R C', 'place your mark at row R, column C (1-3)'],
+        ['board', 'show the board'],
+        ['new', 'start another game after game over (marks swap)'],
+      ),
       params: {},
       posts: ['game:start', 'game:move', 'game:board', 'game:over', 'bot'],
     },
