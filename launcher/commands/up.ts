@@ -170,8 +170,6 @@ async function runUp(flags: UpFlags): Promise<void> {
   await fleet.stopped;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  // Every child is gone; a stray timer in a library must not keep a stopped fleet's process alive.
-  setTimeout(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0), 1_000).unref();
 }
 
 export const registerUp: Register = (program: Command) => {

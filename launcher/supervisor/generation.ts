@@ -72,8 +72,12 @@ export async function openTransport(
     return { transport, address: 'stdio' };
   }
   const gaveUp = () => !isRunning(child) || now() > deadline;
+  // A child that exits before it listens settles this at once: no deadline timer outlives it.
+  const exited = generation.exited.then((): never => {
+    throw new Error('exited before it listened');
+  });
   const url = await beforeDeadline(
-    resolveUrl(spec.url, child, log, gaveUp),
+    Promise.race([resolveUrl(spec.url, child, log, gaveUp), exited]),
     deadline,
     needsListeningLine(spec.url)
       ? 'the {"event":"listening"} line on stdout'

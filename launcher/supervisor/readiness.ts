@@ -45,6 +45,7 @@ export async function beforeDeadline<T>(
       () => reject(new McpcpError('ERR_UPSTREAM_TIMEOUT', `${what} did not finish in time`)),
       remaining,
     );
+    timer.unref(); // a deadline never keeps the process alive by itself
   });
   try {
     return await Promise.race([promise, timeout]);

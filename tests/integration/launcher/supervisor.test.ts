@@ -202,6 +202,26 @@ describe('supervisor', () => {
     },
   );
 
+  it('leaves no timer behind for an HTTP child that exits before it listens: the process exits by itself', async () => {
+    const script = `
+      import { supervise } from ${JSON.stringify(new URL('../../../launcher/supervisor/supervisor.ts', import.meta.url).pathname)};
+      const child = supervise({ id: 'gone', transport: 'http', command: process.execPath,
+        args: [${JSON.stringify(stdioChild)}, '--crash-at-start'], readyTimeoutMs: 30000,
+        restart: { policy: 'on-failure', maxRestarts: 1, windowMs: 60000, backoffMs: 10, maxBackoffMs: 10 } });
+      const outcome = await child.start();
+      while (child.status().state !== 'crash-looping') await new Promise((r) => setTimeout(r, 10));
+      await child.stop();
+      console.log(JSON.stringify({ ok: outcome.ok, state: child.status().state }));`;
+    const started = Date.now();
+    const result = await execa(process.execPath, ['--input-type=module', '-e', script], {
+      reject: false,
+      timeout: 20_000,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ ok: false, state: 'stopped' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('fails readiness for an HTTP child that never prints where it listens', async () => {
     const child = start({
       id: 'mute',
