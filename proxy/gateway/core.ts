@@ -1,27 +1,25 @@
 // The gateway's shared state: upstreams, their catalogs, the name tables, per-agent views, the
 // endpoints (legacy sessions, modern per-agent handlers) that hear list changes and resource
-// updates, and the one function that sends a request to a child on behalf of a caller.
+// updates. Sending a call to a child is call-child.ts; what a child says on its own is child-messages.ts.
 import type { LoggingLevel } from '@modelcontextprotocol/server';
 import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import {
   createUpstream,
   isSessionExpired,
-  type ChildNotification,
-  type ChildRequest,
   type StdioSupervision,
   type Upstream,
   type UpstreamConnection,
 } from '../upstreams/index.ts';
 import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './catalog.ts';
 import { createCallChild } from './call-child.ts';
+import { createChildMessageRouter } from './child-messages.ts';
 import type { CompiledPolicy } from './policy.ts';
 import { createCallRegistry, type Relay } from './relay.ts';
 import { createSubscriptions } from './subscriptions.ts';
 import type { Principal } from './types.ts';
 import { buildView, type AgentView } from './view.ts';
 import type { CallEvent } from './index.ts';
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 
 /** Something that hears about one agent's changes: a legacy session or a modern per-agent handler. */
 export interface Endpoint {
@@ -52,22 +50,7 @@ export interface CoreOptions {
 
 export type { CallOptions } from './call-child.ts';
 
-const levels: LoggingLevel[] = [
-  'debug',
-  'info',
-  'notice',
-  'warning',
-  'error',
-  'critical',
-  'alert',
-  'emergency',
-];
-
-export function levelAllows(threshold: LoggingLevel | undefined, level: unknown): boolean {
-  if (threshold === undefined) return true;
-  const at = levels.indexOf(level as LoggingLevel);
-  return at < 0 || at >= levels.indexOf(threshold);
-}
+export { levelAllows } from './log-levels.ts';
 
 export function createCore(options: CoreOptions) {
   const logger = options.logger;
@@ -107,76 +90,14 @@ export function createCore(options: CoreOptions) {
     );
   }
 
-  function relayChildRequest(
-    conn: UpstreamConnection,
-    request: ChildRequest,
-    signal: AbortSignal,
-    caller: Relay | undefined,
-  ) {
-    const relay = caller ?? calls.attribute(conn);
-    if (relay === undefined || (conn.agent !== undefined && relay.agent !== conn.agent)) {
-      logger.warn(
-        { server: conn.upstreamId, method: request.method },
-        'child request with no attributable caller refused',
-      );
-      return Promise.reject(
-        new ProtocolError(ProtocolErrorCode.InternalError, 'No caller to relay this request to'),
-      );
-    }
-    return relay.request(request, signal);
-  }
-
-  function onChildNotification(
-    conn: UpstreamConnection,
-    notification: ChildNotification,
-    caller: Relay | undefined,
-  ): void {
-    switch (notification.method) {
-      case 'notifications/tools/list_changed':
-      case 'notifications/prompts/list_changed':
-      case 'notifications/resources/list_changed':
-        void refresh(conn.upstreamId);
-        return;
-      case 'notifications/resources/updated': {
-        const uri = notification.params?.uri;
-        if (typeof uri !== 'string') return;
-        for (const endpoint of subscriptions.subscribers(conn, uri)) endpoint.resourceUpdated(uri);
-        return;
-      }
-      case 'notifications/message': {
-        const params = notification.params ?? {};
-        const relay = caller ?? calls.attribute(conn);
-        if (relay !== undefined && (conn.agent === undefined || relay.agent === conn.agent)) {
-          void relay.notify({ method: 'notifications/message', params }).catch(() => undefined);
-        } else if (conn.agent !== undefined) {
-          for (const endpoint of endpoints.get(conn.agent) ?? []) {
-            if (levelAllows(endpoint.logLevel, params.level))
-              endpoint.notify?.('notifications/message', params);
-          }
-        } else {
-          logger.debug(
-            { server: conn.upstreamId, params },
-            'child log message with no attributable caller dropped',
-          );
-        }
-        return;
-      }
-      case 'notifications/elicitation/complete': {
-        // A URL-mode elicitation finished out of band: tell the agent it was asked of.
-        const params = notification.params ?? {};
-        const relay = caller ?? calls.attribute(conn);
-        if (relay !== undefined && (conn.agent === undefined || relay.agent === conn.agent)) {
-          void relay.notify({ method: notification.method, params }).catch(() => undefined);
-        } else if (conn.agent !== undefined) {
-          for (const endpoint of endpoints.get(conn.agent) ?? [])
-            endpoint.notify?.(notification.method, params);
-        }
-        return;
-      }
-      default:
-        return;
-    }
-  }
+  const childMessages = createChildMessageRouter({
+    calls,
+    subscriptions,
+    endpoints,
+    logger,
+    refresh: (id) => void refresh(id),
+  });
+  const { relayChildRequest, onChildNotification } = childMessages;
 
   function onStateChange(id: string): void {
     if (closed) return;

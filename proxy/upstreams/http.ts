@@ -2,14 +2,15 @@
 // connection per agent, each carrying a short-lived internal JWT for that agent (never the agent's
 // own token), so the child knows who calls and its notifications belong to one agent only.
 // Liveness: a ping loop on the probe connection; a dead child is retried with backoff.
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
-import { createAttribution, currentCaller, tapSse } from './attribution.ts';
 import { createRestartTracker } from '../../launcher/supervisor/backoff.ts';
-import { createUpstreamClient } from './client.ts';
+import { openHttpConnection } from './http-connection.ts';
+import { isSessionExpired } from './http-errors.ts';
 import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
+
+export { isNetworkFailure, isSessionExpired, isStaleConnection } from './http-errors.ts';
 
 export interface ChildTokenIssuer {
   issue(child: string, agent: string): Promise<string>;
@@ -77,50 +78,16 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     return token;
   };
 
-  const open = async (agent: string | undefined): Promise<UpstreamConnection> => {
-    const attribution = createAttribution();
-    const transport = new StreamableHTTPClientTransport(url, {
-      fetch: async (input, init) => {
-        const caller = currentCaller();
-        const response = await fetch(input, init);
-        const type = response.headers.get('content-type') ?? '';
-        if (caller === undefined || response.body === null || !type.includes('text/event-stream'))
-          return response;
-        const body = tapSse(response.body, (message) => attribution.note(message, caller));
-        return new Response(body, {
-          status: response.status,
-          statusText: response.statusText,
-          headers: response.headers,
-        });
-      },
-      ...(perAgent && agent !== undefined ? { authProvider: { token: () => tokenFor(agent) } } : {}),
-      // A child may close a call's stream mid-call and expect the client to resume it (Last-Event-ID);
-      // a few quick retries cover that without hammering a child that is gone (the ping loop sees it).
-      reconnectionOptions: {
-        maxRetries: 3,
-        initialReconnectionDelay: 100,
-        maxReconnectionDelay: 1000,
-        reconnectionDelayGrowFactor: 2,
-      },
-    });
-    const ref: { conn?: UpstreamConnection } = {};
-    const client = createUpstreamClient(hooks, () => ref.conn!, attribution, 'auto');
-    const conn: UpstreamConnection = {
-      upstreamId: config.id,
+  const open = (agent: string | undefined): Promise<UpstreamConnection> =>
+    openHttpConnection({
+      url,
+      config,
+      hooks,
+      logger,
       agent: perAgent ? agent : undefined,
-      client,
+      ...(perAgent && agent !== undefined ? { token: () => tokenFor(agent) } : {}),
       generation,
-    };
-    ref.conn = conn;
-    client.onerror = (error) => logger.debug({ err: error.message }, 'child transport error');
-    try {
-      await client.connect(transport, { timeout: config.readyTimeoutMs });
-    } catch (error) {
-      await client.close().catch(() => undefined);
-      throw error;
-    }
-    return conn;
-  };
+    });
 
   const dropAll = (): void => {
     const all = [...connections.values()];
@@ -300,29 +267,4 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       return Promise.resolve();
     },
   };
-}
-
-/** True for the error a Streamable HTTP client raises when the child forgot our session. */
-export function isSessionExpired(error: unknown): boolean {
-  const status = (error as { status?: unknown } | null)?.status;
-  if (status === 404) return true;
-  return error instanceof Error && /\b404\b/.test(error.message);
-}
-
-/**
- * A connection that cannot have delivered the request: the child forgot the session (404) or the
- * client was already closed (replaced after a restart). Retrying on a fresh connection is safe.
- */
-export function isStaleConnection(error: unknown): boolean {
-  if (isSessionExpired(error)) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'NOT_CONNECTED' || (error instanceof Error && error.message === 'Not connected');
-}
-
-/** Lets the gateway report a network failure so liveness is re-checked at once. */
-export function isNetworkFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const cause = (error as { cause?: unknown }).cause;
-  const causeText = cause instanceof Error ? cause.message : '';
-  return /fetch failed|ECONNREFUSED|ECONNRESET|socket hang up/i.test(`${error.message} ${causeText}`);
 }

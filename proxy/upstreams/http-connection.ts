@@ -1,0 +1,67 @@
+// Opens one connected SDK Client to a Streamable HTTP child: the transport (with the internal child
+// token when the connection belongs to one agent), response-stream attribution of what the child sends
+// mid-call, and the client the gateway's hooks hear through. Reconnecting and liveness are http.ts's.
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Logger } from '../../lib/log.ts';
+import type { HttpServerConfig } from '../../config/schema.ts';
+import { createAttribution, currentCaller, tapSse } from './attribution.ts';
+import { createUpstreamClient } from './client.ts';
+import type { UpstreamConnection, UpstreamHooks } from './types.ts';
+
+export interface HttpConnectionOptions {
+  url: URL;
+  config: HttpServerConfig;
+  hooks: UpstreamHooks;
+  logger: Logger;
+  /** The agent this connection belongs to (first-party children), else undefined (shared). */
+  agent: string | undefined;
+  /** The internal child JWT for `agent`, sent as `Authorization: Bearer` (first-party only). */
+  token?: () => Promise<string>;
+  generation: number;
+}
+
+export async function openHttpConnection(o: HttpConnectionOptions): Promise<UpstreamConnection> {
+  const attribution = createAttribution();
+  const transport = new StreamableHTTPClientTransport(o.url, {
+    fetch: async (input, init) => {
+      const caller = currentCaller();
+      const response = await fetch(input, init);
+      if (caller === undefined || response.body === null) return response;
+      const type = response.headers.get('content-type') ?? '';
+      if (!type.includes('text/event-stream')) return response;
+      // What arrives on this stream belongs to the call that opened it.
+      const body = tapSse(response.body, (message) => attribution.note(message, caller));
+      return new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    },
+    ...(o.token === undefined ? {} : { authProvider: { token: o.token } }),
+    // A child may close a call's stream mid-call and expect the client to resume it (Last-Event-ID);
+    // a few quick retries cover that without hammering a child that is gone (the ping loop sees it).
+    reconnectionOptions: {
+      maxRetries: 3,
+      initialReconnectionDelay: 100,
+      maxReconnectionDelay: 1000,
+      reconnectionDelayGrowFactor: 2,
+    },
+  });
+  const ref: { conn?: UpstreamConnection } = {};
+  const client = createUpstreamClient(o.hooks, () => ref.conn!, attribution, 'auto');
+  const conn: UpstreamConnection = {
+    upstreamId: o.config.id,
+    agent: o.agent,
+    client,
+    generation: o.generation,
+  };
+  ref.conn = conn;
+  client.onerror = (error) => o.logger.debug({ err: error.message }, 'child transport error');
+  try {
+    await client.connect(transport, { timeout: o.config.readyTimeoutMs });
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw error;
+  }
+  return conn;
+}
