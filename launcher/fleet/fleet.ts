@@ -1,96 +1,19 @@
 // One running fleet: the HTTP children the launcher starts (each under a supervisor), then the proxy in-process
 // (which spawns and supervises the stdio children itself), the admin socket, and an orderly stop.
 // Reports progress as events; rendering them is the command's job. It must not parse flags or print.
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { issueChildToken } from '../../auth/internal.ts';
-import { loadSigner } from '../../auth/keys.ts';
 import type { HttpServerConfig, McpcpConfig } from '../../config/schema.ts';
-import type { Logger } from '../../lib/log.ts';
 import { startProxy, type RunningProxy } from '../../proxy/start.ts';
-import { signalGroup } from '../supervisor/spawn-guarded.ts';
-import { supervise, type ChildStatus, type Supervisor } from '../supervisor/supervisor.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
 import { assertNoFleet, startAdminServer } from './admin-socket.ts';
+import type { Fleet, FleetOptions, FleetStatus, ServerRow } from './fleet-types.ts';
+import { childTokenSource, reapLeftovers, rowFromSupervisor, superviseHttpChild } from './launched.ts';
 
-export interface ServerRow {
-  readonly id: string;
-  readonly transport: 'stdio' | 'http';
-  readonly state: string;
-  readonly pid?: number | undefined;
-  readonly address?: string | undefined;
-  readonly tools: number;
-  readonly restarts?: number | undefined;
-  readonly lastError?: string | undefined;
-  readonly stderrTail?: readonly string[] | undefined;
-  /** Who supervises the process: the launcher (HTTP children it starts), the proxy (stdio), or nobody (external). */
-  readonly owner: 'launcher' | 'proxy' | 'external';
-}
-
-export interface FleetStatus {
-  readonly pid: number;
-  readonly dataDir: string;
-  readonly configFile?: string | undefined;
-  readonly startedAt: string;
-  readonly proxy: {
-    readonly url: string;
-    readonly mcpUrl: string;
-    readonly resource: string;
-    readonly issuer: string;
-  };
-  readonly servers: readonly ServerRow[];
-}
-
-export type FleetEvent =
-  | { event: 'child-starting'; id: string; transport: 'stdio' | 'http' }
-  | {
-      event: 'child-ready';
-      id: string;
-      ms: number;
-      tools: number;
-      pid?: number | undefined;
-      address?: string | undefined;
-    }
-  | {
-      event: 'child-failed';
-      id: string;
-      ms: number;
-      error: string;
-      hint: string;
-      stderrTail: readonly string[];
-    }
-  | { event: 'child-state'; id: string; state: string; lastError?: string | undefined }
-  | { event: 'child-log'; id: string; stream: string; line: string }
-  | { event: 'fleet-ready'; ms: number; status: FleetStatus }
-  | { event: 'fleet-stopping'; reason: string }
-  | { event: 'fleet-stopped'; ms: number };
-
-export interface FleetOptions {
-  readonly config: McpcpConfig;
-  readonly configFile?: string | undefined;
-  readonly dataDir: string;
-  readonly host?: string | undefined;
-  readonly port?: number | undefined;
-  /** Per-child log files `<logDir>/<id>.log` for the children the launcher starts. */
-  readonly logDir?: string | undefined;
-  readonly logger: Logger;
-  readonly onEvent: (event: FleetEvent) => void;
-  /** How long in-flight calls get to finish on stop (default 10 s). */
-  readonly drainTimeoutMs?: number | undefined;
-}
-
-export interface Fleet {
-  readonly proxy: RunningProxy;
-  status(): FleetStatus;
-  /** Stops everything (idempotent); resolves when no process is left. */
-  stop(reason: string): Promise<void>;
-  /** Settles when the fleet has stopped, whoever asked. */
-  readonly stopped: Promise<void>;
-}
+export type { Fleet, FleetEvent, FleetOptions, FleetStatus, ServerRow } from './fleet-types.ts';
 
 const hintFor = (owner: ServerRow['owner']) =>
   owner === 'launcher'
     ? 'check its `start` command in the config and the stderr lines above; `mcpcp status` shows its state'
-    : 'check its command in the config and its stderr; the proxy keeps retrying, `mcpcp status` shows its state';
+    : 'check its command in the config and its stderr lines; `mcpcp status` shows its state and restarts';
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const { config, onEvent } = options;
@@ -259,97 +182,4 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   }
   onEvent({ event: 'fleet-ready', ms: Date.now() - started, status: status() });
   return { proxy, status, stop, stopped };
-}
-
-/** Belt and braces: a child the proxy did not manage to stop within 2 s is killed (it and its group). */
-async function reapLeftovers(pids: readonly number[], logger: Logger): Promise<void> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const deadline = Date.now() + 2_000;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(50);
-  for (const pid of pids.filter(alive)) {
-    logger.warn({ pid }, 'child still running after shutdown; killing it');
-    signalGroup(pid, 'SIGKILL');
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function rowFromSupervisor(status: ChildStatus): ServerRow {
-  return {
-    id: status.id,
-    transport: status.transport,
-    state: status.state,
-    pid: status.pid,
-    address: status.address,
-    tools: status.tools,
-    restarts: status.restarts,
-    lastError: status.lastError,
-    stderrTail: status.state === 'ready' ? undefined : status.stderrTail,
-    owner: 'launcher',
-  };
-}
-
-type ChildTokenSource = ((child: string) => Promise<string>) | undefined;
-
-/** First-party children only answer with an internal child JWT; the probe identifies as the launcher. */
-async function childTokenSource(
-  config: McpcpConfig,
-  launched: readonly HttpServerConfig[],
-): Promise<ChildTokenSource> {
-  if (!launched.some((server) => server.firstParty)) return undefined;
-  const signer = await loadSigner(config.proxy.keysDir);
-  return (child) => issueChildToken(signer, { issuer: config.proxy.issuer, child, agent: 'mcpcp-launcher' });
-}
-
-function superviseHttpChild(
-  server: HttpServerConfig,
-  options: FleetOptions,
-  childToken: ChildTokenSource,
-): Supervisor {
-  const start = server.start!;
-  const picksOwnPort = new URL(server.url).port === '0';
-  return supervise(
-    {
-      id: server.id,
-      transport: 'http',
-      command: start.command,
-      args: start.args,
-      env: start.env,
-      ...(start.cwd === undefined ? {} : { cwd: start.cwd }),
-      url: server.url,
-      ...(picksOwnPort
-        ? {
-            restartArgs: (last: string | undefined) =>
-              last ? [...start.args, '--port', new URL(last).port] : start.args,
-          }
-        : {}),
-      ...(server.firstParty && childToken
-        ? { headers: async () => ({ authorization: `Bearer ${await childToken(server.id)}` }) }
-        : {}),
-      readyTimeoutMs: server.readyTimeoutMs,
-      restart: server.restart,
-      ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${server.id}.log`) }),
-    },
-    {
-      onLog: (entry) =>
-        options.onEvent({ event: 'child-log', id: entry.id, stream: entry.stream, line: entry.line }),
-      onStateChange: (status) =>
-        options.onEvent({
-          event: 'child-state',
-          id: status.id,
-          state: status.state,
-          lastError: status.lastError,
-        }),
-    },
-  );
 }
