@@ -253,7 +253,10 @@ async function playTogether(
   const prefix = channelsPrefix(options.config, listed, options.agents);
   if (prefix === undefined || options.verify === undefined) {
     say('');
-    say('(no channels server both agents may use: the multiplayer part is skipped)');
+    say(
+      '(no channels server both agents may use, so no multiplayer game; the embedded default fleet has one: ' +
+        'a data folder from an older mcpcp keeps its old mcpcp.yaml, delete it to get the new default)',
+    );
     return undefined;
   }
   const [first, second] = options.agents as [string, string];

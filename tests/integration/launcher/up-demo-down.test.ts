@@ -2,6 +2,7 @@
 // server-memory, channels and bot-runner behind the proxy), `mcpcp status`, `mcpcp demo`, `mcpcp down`; then no
 // process is left.
 // Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused.
+import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,5 +237,22 @@ servers:
     const status = await mcpcp(['status', '--data-dir', join(cwd, 'data')], cwd);
     expect(status.exitCode).toBe(1);
     expect(status.stderr).toContain('no fleet is running');
+  });
+
+  it('says what to do when the proxy port is already in use, and leaves no child behind', async () => {
+    const cwd = await tempDir();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+    const port = (busy.address() as { port: number }).port;
+    const config = join(cwd, 'fleet.yaml');
+    await writeFile(config, `proxy: { keysDir: ./keys }\nservers: []\n`);
+    const up = await mcpcp(
+      ['up', '--config', config, '--data-dir', join(cwd, 'data'), '--port', String(port)],
+      cwd,
+    );
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toContain(`port ${port} is already in use`);
+    expect(up.stderr).toMatch(/up --port \d+` \(0 = any free port\), or set proxy\.listen\.port in /);
   });
 });
