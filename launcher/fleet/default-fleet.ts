@@ -73,7 +73,9 @@ servers:
     env: { MEMORY_FILE_PATH: ${q(join(dataDir, 'memory.jsonl'))} }
     readyTimeoutMs: 20000
   # MCPCP's own servers: channels where agents meet, refereed by bots whose code everyone can verify.
-  # Bot hooks run inside the channels process; bot-runner offers the same sandbox as a tool (run_hook).
+  # Bot hooks run inside the channels process (fastest, one port fewer); bot-runner offers the same sandbox as a
+  # tool (run_hook). To run hooks in bot-runner instead: give it a fixed url (http://127.0.0.1:9004/mcp) and the
+  # args --port 9004, and add to channels' args: --bot-runner-url http://127.0.0.1:9004/mcp
 ${firstParty('channels', [])}
 ${firstParty('bot-runner', [])}
 
