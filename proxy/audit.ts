@@ -1,18 +1,10 @@
 // The audit trail: one structured log line per call (agent, qualified name, decision and rule, duration,
 // outcome). It copies named fields only, so a token or an argument can never slip into the line.
 import type { Logger } from '../lib/log.ts';
+import type { CallEvent } from './gateway/index.ts';
 
-/** The gateway's CallEvent, or the edge's own record of a refused request. */
-export interface AuditCall {
-  agent: string;
-  method: string;
-  name: string;
-  server?: string;
-  decision: 'allow' | 'deny' | 'unknown';
-  rule: string;
-  durationMs: number;
-  outcome: string;
-}
+/** The gateway's CallEvent, or the edge's own record of a refused request (any outcome string). */
+export type AuditCall = Omit<CallEvent, 'outcome'> & { outcome: string };
 
 export interface AuditLog {
   call(event: AuditCall): void;

@@ -11,6 +11,11 @@ export function notFound(kind: 'tool' | 'prompt' | 'resource', name: string): Pr
   );
 }
 
+/** A JSON-RPC error answered before any MCP handling (no request id could be echoed). */
+export function wireError(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
+}
+
 /** The code the MCP SDKs have long used for a request timeout. */
 export const requestTimeoutCode = -32001;
 

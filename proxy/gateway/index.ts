@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { isLegacyRequest, readRequestBody, type AuthInfo } from '@modelcontextprotocol/server';
 import { createCore } from './core.ts';
+import { wireError } from './errors.ts';
 import { createFlowStore } from './flows.ts';
 import { createLegacySessions } from './legacy.ts';
 import { createModernServing } from './modern.ts';
@@ -136,8 +137,4 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
       await core.close();
     },
   };
-}
-
-function wireError(status: number, code: number, message: string): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
 }

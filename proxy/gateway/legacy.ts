@@ -3,12 +3,13 @@
 // another agent's token on that session answers 404, exactly like an unknown session, so session
 // ids cannot be probed across agents.
 import { randomUUID } from 'node:crypto';
-import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
+import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { Core, Endpoint } from './core.ts';
+import { wireError } from './errors.ts';
 import type { FlowStore } from './flows.ts';
 import { buildFrontServer } from './front-server.ts';
+import type { EraServing } from './serving.ts';
 import { JsonFirstSessionTransport } from './session-transport.ts';
-import type { Principal } from './types.ts';
 
 interface Session {
   id: string;
@@ -17,10 +18,6 @@ interface Session {
   endpoint: Endpoint;
   unregister: () => void;
   lastSeen: number;
-}
-
-function jsonError(status: number, code: number, message: string): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
 }
 
 export function createLegacySessions(options: {
@@ -48,12 +45,7 @@ export function createLegacySessions(options: {
     s.unregister();
   };
 
-  const open = async (
-    request: Request,
-    principal: Principal,
-    parsedBody: unknown,
-    authInfo: AuthInfo,
-  ): Promise<Response> => {
+  const open: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
     const endpoint: Endpoint = {
       agent: principal.agent,
       session: '',
@@ -98,27 +90,22 @@ export function createLegacySessions(options: {
     return response;
   };
 
+  const handle: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
+    const sid = request.headers.get('mcp-session-id');
+    if (sid !== null) {
+      const session = sessions.get(sid);
+      if (!session || session.agent !== principal.agent) return wireError(404, -32001, 'Session not found');
+      session.lastSeen = Date.now();
+      session.endpoint.principal = principal;
+      return session.transport.handleRequest(request, { parsedBody, authInfo });
+    }
+    if (request.method === 'POST' && isInitializeRequest(parsedBody))
+      return open(request, principal, parsedBody, authInfo);
+    return wireError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+  };
+
   return {
-    async handle(
-      request: Request,
-      principal: Principal,
-      parsedBody: unknown,
-      authInfo: AuthInfo,
-    ): Promise<Response> {
-      const sid = request.headers.get('mcp-session-id');
-      if (sid !== null) {
-        const session = sessions.get(sid);
-        if (!session || session.agent !== principal.agent) return jsonError(404, -32001, 'Session not found');
-        session.lastSeen = Date.now();
-        session.endpoint.principal = principal;
-        return session.transport.handleRequest(request, { parsedBody, authInfo });
-      }
-      if (request.method === 'POST' && isInitializeRequest(parsedBody))
-        return open(request, principal, parsedBody, authInfo);
-      if (request.method === 'POST')
-        return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    },
+    handle,
     count: () => sessions.size,
     async close(): Promise<void> {
       clearInterval(sweeper);

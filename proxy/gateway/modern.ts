@@ -9,6 +9,7 @@ import { routeResource } from './catalog.ts';
 import type { Core, Endpoint } from './core.ts';
 import type { FlowStore } from './flows.ts';
 import { buildFrontServer } from './front-server.ts';
+import type { EraServing } from './serving.ts';
 import { visible } from './policy.ts';
 import type { Principal } from './types.ts';
 
@@ -114,37 +115,32 @@ export function createModernServing(options: {
     };
   };
 
-  return {
-    async handle(
-      request: Request,
-      principal: Principal,
-      parsedBody: unknown,
-      authInfo: AuthInfo,
-    ): Promise<Response> {
-      const agent = handlerFor(principal);
-      const release = await trackListen(agent, principal, parsedBody);
-      const response = await agent.handler.fetch(request, {
-        authInfo,
-        ...(parsedBody === undefined ? {} : { parsedBody }),
-      });
-      if (release === undefined) return response;
-      if (response.body === null) {
+  const handle: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
+    const agent = handlerFor(principal);
+    const release = await trackListen(agent, principal, parsedBody);
+    const response = await agent.handler.fetch(request, {
+      authInfo,
+      ...(parsedBody === undefined ? {} : { parsedBody }),
+    });
+    if (release === undefined) return response;
+    if (response.body === null) {
+      release();
+      return response;
+    }
+    let done = false;
+    const once = (): void => {
+      if (!done) {
+        done = true;
         release();
-        return response;
       }
-      let done = false;
-      const once = (): void => {
-        if (!done) {
-          done = true;
-          release();
-        }
-      };
-      const body = response.body.pipeThrough(new TransformStream({ flush: once }));
-      request.signal.addEventListener('abort', once, { once: true });
-      const wrapped = new Response(body, response);
-      void body;
-      return wrapped;
-    },
+    };
+    const body = response.body.pipeThrough(new TransformStream({ flush: once }));
+    request.signal.addEventListener('abort', once, { once: true });
+    return new Response(body, response);
+  };
+
+  return {
+    handle,
     async close(): Promise<void> {
       for (const agent of agents.values()) {
         agent.unregister();

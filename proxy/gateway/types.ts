@@ -1,12 +1,5 @@
-// Types the gateway shares with the edge. Principal mirrors auth/verify.ts structurally so the
-// gateway does not depend on how tokens are verified.
+// Types the gateway shares with the edge: the verified principal (auth/verify.ts owns it) and the
+// compiled policy (auth/policy.ts).
 
 export type { CompiledPolicy } from '../../auth/policy.ts';
-
-export interface Principal {
-  agent: string;
-  scopes: string[];
-  claims: Readonly<Record<string, unknown>>;
-  expiresAt: number;
-  tokenId?: string;
-}
+export type { Principal } from '../../auth/verify.ts';
