@@ -26,38 +26,10 @@ describe('channels and bot-runner in a fleet started by mcpcp up', () => {
     dir = await mkdtemp(join(tmpdir(), 'mcpcp-channels-fleet-'));
     const keysDir = join(dir, 'keys');
     await generateKeyPair(keysDir);
-    const node = JSON.stringify(process.execPath);
-    const repo = resolve('.');
-    const yaml = `
-proxy:
-  listen: { host: 127.0.0.1, port: 0 }
-  issuer: ${issuer}
-  keysDir: ./keys
-servers:
-  - id: bot-runner
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    firstParty: true
-    start:
-      command: ${node}
-      args: [${JSON.stringify(join(repo, 'servers/bot-runner/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer}]
-  - id: channels
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    firstParty: true
-    start:
-      command: ${node}
-      args: [${JSON.stringify(join(repo, 'servers/channels/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer},
-             --data-dir, ${JSON.stringify(join(dir, 'channels'))}]
-agents:
-  alice: {}
-policy:
-  rules:
-    - id: alice-channels
-      subjects: [alice]
-      servers: [channels, bot-runner]
-      allow: ['channels_*', 'bot-runner_*']
-`;
+    const yaml = fleetYaml(dir, {
+      runnerUrl: 'http://127.0.0.1:0/mcp',
+      rule: "{ id: alice-channels, subjects: [alice], servers: [channels, bot-runner], allow: ['channels_*', 'bot-runner_*'] }",
+    });
     ({ up, mcpUrl, resource } = await startUp(dir, yaml));
   }, 60_000);
 
@@ -67,25 +39,8 @@ policy:
   });
 
   it('plays an inline-bot game through the proxy, and reaches the bot-runner through the proxy', async () => {
-    const signer = await loadSigner(join(dir, 'keys'));
-    const token = await issueAgentToken(signer, {
-      issuer,
-      audience: resource,
-      agent: 'alice',
-      ttlSeconds: 600,
-    });
-    const client = new Client({ name: 'alice', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(mcpUrl), {
-        requestInit: { headers: { Authorization: `Bearer ${token}` } },
-      }),
-    );
+    const { client, call } = await connectAlice(join(dir, 'keys'), { mcpUrl, resource });
     try {
-      const call = async <T>(name: string, args: Record<string, unknown>): Promise<T> => {
-        const result = await client.callTool({ name: `channels_${name}`, arguments: args });
-        if (result.isError === true) throw new Error(JSON.stringify(result.content));
-        return result.structuredContent as T;
-      };
       const created = await call<{ channel_id: string; invites: Array<{ code: string }> }>('create_channel', {
         name: 'fleet',
         slots: ['bot:ref', 'invite:alice'],
@@ -123,59 +78,18 @@ policy:
     const runnerUrl = `http://127.0.0.1:${port}/mcp`;
     const keysDir = join(fixed, 'keys');
     await generateKeyPair(keysDir);
-    const node = JSON.stringify(process.execPath);
-    const repo = resolve('.');
-    const yaml = `
-proxy:
-  listen: { host: 127.0.0.1, port: 0 }
-  issuer: ${issuer}
-  keysDir: ./keys
-servers:
-  - id: bot-runner
-    transport: http
-    url: ${runnerUrl}
-    firstParty: true
-    restart: { maxRestarts: 0 }
-    start:
-      command: ${node}
-      args: [${JSON.stringify(join(repo, 'servers/bot-runner/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer},
-             --port, '${port}']
-  - id: channels
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    firstParty: true
-    start:
-      command: ${node}
-      args: [${JSON.stringify(join(repo, 'servers/channels/main.ts'))}, --keys-dir, ${JSON.stringify(keysDir)}, --issuer, ${issuer},
-             --data-dir, ${JSON.stringify(join(fixed, 'channels'))}, --bot-runner-url, ${runnerUrl}]
-agents:
-  alice: {}
-policy:
-  rules:
-    - { id: alice-channels, subjects: [alice], servers: [channels], allow: ['channels_*'] }
-`;
+    const yaml = fleetYaml(fixed, {
+      runnerUrl,
+      runnerArgs: ['--port', String(port)],
+      channelsArgs: ['--bot-runner-url', runnerUrl],
+      rule: "{ id: alice-channels, subjects: [alice], servers: [channels], allow: ['channels_*'] }",
+    });
     const started = await startUp(fixed, yaml);
     try {
       const runner = started.servers.find((server) => server.id === 'bot-runner');
       expect(runner).toMatchObject({ state: 'ready', address: runnerUrl });
-      const token = await issueAgentToken(await loadSigner(keysDir), {
-        issuer,
-        audience: started.resource,
-        agent: 'alice',
-        ttlSeconds: 600,
-      });
-      const client = new Client({ name: 'alice', version: '1.0.0' });
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(started.mcpUrl), {
-          requestInit: { headers: { Authorization: `Bearer ${token}` } },
-        }),
-      );
+      const { client, call } = await connectAlice(keysDir, started);
       try {
-        const call = async <T>(name: string, args: Record<string, unknown>): Promise<T> => {
-          const result = await client.callTool({ name: `channels_${name}`, arguments: args });
-          if (result.isError === true) throw new Error(JSON.stringify(result.content));
-          return result.structuredContent as T;
-        };
         const created = await call<{ channel_id: string; invites: Array<{ code: string }> }>(
           'create_channel',
           {
@@ -259,4 +173,60 @@ function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** The fleet config: bot-runner at `runnerUrl` and channels, both first-party children `mcpcp up` starts. */
+function fleetYaml(
+  dir: string,
+  o: { runnerUrl: string; runnerArgs?: string[]; channelsArgs?: string[]; rule: string },
+): string {
+  const q = (value: string) => JSON.stringify(value);
+  const main = (name: string) => join(resolve('.'), `servers/${name}/main.ts`);
+  const child = (id: string, url: string, args: string[]) => `
+  - id: ${id}
+    transport: http
+    url: ${url}
+    firstParty: true
+    restart: { maxRestarts: 0 }
+    start:
+      command: ${q(process.execPath)}
+      args: [${[main(id), '--keys-dir', join(dir, 'keys'), '--issuer', issuer, ...args].map(q).join(', ')}]`;
+  return `
+proxy:
+  listen: { host: 127.0.0.1, port: 0 }
+  issuer: ${issuer}
+  keysDir: ./keys
+servers:${child('bot-runner', o.runnerUrl, o.runnerArgs ?? [])}${child('channels', 'http://127.0.0.1:0/mcp', [
+    '--data-dir',
+    join(dir, 'channels'),
+    ...(o.channelsArgs ?? []),
+  ])}
+agents:
+  alice: {}
+policy:
+  rules:
+    - ${o.rule}
+`;
+}
+
+/** alice, connected to the fleet's proxy with her own token; `call` runs a channels tool and returns its data. */
+async function connectAlice(keysDir: string, fleet: { mcpUrl: string; resource: string }) {
+  const token = await issueAgentToken(await loadSigner(keysDir), {
+    issuer,
+    audience: fleet.resource,
+    agent: 'alice',
+    ttlSeconds: 600,
+  });
+  const client = new Client({ name: 'alice', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(fleet.mcpUrl), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
+  const call = async <T>(name: string, args: Record<string, unknown>): Promise<T> => {
+    const result = await client.callTool({ name: `channels_${name}`, arguments: args });
+    if (result.isError === true) throw new Error(JSON.stringify(result.content));
+    return result.structuredContent as T;
+  };
+  return { client, call };
 }

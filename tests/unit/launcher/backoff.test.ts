@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   computeBackoffMs,
+  createRestartTracker,
   judgeCrash,
   type CrashHistory,
   type RestartPolicy,
@@ -78,5 +79,65 @@ describe('judgeCrash', () => {
       action: 'give-up',
       crashesInWindow: 1,
     });
+  });
+});
+
+const trackerPolicy: RestartPolicy = { ...policy, windowMs: 1000, maxBackoffMs: 350 };
+/** A tracker on a settable clock, jitter at its maximum (so delays are exact). */
+function tracked() {
+  const clock = { now: 0 };
+  return {
+    clock,
+    tracker: createRestartTracker(
+      trackerPolicy,
+      () => clock.now,
+      () => 1,
+    ),
+  };
+}
+
+// The retry tracker the proxy's HTTP upstream uses, built on judgeCrash (one backoff module for both).
+describe('createRestartTracker', () => {
+  it('backs off exponentially up to the cap (jitter at its maximum)', () => {
+    const { clock, tracker } = tracked();
+    const delays = [1, 2, 3].map(() => {
+      clock.now += 1;
+      return tracker.onFailure().delayMs;
+    });
+    expect(delays).toEqual([100, 200, 350]);
+  });
+
+  it('reports crash-looping past maxRestarts inside the window and recovers after it', () => {
+    const { clock, tracker } = tracked();
+    for (let i = 0; i < 3; i += 1) expect(tracker.onFailure().crashLooping).toBe(false);
+    expect(tracker.onFailure()).toEqual({ restart: true, delayMs: 350, crashLooping: true });
+    clock.now += 5000;
+    expect(tracker.onFailure().crashLooping).toBe(false);
+  });
+
+  it('never restarts under policy never', () => {
+    expect(createRestartTracker({ ...trackerPolicy, policy: 'never' }).onFailure().restart).toBe(false);
+  });
+
+  it('jitters half of each delay, so children that failed together do not retry in lockstep', () => {
+    const low = createRestartTracker(
+      trackerPolicy,
+      () => 0,
+      () => 0,
+    ).onFailure().delayMs;
+    const high = createRestartTracker(
+      trackerPolicy,
+      () => 0,
+      () => 1,
+    ).onFailure().delayMs;
+    expect([low, high]).toEqual([50, 100]);
+  });
+
+  it('forgets failures after reset, so a recovered connection starts from the base delay', () => {
+    const { clock, tracker } = tracked();
+    for (let i = 0; i < 4; i += 1) tracker.onFailure();
+    tracker.reset();
+    clock.now += 1;
+    expect(tracker.onFailure()).toEqual({ restart: true, delayMs: 100, crashLooping: false });
   });
 });
