@@ -1,20 +1,13 @@
 // Builds the low-level SDK Server an agent talks to: one per legacy session, one per modern request.
 // Its handlers read the agent's view, check the policy, route through the name tables and relay.
 // It must not know about HTTP; legacy.ts and modern.ts own the transports.
-import {
-  inputRequired,
-  LOG_LEVEL_META_KEY,
-  ProtocolError,
-  ProtocolErrorCode,
-  Server,
-  type LoggingLevel,
-  type ServerContext,
-} from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
 import { routeResource } from './catalog.ts';
 import type { Core, Endpoint } from './core.ts';
 import { levelAllows } from './core.ts';
 import { notFound } from './errors.ts';
 import type { FlowStore } from './flows.ts';
+import { callViaFlow } from './front-flow.ts';
 import { decideCall, visible, type Kind } from './policy.ts';
 import type { Relay } from './relay.ts';
 import type { Principal } from './types.ts';
@@ -35,12 +28,6 @@ export interface FrontContext {
 const privateCache = { cacheScope: 'private' as const, ttlMs: 0 };
 
 type Params = Record<string, unknown>;
-
-/** The log level a 2026-07-28 request asks for in its `_meta` envelope, if any. */
-function envelopeLogLevel(ctx: ServerContext): LoggingLevel | undefined {
-  const level = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY];
-  return typeof level === 'string' ? (level as LoggingLevel) : undefined;
-}
 
 export function buildFrontServer(fc: FrontContext): Server {
   const { core, principal } = fc;
@@ -194,7 +181,7 @@ export function buildFrontServer(fc: FrontContext): Server {
     try {
       const result =
         fc.era === 'modern' && method !== 'completion/complete'
-          ? await viaFlow(route.server, method, upstreamParams, ctx, progressToken)
+          ? await callViaFlow(fc, route.server, method, upstreamParams, ctx, progressToken)
           : await core.callChild({
               principal,
               server: route.server,
@@ -216,62 +203,6 @@ export function buildFrontServer(fc: FrontContext): Server {
           : ((error as { outcome?: CallEvent['outcome'] }).outcome ?? 'error'),
       );
       throw error;
-    }
-  };
-
-  /** Modern era: child requests become `input_required` rounds; the flow outlives each round. */
-  const viaFlow = async (
-    serverId: string,
-    method: string,
-    params: Params,
-    ctx: ServerContext,
-    progressToken: string | number | undefined,
-  ): Promise<Params> => {
-    const state = ctx.mcpReq.requestState<unknown>();
-    let flow;
-    if (typeof state === 'string') {
-      flow = fc.flows.resume(state, principal.agent);
-      if (!flow) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState');
-      flow.answer(ctx.mcpReq.inputResponses);
-    } else {
-      flow = fc.flows.start(principal.agent, (f) =>
-        core.callChild({
-          principal,
-          server: serverId,
-          method,
-          params,
-          signal: f.abort.signal,
-          ...(envelopeLogLevel(ctx) === undefined ? {} : { logLevel: envelopeLogLevel(ctx) }),
-          ...(progressToken === undefined ? {} : { progressToken }),
-          relay: {
-            agent: principal.agent,
-            session: f.id,
-            notify: (n) => f.notifier?.(n) ?? Promise.resolve(),
-            request: (r, signal) => f.ask(r, signal),
-          },
-        }),
-      );
-    }
-    const leg = ctx.mcpReq.signal;
-    flow.notifier = (n) => (leg.aborted ? Promise.resolve() : ctx.mcpReq.notify(n));
-    const onAbort = (): void => flow.abort.abort(leg.reason);
-    leg.addEventListener('abort', onAbort, { once: true });
-    try {
-      const outcome = await flow.next(leg);
-      if (outcome.kind === 'result') {
-        fc.flows.finish(flow);
-        return outcome.result;
-      }
-      return inputRequired({
-        inputRequests: outcome.requests as never,
-        requestState: flow.id,
-      });
-    } catch (error) {
-      fc.flows.finish(flow);
-      throw error;
-    } finally {
-      leg.removeEventListener('abort', onAbort);
-      flow.notifier = undefined;
     }
   };
 
