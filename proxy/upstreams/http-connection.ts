@@ -6,6 +6,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
 import { createAttribution, currentCaller, tapSse } from './attribution.ts';
 import { createUpstreamClient } from './client.ts';
+import { loopbackFetch } from './loopback-fetch.ts';
 import type { UpstreamConnection, UpstreamHooks } from './types.ts';
 
 export interface HttpConnectionOptions {
@@ -25,7 +26,7 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
   const transport = new StreamableHTTPClientTransport(o.url, {
     fetch: async (input, init) => {
       const caller = currentCaller();
-      const response = await fetch(input, init);
+      const response = await loopbackFetch(input, init);
       if (caller === undefined || response.body === null) return response;
       const type = response.headers.get('content-type') ?? '';
       if (!type.includes('text/event-stream')) return response;
