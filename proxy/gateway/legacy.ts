@@ -106,6 +106,8 @@ export function createLegacySessions(options: {
 
   return {
     handle,
+    /** A live session of this agent (another agent's session id is treated like an unknown one). */
+    has: (id: string, agent: string) => sessions.get(id)?.agent === agent,
     count: () => sessions.size,
     async close(): Promise<void> {
       clearInterval(sweeper);
