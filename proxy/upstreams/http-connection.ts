@@ -1,12 +1,11 @@
 // Opens one connected SDK Client to a Streamable HTTP child: the transport (with the internal child
 // token when the connection belongs to one agent), response-stream attribution of what the child sends
 // mid-call, and the client the gateway's hooks hear through. Reconnecting and liveness are http.ts's.
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
 import { createAttribution, currentCaller, tapSse } from './attribution.ts';
+import { ChildHttpTransport } from './child-http-transport.ts';
 import { createUpstreamClient } from './client.ts';
-import { loopbackFetch } from './loopback-fetch.ts';
 import type { UpstreamConnection, UpstreamHooks } from './types.ts';
 
 export interface HttpConnectionOptions {
@@ -23,20 +22,11 @@ export interface HttpConnectionOptions {
 
 export async function openHttpConnection(o: HttpConnectionOptions): Promise<UpstreamConnection> {
   const attribution = createAttribution();
-  const transport = new StreamableHTTPClientTransport(o.url, {
-    fetch: async (input, init) => {
+  const transport = new ChildHttpTransport(o.url, {
+    // What arrives on a call's answer stream belongs to the call that opened it.
+    onSseBody: (body) => {
       const caller = currentCaller();
-      const response = await loopbackFetch(input, init);
-      if (caller === undefined || response.body === null) return response;
-      const type = response.headers.get('content-type') ?? '';
-      if (!type.includes('text/event-stream')) return response;
-      // What arrives on this stream belongs to the call that opened it.
-      const body = tapSse(response.body, (message) => attribution.note(message, caller));
-      return new Response(body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      });
+      return caller === undefined ? body : tapSse(body, (message) => attribution.note(message, caller));
     },
     ...(o.token === undefined ? {} : { authProvider: { token: o.token } }),
     // A child may close a call's stream mid-call and expect the client to resume it (Last-Event-ID);

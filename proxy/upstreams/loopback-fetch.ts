@@ -1,8 +1,9 @@
-// A small fetch for talking to HTTP children: node:http with a keep-alive agent, for the string
-// bodies the SDK client sends. JSON answers are read whole into one buffer; SSE answers stream.
-// It skips undici's fetch machinery (Request objects, fetch controller, header conversions), which
-// cost the proxy more per call than the child's own work. Anything it does not handle (a non-string
-// body, a non-http URL) goes to the global fetch, so behaviour stays that of fetch.
+// A small HTTP client for talking to HTTP children: node:http with a keep-alive agent. `sendLoopback`
+// sends one request and hands back the raw answer; `loopbackFetch` wraps that as fetch for the SDK's
+// transport (JSON answers read whole into one buffer; SSE answers stream). It skips undici's fetch
+// machinery (Request objects, fetch controller, header conversions), which cost the proxy more per call
+// than the child's own work. Anything it does not handle (a non-string body, a non-http URL) goes to
+// the global fetch, so behaviour stays that of fetch.
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 
@@ -10,6 +11,21 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 1000
 const nullBodyStatus = new Set([101, 103, 204, 205, 304]);
 
 type FetchInput = string | URL | Request;
+
+export interface LoopbackRequest {
+  method: string;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** A sent request's answer: headers have arrived, the body is still to be read. */
+export interface LoopbackAnswer {
+  res: IncomingMessage;
+  /** Detaches the abort listener once the body has been read or handed on. */
+  done: () => void;
+}
 
 function plainHeaders(init: RequestInit['headers']): Record<string, string> {
   const out: Record<string, string> = {};
@@ -38,54 +54,75 @@ function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
-export function loopbackFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
-  const body = init?.body;
-  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined;
-  if (url === undefined || !url.startsWith('http:') || (body != null && typeof body !== 'string'))
-    return fetch(input, init);
-  const signal = init?.signal ?? undefined;
+/** Sends one request; rejects like fetch does (TypeError 'fetch failed', or the abort reason). */
+export function sendLoopback(url: string, o: LoopbackRequest): Promise<LoopbackAnswer> {
+  const signal = o.signal;
   if (signal?.aborted) return Promise.reject(abortReason(signal));
-  const headers = plainHeaders(init?.headers);
-  if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
-  return new Promise<Response>((resolve, reject) => {
-    const method = init?.method ?? 'GET';
-    const req = httpRequest(url, { method, headers, agent });
+  const headers =
+    o.body === undefined ? o.headers : { ...o.headers, 'content-length': String(Buffer.byteLength(o.body)) };
+  return new Promise<LoopbackAnswer>((resolve, reject) => {
+    const req = httpRequest(url, { method: o.method, headers, agent });
     const onAbort = (): void => {
       req.destroy();
       reject(abortReason(signal!));
     };
+    const done = (): void => signal?.removeEventListener('abort', onAbort);
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('error', (error) => {
-      signal?.removeEventListener('abort', onAbort);
+      done();
       reject(new TypeError('fetch failed', { cause: error }));
     });
-    req.once('response', (res) => {
-      const status = res.statusCode ?? 0;
-      const answer = { status, statusText: res.statusMessage ?? '', headers: responseHeaders(res) };
-      const type = res.headers['content-type'] ?? '';
-      if (nullBodyStatus.has(status) || method === 'HEAD') {
-        signal?.removeEventListener('abort', onAbort);
-        res.resume();
-        resolve(new Response(null, answer));
-        return;
-      }
-      if (type.includes('text/event-stream')) {
-        // Streams until the child ends it; an abort destroys the socket and errors the stream.
-        res.once('close', () => signal?.removeEventListener('abort', onAbort));
-        resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, answer));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.once('end', () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(new Response(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), answer));
-      });
-      res.once('error', (error) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(new TypeError('fetch failed', { cause: error }));
-      });
-    });
-    req.end(body ?? undefined);
+    req.once('response', (res) => resolve({ res, done }));
+    req.end(o.body);
   });
+}
+
+/** Reads a whole (non-streaming) answer body. */
+export function readLoopbackBody(answer: LoopbackAnswer): Promise<Buffer> {
+  const { res, done } = answer;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.once('end', () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    res.once('error', (error) => {
+      done();
+      reject(new TypeError('fetch failed', { cause: error }));
+    });
+  });
+}
+
+/** The answer as a fetch Response: SSE streams until the child ends it, anything else is read whole. */
+export async function toFetchResponse(answer: LoopbackAnswer, method: string): Promise<Response> {
+  const { res, done } = answer;
+  const status = res.statusCode ?? 0;
+  const init = { status, statusText: res.statusMessage ?? '', headers: responseHeaders(res) };
+  if (nullBodyStatus.has(status) || method === 'HEAD') {
+    done();
+    res.resume();
+    return new Response(null, init);
+  }
+  if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
+    // An abort destroys the socket and errors the stream.
+    res.once('close', done);
+    return new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, init);
+  }
+  return new Response(await readLoopbackBody(answer), init);
+}
+
+export async function loopbackFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
+  const body = init?.body;
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined;
+  if (url === undefined || !url.startsWith('http:') || (body != null && typeof body !== 'string'))
+    return fetch(input, init);
+  const method = init?.method ?? 'GET';
+  const answer = await sendLoopback(url, {
+    method,
+    headers: plainHeaders(init?.headers),
+    body: body ?? undefined,
+    signal: init?.signal ?? undefined,
+  });
+  return toFetchResponse(answer, method);
 }
