@@ -125,6 +125,34 @@ describe('proxy app (in-process)', () => {
     expect((await post(ping, { origin: 'http://localhost:5173' })).status).toBe(200);
   });
 
+  it('gives an allowed browser origin CORS headers, and a request without Origin none', async () => {
+    const { app, post } = setup();
+    const plain = await post(ping);
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('access-control-allow-origin')).toBeNull();
+    expect(plain.headers.get('access-control-expose-headers')).toBeNull();
+
+    const browser = await post(ping, { origin: 'https://claude.ai' });
+    expect(browser.status).toBe(200);
+    expect(browser.headers.get('access-control-allow-origin')).toBe('https://claude.ai');
+    expect(browser.headers.get('access-control-expose-headers')).toContain('Mcp-Session-Id');
+    expect(browser.headers.get('content-type')).toContain('application/json');
+
+    const preflight = await app.request('http://127.0.0.1:8080/mcp', {
+      method: 'OPTIONS',
+      headers: {
+        host: '127.0.0.1:8080',
+        origin: 'https://claude.ai',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, mcp-session-id',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://claude.ai');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('Mcp-Session-Id');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('DELETE');
+  });
+
   it('refuses a body over the limit with 413, even without Content-Length', async () => {
     const { app, post, seen } = setup();
     const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(2000) } });
