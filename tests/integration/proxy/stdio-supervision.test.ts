@@ -73,13 +73,15 @@ describe('stdio children supervised by the proxy', () => {
 
   it('leaves no stdio child behind when the proxy process is killed with SIGKILL', async () => {
     const proc = spawn(node, [holder, '--hold'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let helpers: number[] = [];
     try {
       const pids = await new Promise<number[]>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('proxy did not report its children')), 30_000);
         createInterface({ input: proc.stdout }).on('line', (line) => {
-          const parsed = JSON.parse(line) as { pids?: number[] };
+          const parsed = JSON.parse(line) as { pids?: number[]; helpers?: number[] };
           if (parsed.pids) {
             clearTimeout(timer);
+            helpers = parsed.helpers ?? [];
             resolve(parsed.pids);
           }
         });
@@ -89,6 +91,14 @@ describe('stdio children supervised by the proxy', () => {
       for (const pid of pids) expect(await isGone(pid, 5_000)).toBe(true);
     } finally {
       proc.kill('SIGKILL');
+      // The fixture's own HTTP child is not the proxy's to stop: it would outlive the test.
+      for (const pid of helpers) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
     }
   });
 });
