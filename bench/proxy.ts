@@ -70,6 +70,16 @@ function startProxyProcess(
   });
 }
 
+function startPipeProxy(target: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(path.join(here, 'pipe-proxy.ts'), [target], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { url: string }) => resolve({ child, url: m.url }));
+    child.once('exit', (code) => reject(new Error(`pipe proxy exited with ${code}`)));
+  });
+}
+
 function proxyStats(child: ChildProcess): Promise<ProxyStats> {
   return new Promise((resolve) => {
     child.once('message', (m: ProxyStats) => resolve(m));
@@ -192,17 +202,29 @@ policy:
     for (let i = 0; i < idle.length; i += 32) await Promise.all(idle.slice(i, i + 32).map((s) => s.close()));
     say(`echo servers: ${echo.urls.join(' ')}\nproxy: ${proxy.mcpUrl}`);
 
+    const pipe = await startPipeProxy(directUrl);
+    children.push(pipe.child);
     const direct32 = await openMany(directUrl, undefined, 32);
+    const piped32 = await openMany(pipe.url, undefined, 32);
     const proxied32 = await openMany(proxy.mcpUrl, token, 32);
     say('warming up');
     await load(direct32, 'echo', 1000);
+    await load(piped32, 'echo', 1000);
     await load(proxied32, 'e1_echo', 1000);
 
     say('concurrency 1');
     const d1 = await load(direct32.slice(0, 1), 'echo', durationMs);
+    const b1 = await load(piped32.slice(0, 1), 'echo', durationMs);
     const p1 = await load(proxied32.slice(0, 1), 'e1_echo', durationMs);
     say('concurrency 32');
     const d32 = await load(direct32, 'echo', durationMs);
+    const pipeBefore = await proxyStats(pipe.child);
+    const b32 = await load(piped32, 'echo', durationMs);
+    const pipeAfter = await proxyStats(pipe.child);
+    const pipeCpuPerCallMs =
+      (pipeAfter.cpu.user - pipeBefore.cpu.user + pipeAfter.cpu.system - pipeBefore.cpu.system) /
+      1000 /
+      b32.calls;
     const before = await proxyStats(proxy.child);
     const p32 = await load(proxied32, 'e1_echo', durationMs);
     const after = await proxyStats(proxy.child);
@@ -238,12 +260,16 @@ policy:
       throughputRatioC32: round(p32.rps / d32.rps),
       directRpsC32: round(d32.rps, 0),
       proxyRpsC32: round(p32.rps, 0),
+      pipeThroughputRatioC32: round(b32.rps / d32.rps),
+      pipeRpsC32: round(b32.rps, 0),
       addedP50MsC1: round(p1.p50 - d1.p50),
+      pipeAddedP50MsC1: round(b1.p50 - d1.p50),
       directP50MsC1: round(d1.p50),
       proxyP50MsC1: round(p1.p50),
       proxyP99MsC32: round(p32.p99),
       directP99MsC32: round(d32.p99),
       proxyCpuMsPerCall: round(cpuPerCallMs),
+      pipeCpuMsPerCall: round(pipeCpuPerCallMs),
       freshSessionRatio: round(percentile(freshProxy, 50) / percentile(freshDirect, 50)),
       freshSessionDirectMs: round(percentile(freshDirect, 50)),
       freshSessionProxyMs: round(percentile(freshProxy, 50)),
@@ -261,19 +287,19 @@ policy:
     const targets: [string, string, string, boolean][] = [
       [
         'throughput ratio c=32',
-        `${figures.throughputRatioC32}× (${figures.proxyRpsC32}/${figures.directRpsC32} rps)`,
+        `${figures.throughputRatioC32}× (${figures.proxyRpsC32}/${figures.directRpsC32} rps; bare pipe proxy ${figures.pipeThroughputRatioC32}×)`,
         '≥ 0.6×',
         figures.throughputRatioC32 >= 0.6,
       ],
       [
         'added p50 c=1',
-        `${figures.addedP50MsC1} ms (${figures.proxyP50MsC1} vs ${figures.directP50MsC1})`,
+        `${figures.addedP50MsC1} ms (${figures.proxyP50MsC1} vs ${figures.directP50MsC1}; bare pipe adds ${figures.pipeAddedP50MsC1})`,
         '≤ 0.5 ms',
         figures.addedP50MsC1 <= 0.5,
       ],
       [
         'proxy CPU per call',
-        `${figures.proxyCpuMsPerCall} ms`,
+        `${figures.proxyCpuMsPerCall} ms (bare pipe proxy ${figures.pipeCpuMsPerCall} ms)`,
         '≤ 0.35 ms',
         figures.proxyCpuMsPerCall <= 0.35,
       ],
