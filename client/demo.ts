@@ -144,6 +144,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       say('');
     }
 
+    // What the policy allows must be there too: every tool some agent was shown is known to exist, so an
+    // agent the policy lets see it must see it; an agent given servers must see something.
+    const known = new Map<string, string>();
+    for (const tools of listed.values())
+      for (const tool of tools) {
+        const server = serverOf(options.config, tool.name);
+        if (server !== undefined) known.set(tool.name, server);
+      }
+    for (const agent of options.agents) {
+      const seen = new Set(listed.get(agent)!.map((tool) => tool.name));
+      if (seen.size === 0 && serversFor(policy, { agent }).length > 0)
+        mismatches.push(
+          `${agent} sees no tools, though the policy gives it ${serversFor(policy, { agent }).join(', ')}`,
+        );
+      for (const [name, server] of known) {
+        if (!seen.has(name) && isVisible(policy, { agent }, { kind: 'tool', server, name }))
+          mismatches.push(`${agent} does not see ${name}, which the policy allows`);
+      }
+    }
+
     const reports: AgentReport[] = [];
     for (const agent of options.agents) {
       const client = clients.get(agent)!;
@@ -224,6 +244,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         hiddenCall,
       });
     }
+    if (
+      channelsAllowed(options.config, options.agents) &&
+      channelsPrefix(options.config, listed, options.agents) === undefined
+    ) {
+      mismatches.push(
+        'the policy lets both agents play in channels, but the proxy does not list the channels tools (is the channels server ready? see mcpcp status)',
+      );
+    }
     const multiplayer = await playTogether(options, clients, listed, say);
     if (multiplayer !== undefined) mismatches.push(...multiplayer.problems);
     return { agents: reports, ...(multiplayer ? { multiplayer } : {}), mismatches };
@@ -232,16 +260,31 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
 }
 
+const gameTools = ['create_channel', 'join_channel', 'post_message', 'sync_messages', 'get_receipt'];
+
 /** The channels server's tool prefix, when both first agents can create and join channels; else undefined. */
 function channelsPrefix(config: McpcpConfig, listed: Map<string, Tool[]>, agents: readonly string[]) {
   const server = config.servers.find((s) => s.id === 'channels');
   if (server === undefined || agents.length < 2) return undefined;
   const prefix = server.namespace === '' ? '' : `${server.namespace}_`;
   const can = (agent: string) =>
-    ['create_channel', 'join_channel', 'post_message', 'sync_messages', 'get_receipt'].every((name) =>
-      (listed.get(agent) ?? []).some((tool) => tool.name === `${prefix}${name}`),
-    );
+    gameTools.every((name) => (listed.get(agent) ?? []).some((tool) => tool.name === `${prefix}${name}`));
   return can(agents[0]!) && can(agents[1]!) ? prefix : undefined;
+}
+
+/** The policy lets the first two agents use every channels tool the game needs. */
+function channelsAllowed(config: McpcpConfig, agents: readonly string[]): boolean {
+  const server = config.servers.find((s) => s.id === 'channels');
+  if (server === undefined || agents.length < 2) return false;
+  const policy = compilePolicy(config);
+  const prefix = server.namespace === '' ? '' : `${server.namespace}_`;
+  return agents
+    .slice(0, 2)
+    .every((agent) =>
+      gameTools.every((name) =>
+        isVisible(policy, { agent }, { kind: 'tool', server: server.id, name: `${prefix}${name}` }),
+      ),
+    );
 }
 
 async function playTogether(
