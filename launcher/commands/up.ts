@@ -1,6 +1,6 @@
 // `mcpcp up`: runs the fleet in the foreground until SIGINT/SIGTERM or `mcpcp down`.
 // With no --config and no ./mcpcp.yaml it runs the embedded default fleet from the data folder.
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadSigner } from '../../auth/keys.ts';
@@ -108,9 +108,11 @@ async function runUp(flags: UpFlags): Promise<void> {
     tokensDir = files.tokensDir;
     const shown = relative(process.cwd(), files.configFile) || files.configFile;
     if (json) emit({ event: 'default-config', configFile: files.configFile, created: files.created });
-    else if (files.created.includes('config'))
-      say(`Wrote the default config to ${shown} (keys in ${files.keysDir}).`);
-    else say(`Using the default config ${shown}.`);
+    else if (files.created.includes('config')) {
+      say(`Wrote the default config to ${shown} (keys in ${files.keysDir}); copy it to edit the fleet:\n`);
+      const text = await readFile(files.configFile, 'utf8');
+      say(`${text.trimEnd().replace(/^/gm, '    ')}\n`);
+    } else say(`Using the default config ${shown}.`);
   }
   const config = await loadConfig(configFile);
   // Human mode keeps the terminal for progress and child lines; the proxy's structured logs only when asked.
@@ -158,7 +160,11 @@ async function runUp(flags: UpFlags): Promise<void> {
     say(`Agents connect to: ${status.proxy.mcpUrl}`);
     if (tokens.length > 0)
       say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
-    else say('Issue agent tokens with: mcpcp token issue AGENT');
+    else
+      say(
+        `Issue agent tokens with: ${cliName()} token issue --agent NAME --config ${relative(process.cwd(), resolve(configFile)) || configFile}` +
+          ` --issuer ${status.proxy.issuer} --audience ${status.proxy.resource}`,
+      );
     const dirFlag = flags.dataDir === undefined ? '' : ` --data-dir ${flags.dataDir}`;
     const cli = cliName();
     say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
