@@ -12,7 +12,14 @@ import { startProxy, type RunningProxy } from '../../../proxy/start.ts';
 import { startKitServer, type RunningKitServer } from '../../../servers/_kit/main.ts';
 import { channelsServerSpec } from '../../../servers/channels/server.ts';
 import { sha256Hex } from '../../../servers/channels/transcript.ts';
-import { deal, handProblems, playToEnd, type HandProgress, type Reply } from './blackjack-player.ts';
+import {
+  deal,
+  dealerMustPlay,
+  handProblems,
+  playToEnd,
+  type HandProgress,
+  type Reply,
+} from './blackjack-player.ts';
 import {
   connectThroughProxy,
   issueOwnToken,
@@ -89,11 +96,14 @@ policy:
 
   /** alice creates a channel with `preset` in slot 1; both join with their own seeds. Returns the channel and seats. */
   async function table(alice: ProxyAgent, bob: ProxyAgent, preset: string) {
-    const created = await alice.call<{ channel_id: string; invites: Array<{ code: string }> }>('create_channel', {
-      name: preset,
-      slots: ['bot:ref', 'invite:alice', 'invite:bob'],
-      bot_preset: preset,
-    });
+    const created = await alice.call<{ channel_id: string; invites: Array<{ code: string }> }>(
+      'create_channel',
+      {
+        name: preset,
+        slots: ['bot:ref', 'invite:alice', 'invite:bob'],
+        bot_preset: preset,
+      },
+    );
     const seats = new Map<string, ProxyAgent>();
     for (const [i, player] of [alice, bob].entries()) {
       const joined = await player.call<{ view: { you: { agent: string; slot: string } } }>('join_channel', {
@@ -185,12 +195,13 @@ policy:
     const alice = await connect('alice');
     const bob = await connect('bob');
     const { channelId, seats } = await table(alice, bob, 'BlackjackBot');
-    // A hand can end before anyone acts (a dealer blackjack, two naturals): deal again until one has a hit.
+    // A hand can end before anyone acts (a dealer blackjack, two naturals) or with everyone bust (the dealer has
+    // nothing to play): deal again until a hand has a hit and a player the dealer must play against.
     let hand: HandProgress | undefined;
-    for (let tries = 0; tries < 8; tries += 1) {
+    for (let tries = 0; tries < 12; tries += 1) {
       const next = await deal(tries % 2 ? bob : alice, channelId);
-      await playToEnd(seats, channelId, next);
-      if (next.moves.some((m) => m.command === 'hit')) {
+      const over = await playToEnd(seats, channelId, next);
+      if (next.moves.some((m) => m.command === 'hit') && dealerMustPlay(over)) {
         hand = next;
         break;
       }
@@ -202,8 +213,14 @@ policy:
     const over = hand!.over!;
     expect(over.body).toMatchObject({ game: 'blackjack', results: expect.any(Array) as unknown });
     expect((over.body.results as unknown[]).length).toBe(2);
+    const dealer = over.body.dealer as { cards: string[]; total: number };
+    expect(dealer.total).toBeGreaterThanOrEqual(17); // S17: draws below 17, stands on any 17
     const kinds = hand!.moves.at(-1)!.replies.map((r) => r.kind);
-    expect(kinds.slice(kinds.indexOf('game:over'))).toEqual(['game:over', 'fairness:reveal', 'fairness:commit']);
+    expect(kinds.slice(kinds.indexOf('game:over'))).toEqual([
+      'game:over',
+      'fairness:reveal',
+      'fairness:commit',
+    ]);
 
     const saved = await verifyBoth(alice, bob, channelId, 'blackjack');
     const copy = await readExport(saved);
@@ -229,10 +246,13 @@ policy:
   it('keeps a long poll through the proxy open past the proxy health-check interval', async () => {
     const alice = await connect('alice');
     const bob = await connect('bob');
-    const created = await alice.call<{ channel_id: string; invites: Array<{ code: string }> }>('create_channel', {
-      name: 'long-poll',
-      slots: ['invite:alice', 'invite:bob'],
-    });
+    const created = await alice.call<{ channel_id: string; invites: Array<{ code: string }> }>(
+      'create_channel',
+      {
+        name: 'long-poll',
+        slots: ['invite:alice', 'invite:bob'],
+      },
+    );
     await alice.call('join_channel', { invite_code: created.invites[0]!.code });
     await bob.call('join_channel', { invite_code: created.invites[1]!.code });
     const start = await bob.call<{ cursor: number }>('sync_messages', { channel_id: created.channel_id });
