@@ -35,7 +35,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     if (isMcpcpError(error)) {
       process.stderr.write(`mcpcp: ${error.message} (${error.code})\n`);
-      return error.code.startsWith('ERR_CONFIG') || error.code.startsWith('ERR_TOKEN') ? 2 : 1;
+      // Bad input from the operator (a config, a token, a flag value) is a usage error: 2, as commander's own.
+      return error.code.startsWith('ERR_CONFIG') ||
+        error.code.startsWith('ERR_TOKEN') ||
+        error.code === 'ERR_INVALID_ARGUMENT'
+        ? 2
+        : 1;
     }
     process.stderr.write(
       `mcpcp: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`,

@@ -52,6 +52,8 @@ export const registerPolicy: Register = (program) => {
 
       const compiled = compilePolicy(config);
       const principal = { agent: flags.agent, groups: flags.group };
+      // What the decision used: the agent's groups per the config, plus any --group a token would add.
+      const groups = [...new Set([...(compiled.groupsOf.get(flags.agent) ?? []), ...flags.group])];
       const target = { kind, server, name: flags.tool };
       const decision =
         args === undefined
@@ -65,7 +67,7 @@ export const registerPolicy: Register = (program) => {
       if (flags.json) {
         const out = {
           agent: flags.agent,
-          groups: flags.group,
+          groups,
           kind,
           server,
           name: flags.tool,
@@ -76,7 +78,9 @@ export const registerPolicy: Register = (program) => {
         };
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else {
-        process.stdout.write(renderText(flags, kind, server, decision, constraints, argumentsChecked));
+        process.stdout.write(
+          renderText(flags, groups, kind, server, decision, constraints, argumentsChecked),
+        );
       }
       if (flags.exitCode && !decision.allowed) process.exitCode = 1;
     });
@@ -111,6 +115,7 @@ function serverForName(config: McpcpConfig, kind: PolicyKind, name: string, comm
 
 function renderText(
   flags: ExplainFlags,
+  groups: readonly string[],
   kind: PolicyKind,
   server: string,
   decision: Decision,
@@ -118,8 +123,10 @@ function renderText(
   argumentsChecked: boolean,
 ): string {
   const lines = [
-    `${decision.allowed ? 'ALLOWED' : 'DENIED'}: ${kind} ${flags.tool} on server ${server} for agent ${flags.agent}`,
-    `rule:   ${decision.rule} (${decision.effect})`,
+    `${decision.allowed ? 'ALLOWED' : 'DENIED'}: ${kind} ${flags.tool} on server ${server} for agent ${flags.agent}` +
+      (groups.length > 0 ? ` (groups: ${groups.join(', ')})` : ''),
+    // A rule that allows the name but whose argument constraint fails is not a deny rule.
+    `rule:   ${decision.rule} (${!decision.allowed && decision.code === 'ERR_POLICY_ARGUMENTS' ? 'allow, but an argument constraint fails' : decision.effect})`,
     `reason: ${decision.reason}`,
   ];
   if (Object.keys(constraints).length > 0) {

@@ -32,8 +32,18 @@ afterAll(async () => {
 });
 
 describe('--help', () => {
-  it('prints usage and exits 0 for every keys and token command', async () => {
+  it('prints usage and exits 0 for every command', async () => {
     for (const args of [
+      ['--help'],
+      ['up', '--help'],
+      ['status', '--help'],
+      ['down', '--help'],
+      ['demo', '--help'],
+      ['verify', '--help'],
+      ['config', '--help'],
+      ['config', 'check', '--help'],
+      ['policy', '--help'],
+      ['policy', 'explain', '--help'],
       ['keys', '--help'],
       ['keys', 'generate', '--help'],
       ['keys', 'rotate', '--help'],
@@ -47,6 +57,17 @@ describe('--help', () => {
       expect(result.exitCode, args.join(' ')).toBe(0);
       expect(result.stdout, args.join(' ')).toContain('Usage: mcpcp');
     }
+  });
+});
+
+describe('bad flag values', () => {
+  it('exit 2 (usage), like commander usage errors, naming the flag', async () => {
+    const bits = await mcpcp(['keys', 'generate', '--dir', path.join(tmp, 'bits'), '--bits', 'abc']);
+    expect(bits.exitCode).toBe(2);
+    expect(bits.stderr).toContain('--bits');
+    const port = await mcpcp(['up', '--port', 'x', '--data-dir', path.join(tmp, 'port')]);
+    expect(port.exitCode).toBe(2);
+    expect(port.stderr).toContain('--port');
   });
 });
 

@@ -96,6 +96,21 @@ describe('mcpcp policy explain', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('ALLOWED: tool mcp3_read_graph on server mcp3 for agent agent_name1');
     expect(result.stdout).toContain('rule:   players-memory (allow)');
+    // agent_name1 is in the config's players group, which the deciding rule names.
+    expect(result.stdout).toContain('(groups: players)');
+  });
+
+  it('says a failed argument constraint is one, not a deny rule', async () => {
+    const result = await explain(
+      '--agent',
+      'agent_name1',
+      '--tool',
+      'mcp1_get-sum',
+      '--args',
+      '{"a":1,"b":5000}',
+    );
+    expect(result.stdout).toContain('DENIED');
+    expect(result.stdout).toContain('rule:   agent1-mcp1 (allow, but an argument constraint fails)');
   });
 
   it('names the denying rule when a deny glob wins, and exits 0 unless --exit-code', async () => {
@@ -124,8 +139,13 @@ describe('mcpcp policy explain', () => {
       '--json',
     );
     expect(result.exitCode).toBe(0);
-    const out = JSON.parse(result.stdout) as { server: string; decision: Record<string, unknown> };
+    const out = JSON.parse(result.stdout) as {
+      server: string;
+      groups: string[];
+      decision: Record<string, unknown>;
+    };
     expect(out.server).toBe('mcp1');
+    expect(out.groups).toEqual(['players']);
     expect(out.decision).toEqual({
       allowed: false,
       rule: 'agent1-mcp1',
