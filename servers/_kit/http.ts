@@ -1,7 +1,8 @@
 // Streamable HTTP front of a first-party server on loopback (Hono on @hono/node-server), serving both protocol eras
 // at /mcp: 2026-07-28 requests through the SDK's per-request handler (subscriptions/listen), 2025-era requests
 // through sessionful transports (Mcp-Session-Id, GET stream, resources/subscribe). Every request is authenticated;
-// a legacy session stays bound to the agent that opened it. It must not know what the server's tools do.
+// a legacy session stays bound to the agent that opened it, and a modern listen stream to the agent that opened it
+// (resource updates reach it only when the server's mayHear allows). It must not know what the server's tools do.
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -17,8 +18,17 @@ import { Hono } from 'hono';
 import { isMcpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Authenticate, Caller } from './caller.ts';
+import { createCallerEventBus, type MayHear } from './listen-bus.ts';
 
 export type ServerFactory = (caller: Caller) => McpServer;
+
+/** "Resource changed" events for 2026-era subscriptions/listen streams, and who may hear them. */
+export interface ResourceUpdates {
+  /** Registers the sink for change events; returns the unregister function. */
+  subscribe(emit: (uri: string) => void): () => void;
+  /** The server's read-access decision for uri, asked at every delivery (access changes while a stream is open). */
+  mayHear: MayHear;
+}
 
 export interface KitHttpOptions {
   factory: ServerFactory;
@@ -26,8 +36,8 @@ export interface KitHttpOptions {
   host?: string;
   port?: number;
   logger: Logger;
-  /** Registers a sink for "resource changed" events, forwarded to modern subscriptions/listen streams. */
-  resourceUpdates?: (emit: (uri: string) => void) => () => void;
+  /** Change events forwarded to modern subscriptions/listen streams whose caller may hear them. */
+  resourceUpdates?: ResourceUpdates;
   maxRequestBodySize?: number;
   /** A 2025-era session idle this long is closed (default 30 minutes). */
   sessionIdleMs?: number;
@@ -68,6 +78,13 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
   );
   sweeper.unref();
   const onerror = (error: Error): void => log.warn({ err: error }, 'mcp transport error');
+  const updates =
+    options.resourceUpdates === undefined
+      ? undefined
+      : createCallerEventBus({
+          mayHear: options.resourceUpdates.mayHear,
+          onerror: (error) => log.warn({ err: error }, 'resource update not delivered'),
+        });
   // The per-request factory reads the caller the auth step attached to the request.
   const modern = createMcpHandler(
     (ctx) => {
@@ -78,10 +95,11 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     {
       legacy: 'reject',
       onerror,
+      ...(updates ? { bus: updates.bus } : {}),
       ...(options.maxRequestBodySize ? { maxRequestBodySize: options.maxRequestBodySize } : {}),
     },
   );
-  const stopUpdates = options.resourceUpdates?.((uri) => modern.notify.resourceUpdated(uri));
+  const stopUpdates = options.resourceUpdates?.subscribe((uri) => modern.notify.resourceUpdated(uri));
 
   async function openLegacySession(request: Request, caller: Caller): Promise<Response> {
     let body: unknown;
@@ -136,7 +154,9 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       return session.transport.handleRequest(request);
     }
     callers.set(request, caller);
-    return modern.fetch(request);
+    return updates === undefined
+      ? modern.fetch(request)
+      : updates.serveAs(caller, () => modern.fetch(request));
   }
 
   // Loopback only: Host and Origin are checked against DNS rebinding before anything else.

@@ -10,7 +10,7 @@ import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import { readRuntimeEnv } from '../../lib/env.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { createChildTokenAuthenticator, fixedCaller, type Authenticate } from './caller.ts';
-import { startKitHttp, type ServerFactory } from './http.ts';
+import { startKitHttp, type ResourceUpdates, type ServerFactory } from './http.ts';
 
 export interface KitContext {
   dataDir: string;
@@ -23,7 +23,8 @@ export interface KitContext {
 
 export interface KitApp {
   factory: ServerFactory;
-  resourceUpdates?: (emit: (uri: string) => void) => () => void;
+  /** Feeds 2026-era subscriptions/listen; mayHear decides which callers hear which URIs. */
+  resourceUpdates?: ResourceUpdates;
   close(): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ import { createHeadSigner } from './receipts.ts';
 import { ChannelService, type BuiltinBot, type ChannelLimits } from './service.ts';
 import { createSqliteChannelStore } from './store/sqlite.ts';
 import type { ChannelStore } from './store/types.ts';
-import { channelUri, createChannelsMcpServer } from './tools.ts';
+import { channelUri, createChannelsMcpServer, mayHearChannel } from './tools.ts';
 
 export interface ChannelsAppOptions {
   store?: ChannelStore;
@@ -64,7 +64,10 @@ export async function createChannelsApp(
   return {
     service,
     factory: (caller) => createChannelsMcpServer(service, caller, log),
-    resourceUpdates: (emit) => service.notifier.subscribe((id) => emit(channelUri(id))),
+    resourceUpdates: {
+      subscribe: (emit) => service.notifier.subscribe((id) => emit(channelUri(id))),
+      mayHear: (caller, uri) => mayHearChannel(service, caller, uri),
+    },
     async close() {
       await remote?.close();
       await store.close();

@@ -1,6 +1,7 @@
 // The channels MCP surface for one caller: tools (zod input schemas), the channel://<id> resources and 2025-era
-// resources/subscribe. A thin adapter over ChannelService; failures become tool results with isError and a stable
-// error code, never protocol errors.
+// resources/subscribe, and who may hear about a channel's changes (the same reader check resources/read makes, for
+// both eras). A thin adapter over ChannelService; failures become tool results with isError and a stable error code,
+// never protocol errors.
 import { McpServer, ResourceTemplate, type CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
@@ -37,6 +38,31 @@ const jsonBody = z
 
 export function channelUri(id: string): string {
   return `channel://${id}`;
+}
+
+/** Reads a channel's view as caller: the reader check behind resources/read, subscribe and every update pushed. */
+async function readChannelUri(service: ChannelService, caller: Caller, uri: string): Promise<unknown> {
+  const match = /^channel:\/\/(.+)$/.exec(uri);
+  if (match === null) throw new McpcpError('ERR_NOT_FOUND', 'not a channel URI');
+  return service.who(caller, match[1]!);
+}
+
+/**
+ * Whether caller may hear that uri changed, in either era: exactly when it may read it now (a kicked agent stops
+ * hearing at once). Unknown and not-a-member are both a plain no.
+ */
+export async function mayHearChannel(service: ChannelService, caller: Caller, uri: string): Promise<boolean> {
+  try {
+    await readChannelUri(service, caller, uri);
+    return true;
+  } catch (error) {
+    if (
+      isMcpcpError(error) &&
+      ['ERR_NOT_FOUND', 'ERR_CHANNEL_NOT_FOUND', 'ERR_NOT_MEMBER'].includes(error.code)
+    )
+      return false;
+    throw error;
+  }
 }
 
 function ok(value: unknown): CallToolResult {
@@ -273,7 +299,7 @@ function registerChannelResources(server: McpServer, service: ChannelService, ca
     },
     async (uri, variables) => {
       const id = String(variables.id);
-      const view = await service.who(caller, id);
+      const view = await readChannelUri(service, caller, channelUri(id));
       const head = await service.store.head(id);
       const messages = await service.store.readMessages(id, Math.max(0, head.seq - 50), 50);
       return {
@@ -282,19 +308,21 @@ function registerChannelResources(server: McpServer, service: ChannelService, ca
     },
   );
 
-  // 2025-era subscriptions: this instance serves one session; forward appends for the URIs it subscribed to.
-  // Subscribed lazily, so per-request (2026-era) instances never register a listener.
+  // 2025-era subscriptions: this instance serves one session; forward appends for the URIs it subscribed to, while
+  // the caller may still read them. Subscribed lazily, so per-request (2026-era) instances never register a listener.
   const subscribed = new Set<string>();
   let stop: (() => void) | undefined;
   server.server.setRequestHandler('resources/subscribe', async (request) => {
-    const match = /^channel:\/\/(.+)$/.exec(request.params.uri);
-    if (match === null) throw new McpcpError('ERR_NOT_FOUND', 'not a channel URI');
-    await service.who(caller, match[1]!); // membership check
+    await readChannelUri(service, caller, request.params.uri); // refused exactly as resources/read would be
     subscribed.add(request.params.uri);
     stop ??= service.notifier.subscribe((id) => {
       const uri = channelUri(id);
-      if (subscribed.has(uri) && server.isConnected())
-        void server.server.sendResourceUpdated({ uri }).catch(() => undefined);
+      if (!subscribed.has(uri)) return;
+      void mayHearChannel(service, caller, uri)
+        .then((allowed) =>
+          allowed && server.isConnected() ? server.server.sendResourceUpdated({ uri }) : undefined,
+        )
+        .catch(() => undefined);
     });
     return {};
   });
