@@ -1,6 +1,6 @@
 // Fetches a live channel's transcript through MCP (normally through the proxy, with the agent's own token):
-// every message from seq 1, the signed head, and the source of every announced bot. Returns a TranscriptExport that
-// verify.ts checks and `mcpcp verify --save` writes to a file.
+// every message from seq 1 up to the signed receipt head, the heads, and the source of every announced bot. Returns a
+// TranscriptExport that verify.ts checks and `mcpcp verify --save` writes to a file.
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { JSONWebKeySet } from 'jose';
 import { McpcpError } from '../../lib/errors.ts';
@@ -56,13 +56,18 @@ export async function collectTranscript(call: ToolCaller, channel: string): Prom
   const receipt = (await call('get_receipt', { channel_id: channel })) as {
     head: { seq: number; hash: string; jws: string | null };
   };
-  if (receipt.head.seq > cursor) {
-    // Messages arrived meanwhile: read them so the receipt names a message we hold.
+  while (cursor < receipt.head.seq) {
+    // Messages arrived meanwhile: read up to the receipt's head, so it covers the last message we hold.
     const rest = (await call('sync_messages', { channel_id: channel, cursor, limit: 500 })) as {
       messages: ChannelMessage[];
+      cursor: number;
     };
+    if (rest.messages.length === 0) break;
     messages.push(...rest.messages);
+    cursor = rest.cursor;
   }
+  // Anything newer than the receipt is left to the next export (no signed head covers it yet).
+  if (messages.length > receipt.head.seq) messages.length = receipt.head.seq;
   heads.push(receipt.head);
   const sources: Record<string, string> = {};
   for (const message of messages) {

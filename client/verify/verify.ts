@@ -1,11 +1,12 @@
-// Verifies a channel transcript end to end: the hash chain, the signed heads (against a JWKS), every fairness
-// commitment against its reveal, and a re-run of the bot over the transcript (runBotHook) that must reproduce each bot
-// message (replay.ts). Pure over its inputs (transcript, JWKS, hook runner); fetching lives in fetch.ts, the CLI in
-// launcher/commands/verify.ts. Any alteration fails and names the first bad message.
+// Verifies a channel transcript end to end: the hash chain, the signed heads (against a JWKS the caller trusts, one
+// covering the last message; heads.ts), every fairness commitment against its reveal, and a re-run of the bot over the
+// transcript (runBotHook) that must reproduce each bot message (replay.ts). Pure over its inputs (transcript, JWKS,
+// hook runner); fetching lives in fetch.ts, the CLI in launcher/commands/verify.ts. Any alteration, cut or appended
+// message fails and names the first bad message.
 import type { JSONWebKeySet } from 'jose';
 import type { BotHookInput, BotHookOutput } from '../../servers/sandbox/bot-host.ts';
-import { verifySignedHead } from '../../servers/channels/receipts.ts';
-import { checkChain, genesisHash, type ChannelMessage } from '../../servers/channels/transcript.ts';
+import { checkChain, type ChannelMessage } from '../../servers/channels/transcript.ts';
+import { checkHeads } from './heads.ts';
 import { replay } from './replay.ts';
 
 export const transcriptFormat = 'mcpcp-transcript/1';
@@ -18,7 +19,7 @@ export interface TranscriptExport {
   heads: Array<{ seq: number; hash: string; jws: string | null }>;
   /** Bot sources by code hash (from get_bot_source). */
   sources: Record<string, string>;
-  /** Optional copy of the server's JWKS; an independently obtained JWKS is better (--jwks). */
+  /** Optional copy of the server's JWKS, written by `--save` for reference; never trusted (a forger controls it). */
   jwks?: JSONWebKeySet;
 }
 
@@ -44,6 +45,7 @@ export type RunHook = (input: BotHookInput) => Promise<BotHookOutput>;
 
 export async function verifyTranscript(
   transcript: TranscriptExport,
+  /** `jwks`: the JWKS the caller trusts (from the fleet or the proxy); without it no head verifies and the check fails. */
   options: { jwks?: JSONWebKeySet; runHook?: RunHook } = {},
 ): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
@@ -78,37 +80,10 @@ export async function verifyTranscript(
   }
   report.checked.chain = true;
 
-  // 2. Signed heads: each must verify and name a message of this chain.
-  const jwks = options.jwks ?? transcript.jwks;
-  const heads = (transcript.heads ?? []).filter((head) => head.jws !== null);
-  if (heads.length === 0) notes.push('no signed heads to check');
-  else if (jwks === undefined)
-    problems.push({ seq: null, check: 'heads', reason: 'signed heads present but no JWKS to check them' });
-  else {
-    if (options.jwks === undefined)
-      notes.push('JWKS taken from the transcript file itself; pass --jwks for an independent check');
-    for (const head of heads) {
-      try {
-        const claims = await verifySignedHead(head.jws!, jwks);
-        const message = messages[claims.seq - 1];
-        if (claims.channel_id !== transcript.channel_id) {
-          problems.push({ seq: claims.seq, check: 'heads', reason: 'signed head is for another channel' });
-        } else if ((claims.seq === 0 ? genesisHash : message?.hash) !== claims.hash) {
-          problems.push({
-            seq: claims.seq,
-            check: 'heads',
-            reason: `signed head does not match message ${claims.seq}`,
-          });
-        } else report.checked.heads += 1;
-      } catch {
-        problems.push({
-          seq: head.seq ?? null,
-          check: 'heads',
-          reason: 'signed head does not verify against the JWKS',
-        });
-      }
-    }
-  }
+  // 2. Signed heads, against the caller's JWKS only: each must verify, and one must cover the last message.
+  if (transcript.jwks !== undefined && options.jwks === undefined)
+    notes.push('the JWKS embedded in the transcript file is not trusted; pass a JWKS obtained independently');
+  await checkHeads(transcript, messages, options.jwks, problems, report);
 
   // 3. Fairness and bot replay.
   await replay(transcript, messages, options.runHook, problems, notes, report);

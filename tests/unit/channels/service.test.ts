@@ -1,8 +1,14 @@
 // The channel service in-process (real SQLite in memory, real QuickJS sandbox): membership, invites, admin ops,
 // long polls, concurrency, fairness messages and hostile bots.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JSONWebKeySet } from 'jose';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPair, loadJwks, loadSigner, type Signer } from '../../../auth/keys.ts';
 import { createInProcessBotRunner } from '../../../servers/bot-runner/runner.ts';
 import { commitmentOf } from '../../../servers/channels/fairness.ts';
+import { createHeadSigner } from '../../../servers/channels/receipts.ts';
 import { ChannelService } from '../../../servers/channels/service.ts';
 import { createSqliteChannelStore } from '../../../servers/channels/store/sqlite.ts';
 import type { ChannelStore } from '../../../servers/channels/store/types.ts';
@@ -18,11 +24,24 @@ const carol = { agent: 'carol' };
 describe('channel service', () => {
   let store: ChannelStore;
   let service: ChannelService;
+  let keysDir: string;
+  let signer: Signer;
+  let jwks: JSONWebKeySet;
+  beforeAll(async () => {
+    keysDir = await mkdtemp(join(tmpdir(), 'mcpcp-service-'));
+    await generateKeyPair(keysDir);
+    signer = await loadSigner(keysDir);
+    jwks = await loadJwks(keysDir);
+  });
+  afterAll(async () => {
+    await rm(keysDir, { recursive: true, force: true });
+  });
   beforeEach(() => {
     store = createSqliteChannelStore({ file: ':memory:' });
     service = new ChannelService({
       store,
       runner: createInProcessBotRunner(),
+      signHead: createHeadSigner(signer, 'http://issuer.test'),
       limits: { bot: { memoryBytes: 16 * 1024 * 1024, instructions: 2_000_000, wallMs: 3_000 } },
     });
   });
@@ -246,9 +265,10 @@ describe('channel service', () => {
       const hash = (m.body as { code_hash: string }).code_hash;
       sources[hash] = (await service.getBotSource(hash)).source;
     }
+    const head = (await service.getReceipt(bob, channel_id)).head;
     const report = await verifyTranscript(
-      { format: 'mcpcp-transcript/1', channel_id, messages, heads: [], sources },
-      { runHook: runBotHook },
+      { format: 'mcpcp-transcript/1', channel_id, messages, heads: [head], sources },
+      { jwks, runHook: runBotHook },
     );
     expect(report.problems).toEqual([]);
     expect(report.checked.reveals).toBe(2);
@@ -278,10 +298,10 @@ describe('channel service', () => {
         format: 'mcpcp-transcript/1',
         channel_id,
         messages: await all(channel_id),
-        heads: [],
+        heads: [(await service.getReceipt(alice, channel_id)).head],
         sources: { [hash]: counterBot },
       },
-      { runHook: runBotHook },
+      { jwks, runHook: runBotHook },
     );
     expect(report.problems).toEqual([]);
   });

@@ -40,6 +40,8 @@ describe('transcript verification', () => {
   let dir: string;
   let jwks: JSONWebKeySet;
   let transcript: TranscriptExport;
+  /** The same channel read later: real messages after the last signed head of `transcript`. */
+  let later: ChannelMessage[];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mcpcp-verify-'));
@@ -74,6 +76,8 @@ describe('transcript verification', () => {
       heads,
       sources: { [codeHash]: counterBot },
     };
+    await service.postMessage(alice, { channel_id: created.channel_id, body: { move: 3 } });
+    later = await store.readMessages(created.channel_id, 0, 1000);
     await store.close();
   });
   afterAll(async () => {
@@ -118,16 +122,17 @@ describe('transcript verification', () => {
     const botMessage = transcript.messages.filter((m) => m.from.type === 'bot').at(-2)!;
     const edited = structuredClone(transcript.messages);
     (edited[botMessage.seq - 1]!.body as { draw: number }).draw += 1;
-    const forged: TranscriptExport = { ...transcript, messages: reseal(edited, botMessage.seq), heads: [] };
+    const forged: TranscriptExport = { ...transcript, messages: reseal(edited, botMessage.seq) };
+    // The signed heads after the edit contradict the re-sealed chain; the re-run names the forged message first.
     const report = await verifyTranscript(forged, { jwks, runHook: runBotHook });
     expect(report.ok).toBe(false);
     expect(report.first_bad).toMatchObject({ seq: botMessage.seq, check: 'bot' });
-    // With the signed heads kept, the re-sealed chain also contradicts the server's receipts.
-    const withHeads = await verifyTranscript(
-      { ...forged, heads: transcript.heads },
-      { jwks, runHook: runBotHook },
-    );
-    expect(withHeads.problems.some((p) => p.check === 'heads')).toBe(true);
+    expect(report.problems.some((p) => p.check === 'heads')).toBe(true);
+    // Dropping the heads does not help the forger: then nothing vouches for the transcript at all.
+    const headless = await verifyTranscript({ ...forged, heads: [] }, { jwks, runHook: runBotHook });
+    expect(headless.ok).toBe(false);
+    expect(headless.first_bad).toMatchObject({ seq: 1, check: 'heads' });
+    expect(headless.problems).toContainEqual(expect.objectContaining({ seq: botMessage.seq, check: 'bot' }));
   });
 
   it('catches a revealed seed that does not match the commitment', async () => {
@@ -135,8 +140,8 @@ describe('transcript verification', () => {
     const reveal = edited.find((m) => m.kind === 'fairness:reveal')!;
     (reveal.body as { seed: string }).seed = 'f'.repeat(64);
     const report = await verifyTranscript(
-      { ...transcript, messages: reseal(edited, reveal.seq), heads: [] },
-      { runHook: runBotHook },
+      { ...transcript, messages: reseal(edited, reveal.seq) },
+      { jwks, runHook: runBotHook },
     );
     expect(report.first_bad).toMatchObject({ seq: reveal.seq, check: 'fairness' });
   });
@@ -149,6 +154,81 @@ describe('transcript verification', () => {
     const report = await verifyTranscript(transcript, { jwks: await loadJwks(other) });
     expect(report.ok).toBe(false);
     expect(report.first_bad?.check).toBe('heads');
+  });
+
+  describe('signed heads must cover the whole transcript', () => {
+    const lastSeq = (): number => transcript.messages.at(-1)!.seq;
+
+    it('fails a transcript without any signed head, naming message 1', async () => {
+      const report = await verifyTranscript({ ...transcript, heads: [] }, { jwks, runHook: runBotHook });
+      expect(report.ok).toBe(false);
+      expect(report.first_bad).toMatchObject({ seq: 1, check: 'heads' });
+      const unsigned = transcript.heads.map((head) => ({ ...head, jws: null }));
+      const withUnsigned = await verifyTranscript({ ...transcript, heads: unsigned }, { jwks });
+      expect(withUnsigned.first_bad).toMatchObject({ seq: 1, check: 'heads' });
+    });
+
+    it('fails real messages appended after the last signed head, naming the first of them', async () => {
+      expect(later.length).toBeGreaterThan(transcript.messages.length);
+      const report = await verifyTranscript(
+        { ...transcript, messages: later },
+        { jwks, runHook: runBotHook },
+      );
+      expect(report.ok).toBe(false);
+      expect(report.first_bad).toMatchObject({ seq: lastSeq() + 1, check: 'heads' });
+    });
+
+    it('fails a transcript cut short of its signed head, naming the first missing message', async () => {
+      const cut = transcript.messages.length - 2;
+      const report = await verifyTranscript(
+        { ...transcript, messages: transcript.messages.slice(0, cut) },
+        { jwks, runHook: runBotHook },
+      );
+      expect(report.ok).toBe(false);
+      expect(report.first_bad).toMatchObject({ seq: cut + 1, check: 'heads' });
+    });
+
+    it('accepts a prefix that ends exactly at one of its signed heads', async () => {
+      const head = transcript.heads[0]!;
+      const report = await verifyTranscript(
+        { ...transcript, messages: transcript.messages.slice(0, head.seq), heads: [head] },
+        { jwks },
+      );
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+    });
+
+    it('never trusts the JWKS embedded in the file: a forger signing with their own key fails', async () => {
+      const forgerDir = join(dir, 'forger-keys');
+      await generateKeyPair(forgerDir);
+      const forgerJwks = await loadJwks(forgerDir);
+      const sign = createHeadSigner(await loadSigner(forgerDir), 'http://issuer.test');
+      const last = later.at(-1)!;
+      const forged: TranscriptExport = {
+        ...transcript,
+        messages: later,
+        heads: [
+          {
+            seq: last.seq,
+            hash: last.hash,
+            jws: await sign({
+              typ: 'mcpcp-channel-head',
+              channel_id: transcript.channel_id,
+              seq: last.seq,
+              hash: last.hash,
+              ts: last.ts,
+            }),
+          },
+        ],
+        jwks: forgerJwks,
+      };
+      const untrusted = await verifyTranscript(forged, { runHook: runBotHook });
+      expect(untrusted.ok).toBe(false);
+      expect(untrusted.first_bad).toMatchObject({ seq: 1, check: 'heads' });
+      const checked = await verifyTranscript(forged, { jwks, runHook: runBotHook });
+      expect(checked.ok).toBe(false);
+      expect(checked.first_bad?.check).toBe('heads');
+    });
   });
 
   it('runs as `mcpcp verify --file` with exit code 0, and 1 naming the message for a tampered copy', async () => {
