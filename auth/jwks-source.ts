@@ -167,7 +167,8 @@ function createRemoteSource(url: string, options: RemoteJwksOptions): KeySource 
   };
 }
 
-async function fetchJwks(url: URL, timeoutMs: number, maxBytes: number): Promise<JSONWebKeySet> {
+/** One bounded GET of a remote JWKS: no redirects, a timeout, a size cap; ERR_JWKS_FETCH on any failure. */
+export async function fetchJwks(url: URL, timeoutMs = 5_000, maxBytes = 256 * 1024): Promise<JSONWebKeySet> {
   let text: string;
   try {
     const response = await fetch(url, {

@@ -3,8 +3,8 @@
 // keysDir's jwks.json or fetched from jwksUrl, re-read after a short time so a rotated key appears, and stripped to
 // public members: a private key must never leave through here, whatever the file holds.
 import type { JSONWebKeySet, JWK } from 'jose';
+import { fetchJwks } from '../../auth/jwks-source.ts';
 import { loadJwks } from '../../auth/keys.ts';
-import { McpcpError } from '../../lib/errors.ts';
 
 export interface PublicJwksOptions {
   keysDir: string;
@@ -27,14 +27,6 @@ export function publicKeysOnly(jwks: JSONWebKeySet): JSONWebKeySet {
   return { keys };
 }
 
-async function fetchJwks(url: string): Promise<JSONWebKeySet> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (!response.ok) throw new McpcpError('ERR_JWKS_FETCH', `GET ${url}: HTTP ${response.status}`);
-  const value = (await response.json()) as JSONWebKeySet;
-  if (!Array.isArray(value.keys)) throw new McpcpError('ERR_JWKS_FETCH', `${url} is not a JWKS`);
-  return value;
-}
-
 export function createPublicJwksSource(options: PublicJwksOptions): () => Promise<JSONWebKeySet> {
   const ttlMs = options.ttlMs ?? 60_000;
   const now = options.now ?? Date.now;
@@ -42,7 +34,9 @@ export function createPublicJwksSource(options: PublicJwksOptions): () => Promis
   let pending: Promise<JSONWebKeySet> | undefined;
   const read = async (): Promise<JSONWebKeySet> => {
     const raw =
-      options.jwksUrl === undefined ? await loadJwks(options.keysDir) : await fetchJwks(options.jwksUrl);
+      options.jwksUrl === undefined
+        ? await loadJwks(options.keysDir)
+        : await fetchJwks(new URL(options.jwksUrl));
     const value = publicKeysOnly(raw);
     cached = { value, at: now() };
     return value;

@@ -1,6 +1,8 @@
 // The proxy serves the fleet's public JWKS at /.well-known/jwks.json: from keysDir (public members only, even if
 // the file held a private key) or from jwksUrl; a missing key set is a 503, not a crash.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,5 +87,26 @@ describe('public JWKS at /.well-known/jwks.json', () => {
     expect(await source()).not.toEqual(rotated);
     now = 1_500;
     expect(await source()).toEqual(rotated);
+  });
+
+  it('fetches jwksUrl with the bounded fetcher: a redirect or an oversized answer is refused (ERR_JWKS_FETCH)', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/redirect') res.writeHead(302, { location: 'http://127.0.0.1:9/jwks.json' }).end();
+      else if (req.url === '/huge')
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(`{"keys":[],"pad":"${'x'.repeat(300 * 1024)}"}`);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const source = (path: string) => createPublicJwksSource({ keysDir: dir, jwksUrl: `${base}${path}` });
+      expect(await source('/ok')()).toEqual({ keys: [] });
+      await expect(source('/redirect')()).rejects.toMatchObject({ code: 'ERR_JWKS_FETCH' });
+      await expect(source('/huge')()).rejects.toMatchObject({ code: 'ERR_JWKS_FETCH' });
+    } finally {
+      server.close();
+    }
   });
 });
