@@ -108,7 +108,12 @@ export async function loadJwksFrom(location: string): Promise<JSONWebKeySet> {
     const { readFile } = await import('node:fs/promises');
     text = await readFile(location, 'utf8');
   }
-  const value = JSON.parse(text) as JSONWebKeySet;
-  if (!Array.isArray(value.keys)) throw new McpcpError('ERR_JWKS_FETCH', `${location} is not a JWKS`);
+  let value: JSONWebKeySet;
+  try {
+    value = JSON.parse(text) as JSONWebKeySet;
+  } catch (cause) {
+    throw new McpcpError('ERR_JWKS_FETCH', `${location} is not JSON`, { cause });
+  }
+  if (!Array.isArray(value?.keys)) throw new McpcpError('ERR_JWKS_FETCH', `${location} is not a JWKS`);
   return value;
 }

@@ -1,5 +1,7 @@
 // `mcpcp verify`: checks a channel transcript (exported file or live channel through the proxy): hash chain, signed
-// heads, commitments vs reveals, and a re-run of the bot. Exit 0 when everything holds, 1 when anything fails.
+// heads, commitments vs reveals, and a re-run of the bot. Exit 0 when everything holds, 1 when anything fails or the
+// channel/JWKS cannot be fetched, 2 for usage errors (including --file without --jwks: a file's own JWKS is the
+// forger's to choose, so heads are only checked against one the user supplies or fetches from the proxy).
 import { readFile, writeFile } from 'node:fs/promises';
 import type { JSONWebKeySet } from 'jose';
 import { fetchTranscript, loadJwksFrom } from '../../client/verify/fetch.ts';
@@ -59,22 +61,40 @@ export const registerVerify: Register = (program) => {
     )
     .option(
       '--jwks <file|url>',
-      "the server's public JWKS (default: the file's own copy, or <url origin>/.well-known/jwks.json)",
+      "the fleet's public JWKS to check signed heads against (required with --file; default with --url: " +
+        '<url origin>/.well-known/jwks.json). A JWKS inside the transcript file is never trusted',
     )
     .option('--save <path>', 'write the fetched transcript to this file (export)')
     .option('--no-rerun', 'skip re-running the bot')
     .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit codes:',
+        '  0  the transcript verifies (a signed head covers its last message)',
+        '  1  verification failed (first_bad names the message), or the channel or JWKS could not be fetched',
+        '  2  usage: bad flags, an unreadable transcript file, or --file without --jwks',
+      ].join('\n'),
+    )
     .action(async (flags: VerifyFlags, command: Command) => {
       let transcript: TranscriptExport;
       let jwks: JSONWebKeySet | undefined;
       if (flags.file !== undefined) {
         if (flags.url !== undefined) command.error('mcpcp: give --file or --url, not both', { exitCode: 2 });
+        if (flags.jwks === undefined) {
+          command.error(
+            "mcpcp: --file needs a JWKS you trust to check the signed heads: pass --jwks <fleet jwks.json> (or the proxy's " +
+              '<origin>/.well-known/jwks.json); the JWKS inside the transcript file is not trusted',
+            { exitCode: 2 },
+          );
+        }
         try {
           transcript = JSON.parse(await readFile(flags.file, 'utf8')) as TranscriptExport;
         } catch (cause) {
           throw new McpcpError('ERR_INVALID_ARGUMENT', `cannot read transcript ${flags.file}`, { cause });
         }
-        if (flags.jwks !== undefined) jwks = await loadJwksFrom(flags.jwks);
+        jwks = await loadJwksFrom(flags.jwks);
       } else if (flags.url !== undefined && flags.channel !== undefined) {
         transcript = await fetchTranscript({
           url: flags.url,

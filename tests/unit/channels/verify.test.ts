@@ -256,4 +256,47 @@ describe('transcript verification', () => {
       process.exitCode = undefined;
     }
   });
+  it('`mcpcp verify --file` refuses to run without --jwks (exit 2), even when the file carries a JWKS', async () => {
+    const file = join(dir, 'with-own-jwks.json');
+    await writeFile(file, JSON.stringify({ ...transcript, jwks }));
+    const out: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    try {
+      expect(await runCli(['verify', '--file', file])).toBe(2);
+      expect(await runCli(['verify', '--file', file, '--json'])).toBe(2);
+      expect(out).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      process.exitCode = undefined;
+    }
+  });
+
+  it('`mcpcp verify --file` exits 1 for no signed heads, appended and cut-off messages, naming the first uncovered', async () => {
+    const jwksFile = join(dir, 'jwks.json');
+    await writeFile(jwksFile, JSON.stringify(jwks));
+    const last = transcript.messages.at(-1)!.seq;
+    const cases: Array<[string, TranscriptExport, number]> = [
+      ['no-heads', { ...transcript, heads: [] }, 1],
+      ['appended', { ...transcript, messages: later }, last + 1],
+      ['cut', { ...transcript, messages: transcript.messages.slice(0, last - 1) }, last],
+    ];
+    const out: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    try {
+      for (const [name, copy, seq] of cases) {
+        const file = join(dir, `${name}.json`);
+        await writeFile(file, JSON.stringify(copy));
+        out.length = 0;
+        expect(await runCli(['verify', '--file', file, '--jwks', jwksFile, '--json']), name).toBe(1);
+        expect(JSON.parse(out.join('\n')), name).toMatchObject({
+          ok: false,
+          first_bad: { seq, check: 'heads' },
+        });
+        process.exitCode = undefined;
+      }
+    } finally {
+      spy.mockRestore();
+      process.exitCode = undefined;
+    }
+  });
 });
