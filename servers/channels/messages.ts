@@ -1,5 +1,6 @@
-// Messages: posting (idempotent on client_msg_id; the bot's hook runs in the same queue step), the long-poll sync,
-// and the read-only views (who, list_channels). Must not change membership or channel settings.
+// Messages: posting (idempotent on client_msg_id: a repeat answers as the first did; the bot's hook runs in the same
+// queue step), the long-poll sync, and the read-only views (who, list_channels). Must not change membership or
+// channel settings.
 import { McpcpError } from '../../lib/errors.ts';
 import { assertOpen, slotOf, type Caller, type ChannelCore, type SignedHead } from './core.ts';
 import { agentKindPattern, eventOf } from './rules.ts';
@@ -40,11 +41,43 @@ export async function postMessage(
         : { agent: caller.agent, clientMsgId: input.client_msg_id },
     );
     const message = messages[0]!;
-    if (duplicate) return { seq: message.seq, hash: message.hash, duplicate, replies: [] };
+    if (duplicate)
+      return { seq: message.seq, hash: message.hash, duplicate, replies: await hookOutputOf(core, message) };
     core.published(channel.id, messages);
     const replies = await core.bots.runHook(channel.id, 'message', eventOf(message), message);
     return { seq: message.seq, hash: message.hash, duplicate, replies };
   });
+}
+
+// A hook's output is at most 64 bot posts (rules.ts checkBotPosts), a fairness:lock before them, a reveal and a
+// commit after them.
+const maxHookOutput = 64 + 3;
+
+/**
+ * What the bot's hook committed for trigger (runHook in bots.ts), read back from the transcript, so a repeated post
+ * answers with the same replies as the first. The hook runs in the trigger's own queue step (or, after a crash, in
+ * the catch-up before the channel's next write), so its output is the run of messages right after the trigger: a
+ * fairness:lock naming it, the posts or bot:error replying to it, then a game-over reveal and the next commitment.
+ */
+async function hookOutputOf(core: ChannelCore, trigger: ChannelMessage): Promise<ChannelMessage[]> {
+  const after = await core.store.readMessages(trigger.channel_id, trigger.seq, maxHookOutput);
+  const output: ChannelMessage[] = [];
+  for (const m of after) {
+    const previous = output.at(-1);
+    const system = m.from.type === 'system';
+    const body = m.body as { trigger?: unknown; reason?: unknown } | null;
+    const belongs =
+      m.reply_to === trigger.seq ||
+      (system && m.kind === 'fairness:lock' && previous === undefined && body?.trigger === trigger.seq) ||
+      (system &&
+        m.kind === 'fairness:reveal' &&
+        previous?.reply_to === trigger.seq &&
+        body?.reason === 'game:over') ||
+      (system && m.kind === 'fairness:commit' && previous?.kind === 'fairness:reveal');
+    if (!belongs) break;
+    output.push(m);
+  }
+  return output;
 }
 
 export async function syncMessages(

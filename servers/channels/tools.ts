@@ -194,7 +194,9 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
   server.registerTool(
     'post_message',
     {
-      description: 'Post a message. Idempotent on client_msg_id (a retry returns the first result).',
+      description:
+        'Post a message. Idempotent on client_msg_id: a retry appends nothing and returns the first result (same seq, ' +
+        'hash and bot replies) with duplicate: true.',
       inputSchema: schemas.post_message,
     },
     (args) => run(log, () => service.postMessage(caller, args)),

@@ -192,6 +192,62 @@ describe('channels server over HTTP', () => {
     expect(saved.messages.filter((m) => m.kind === 'user')).toHaveLength(40);
   });
 
+  it('answers a repeated client_msg_id exactly as the first post, bot replies included', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob', { modern: true });
+    const created = await alice.call<Created>('create_channel', {
+      name: 'retry',
+      slots: ['bot:ref', 'invite:a', 'invite:b'],
+      bot_code: counterBot,
+      bot_params: { rounds: 2 },
+    });
+    await alice.call('join_channel', { invite_code: created.invites[0]!.code });
+    await bob.call('join_channel', { invite_code: created.invites[1]!.code });
+    const post = (id: string, body: unknown) =>
+      alice.call<{ seq: number; duplicate: boolean; replies: Array<{ kind: string }> }>('post_message', {
+        channel_id: created.channel_id,
+        body,
+        client_msg_id: id,
+      });
+    const first = await post('m1', { move: 1 }); // locks the seeds, the bot answers
+    const second = await post('m2', { move: 2 }); // the bot ends the game: reveal, then the next commitment
+    expect(first.replies.map((r) => r.kind)).toEqual(['fairness:lock', 'bot']);
+    expect(second.replies.map((r) => r.kind)).toEqual([
+      'bot',
+      'game:over',
+      'fairness:reveal',
+      'fairness:commit',
+    ]);
+    // Later writes after each run of replies: none of them may pass for a reply.
+    await alice.call('update_channel', { channel_id: created.channel_id, op: 'rename', name: 'retry 2' });
+    await bob.call('post_message', { channel_id: created.channel_id, body: { move: 3 } });
+
+    expect(await post('m1', { move: 'ignored' })).toEqual({ ...first, duplicate: true });
+    expect(await post('m2', { move: 'ignored' })).toEqual({ ...second, duplicate: true });
+    const { messages } = await alice.call<{ messages: unknown[] }>('sync_messages', {
+      channel_id: created.channel_id,
+      cursor: 0,
+    });
+    expect(messages.filter((m) => (m as { kind: string }).kind === 'user')).toHaveLength(3);
+
+    // Without a bot there is nothing to reply, the first time or the next.
+    const plain = await alice.call<Created>('create_channel', { name: 'plain', slots: ['invite:a'] });
+    await alice.call('join_channel', { invite_code: plain.invites[0]!.code });
+    const once = await alice.call('post_message', {
+      channel_id: plain.channel_id,
+      body: 1,
+      client_msg_id: 'p',
+    });
+    await alice.call('update_channel', { channel_id: plain.channel_id, op: 'rename', name: 'plain 2' });
+    const again = await alice.call('post_message', {
+      channel_id: plain.channel_id,
+      body: 1,
+      client_msg_id: 'p',
+    });
+    expect(once).toMatchObject({ duplicate: false, replies: [] });
+    expect(again).toEqual({ ...once, duplicate: true });
+  });
+
   it('pushes notifications/resources/updated to subscribers in both protocol eras', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob', { modern: true });
