@@ -49,6 +49,9 @@ export const errorCodes = [
   'ERR_BOT_THROWN',
   'ERR_BOT_OUTPUT',
   'ERR_BOT_SOURCE',
+  // a hook that failed outside the bot's code (not reproducible by a re-run; a verifier takes the server's word)
+  'ERR_BOT_UNAVAILABLE',
+  'ERR_BOT_WALL_CLOCK',
   // generic
   'ERR_INVALID_ARGUMENT',
   'ERR_NOT_FOUND',

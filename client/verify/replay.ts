@@ -1,11 +1,14 @@
 // Re-runs the attached bot over a transcript: rebuilds each fairness epoch's random key from the revealed seed and the
 // locked player seeds, replays every hook in transcript order with the recorded state, and requires each bot message
-// (and each bot:error) to come out exactly as recorded. Reports problems into the caller's report; pure over its
-// inputs and the hook runner.
+// (and each bot:error) to come out exactly as recorded; a bot:error for a failure outside the bot's code is the
+// server's statement (hook-failures.ts). Reports problems into the caller's report; pure over its inputs and the hook
+// runner.
 import type { BotHookInput, BotHookOutput } from '../../servers/sandbox/bot-host.ts';
 import { commitmentOf, deriveRandomKey, type PlayerSeed } from '../../servers/channels/fairness.ts';
+import { recordedHookFailure, unreproducibleHookCodes } from '../../servers/channels/bots.ts';
 import { checkBotPosts, eventOf, initEventOf } from '../../servers/channels/rules.ts';
 import { canonicalJson, sha256Hex, type ChannelMessage } from '../../servers/channels/transcript.ts';
+import { findServerStatement, sameFailure, statementProblem } from './hook-failures.ts';
 import { epochKey, isBotError, repliesByTrigger, revealedSeeds } from './transcript-index.ts';
 import type { RunHook, TranscriptExport, VerifyProblem, VerifyReport } from './verify.ts';
 
@@ -37,6 +40,8 @@ export async function replay(
   const replies = repliesByTrigger(messages);
   const matched = new Set<number>();
   const unverifiable = new Set<number>();
+  /** bot:errors taken as the server's statement (the hook failed outside the bot's code), not re-run. */
+  const statements: number[] = [];
   const slotSeeds = new Map<string, string | null>();
   let bot: BotInstance | undefined;
   let closed = false;
@@ -51,6 +56,17 @@ export async function replay(
   ): Promise<void> {
     if (bot === undefined || bot.removing || closed) return;
     const actual = (replies.get(trigger.seq) ?? []).filter((m) => m.from.type === 'bot' || isBotError(m));
+    const statement = findServerStatement(actual, unreproducibleHookCodes);
+    if (statement !== undefined) {
+      // Not re-run: the server says the hook failed outside the bot's code. State and counter stay, as on the server.
+      const reason = statementProblem(statement, actual, kind, bot.codeHash);
+      if (reason !== undefined) problems.push({ seq: statement.seq, check: 'bot', reason });
+      else {
+        matched.add(statement.seq);
+        statements.push(statement.seq);
+      }
+      return;
+    }
     if (bot.randomKey === undefined || bot.source === undefined || runHook === undefined) {
       for (const m of actual) unverifiable.add(m.seq);
       return;
@@ -67,21 +83,25 @@ export async function replay(
       ...(bot.limits ? { limits: bot.limits } : {}),
     };
     let out: BotHookOutput;
+    let runnerFailed = false;
     try {
       out = await runHook(input);
-    } catch (error) {
-      // The server records a runner failure as ERR_BOT_THROWN; mirror it.
-      const message = error instanceof Error ? error.message : String(error);
-      out = {
-        posts: [],
-        state: bot.state,
-        stateChanged: false,
-        randomCounter: bot.counter,
-        error: { code: 'ERR_BOT_THROWN', message },
-      };
+    } catch {
+      runnerFailed = true;
+      out = { posts: [], state: bot.state, stateChanged: false, randomCounter: bot.counter };
+    }
+    // The server's classification, so a deterministic failure compares code for code.
+    const failure = recordedHookFailure(out.error, runnerFailed);
+    if (failure !== undefined && unreproducibleHookCodes.has(failure.code)) {
+      problems.push({
+        seq: actual[0]?.seq ?? trigger.seq,
+        check: 'bot',
+        reason: `the re-run of the ${kind} hook for message ${trigger.seq} could not complete here (${failure.code}); verify again`,
+      });
+      return;
     }
     report.checked.hooks_replayed += 1;
-    const problem = out.error ?? checkBotPosts(out.posts);
+    const problem = failure ?? checkBotPosts(out.posts);
     if (problem !== undefined) {
       const error = actual.find(isBotError);
       if (error === undefined || actual.length !== 1) {
@@ -89,6 +109,12 @@ export async function replay(
           seq: actual[0]?.seq ?? trigger.seq,
           check: 'bot',
           reason: `re-run of the ${kind} hook for message ${trigger.seq} fails (${problem.code}) but the transcript shows bot output`,
+        });
+      } else if (!sameFailure(error, problem, kind, bot.codeHash)) {
+        problems.push({
+          seq: error.seq,
+          check: 'bot',
+          reason: `bot:error ${error.seq} differs from the re-run's failure (${problem.code})`,
         });
       } else matched.add(error.seq);
       return;
@@ -290,6 +316,12 @@ export async function replay(
   if (unverifiable.size > 0) {
     notes.push(
       `${unverifiable.size} bot message(s) not re-run: ${pendingEpochs > 0 ? 'their seed is not revealed yet (game in progress)' : 'bot source unavailable'}`,
+    );
+  }
+  if (statements.length > 0) {
+    notes.push(
+      `${statements.length} hook(s) not re-run: the server recorded them as failed outside the bot's code ` +
+        `(${[...unreproducibleHookCodes].join(', ')}) at message(s) ${statements.map((seq) => `#${seq}`).join(', ')}`,
     );
   }
   if (runHook === undefined) notes.push('bot re-run skipped (no hook runner)');

@@ -1,7 +1,7 @@
 // The bot side of a channel: resolving bot code (inline or builtin), attaching it with its fairness commitment,
 // running hooks in transcript order through a BotRunner, turning failures into bot:error, and the reveal/re-commit
 // at game over. The channel service calls it from inside the channel's queue; it must not decide who may act.
-import { McpcpError } from '../../lib/errors.ts';
+import { McpcpError, type ErrorCode } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { BotRunner } from '../bot-runner/runner.ts';
 import { commitmentOf, deriveRandomKey, drawSeed } from './fairness.ts';
@@ -34,6 +34,34 @@ export interface ChannelBotsOptions {
 }
 
 const systemSender: Sender = { type: 'system' };
+
+/**
+ * Hook failures from outside the bot's code: the runner unreachable or a sandbox worker lost (ERR_BOT_UNAVAILABLE),
+ * the wall clock (ERR_BOT_WALL_CLOCK; it depends on the machine). A re-run cannot reproduce them, so a verifier takes
+ * such a bot:error as the server's statement; every other ERR_BOT_* code must reproduce exactly.
+ */
+export const unreproducibleHookCodes: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_BOT_UNAVAILABLE',
+  'ERR_BOT_WALL_CLOCK',
+]);
+
+/**
+ * The code a failed hook is recorded with, for the server and the verifier's re-run alike. The sandbox reports the
+ * wall clock as ERR_BOT_TIMEOUT (also the deterministic instruction budget) and a lost worker as ERR_BOT_MEMORY, told
+ * apart only by their fixed messages (servers/sandbox/bot-errors.ts, bot-worker-pool.ts); `runnerFailed` is a run
+ * that rejected instead of answering.
+ */
+export function recordedHookFailure(
+  error: { code: string; message: string } | undefined,
+  runnerFailed = false,
+): { code: string; message: string } | undefined {
+  if (runnerFailed) return { code: 'ERR_BOT_UNAVAILABLE', message: 'bot runner failed' };
+  if (error?.code === 'ERR_BOT_TIMEOUT' && error.message.includes('wall-clock limit'))
+    return { code: 'ERR_BOT_WALL_CLOCK', message: error.message };
+  if (error?.code === 'ERR_BOT_MEMORY' && /^the sandbox worker (stopped|did not start)/.test(error.message))
+    return { code: 'ERR_BOT_UNAVAILABLE', message: error.message };
+  return error;
+}
 
 export class ChannelBots {
   readonly #store: ChannelStore;
@@ -196,6 +224,7 @@ export class ChannelBots {
     if (source === undefined) throw new McpcpError('ERR_INTERNAL', `bot source ${bot.codeHash} is missing`);
     const started = performance.now();
     let result: Awaited<ReturnType<BotRunner['run']>>;
+    let runnerFailed = false;
     try {
       result = await this.#runner.run({
         source,
@@ -210,20 +239,18 @@ export class ChannelBots {
       });
     } catch (error) {
       this.#log.error({ err: error, channelId, hook }, 'bot runner failed');
-      result = {
-        posts: [],
-        state: bot.state,
-        stateChanged: false,
-        randomCounter: bot.randomCounter,
-        error: { code: 'ERR_BOT_THROWN', message: 'bot runner failed' },
-      };
+      runnerFailed = true;
+      result = { posts: [], state: bot.state, stateChanged: false, randomCounter: bot.randomCounter };
     }
     this.#log.debug({ channelId, hook, ms: performance.now() - started }, 'bot hook ran');
     const sender: Sender = { type: 'bot', slot: bot.slotId, code_hash: bot.codeHash };
     const drafts: MessageDraft[] = [];
     let next: BotRecord = bot;
-    const problem = result.error ?? checkBotPosts(result.posts, this.#limits.maxBodyBytes);
+    const problem =
+      recordedHookFailure(result.error, runnerFailed) ??
+      checkBotPosts(result.posts, this.#limits.maxBodyBytes);
     if (problem !== undefined) {
+      // State and random counter stay as they were, whatever the failure: the verifier skips or re-runs it alike.
       drafts.push({
         ts: this.#now(),
         from: systemSender,
