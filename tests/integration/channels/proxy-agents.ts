@@ -9,7 +9,8 @@ import { issueAgentToken } from '../../../auth/tokens.ts';
 import type { TranscriptExport, VerifyReport } from '../../../client/verify/verify.ts';
 import { addCommands, runCli } from '../../../launcher/cli.ts';
 import { registerVerify } from '../../../launcher/commands/verify.ts';
-import { sealMessage, type ChannelMessage } from '../../../servers/channels/transcript.ts';
+import type { ChannelMessage } from '../../../servers/channels/transcript.ts';
+import { reseal } from '../../helpers/reseal.ts';
 
 addCommands(registerVerify);
 
@@ -18,6 +19,8 @@ export interface ProxyAgent {
   token: string;
   /** Calls `channels_<name>` through the proxy; throws `ERR_…: message` on an isError result. */
   call<T>(name: string, args: Record<string, unknown>): Promise<T>;
+  /** The tool names the proxy lists to this agent now (no client-side cache). */
+  tools(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ export async function connectThroughProxy(mcpUrl: string, agent: string, token: 
       }
       return result.structuredContent as T;
     },
+    tools: async () => (await client.listTools(undefined, { cacheMode: 'bypass' })).tools.map((t) => t.name),
     close: () => client.close(),
   };
 }
@@ -102,19 +106,8 @@ export async function writeTampered(
   if (index < 0) throw new Error(`no message ${seq} in ${saved}`);
   const target = copy.messages[index]!;
   copy.messages[index] = { ...target, body: edit(structuredClone(target.body)) };
-  if (options.rechain === true) {
-    for (let i = index; i < copy.messages.length; i += 1) {
-      const m = copy.messages[i]!;
-      const prev = i === 0 ? m.prev_hash : copy.messages[i - 1]!.hash;
-      copy.messages[i] = sealMessage(m.channel_id, m.seq, prev, {
-        ts: m.ts,
-        from: m.from,
-        kind: m.kind,
-        body: m.body,
-        ...(m.reply_to === undefined ? {} : { reply_to: m.reply_to }),
-      });
-    }
-  }
+  // messages hold seq 1… in order (an export's messages array), so the index is seq - 1.
+  if (options.rechain === true) copy.messages = reseal(copy.messages, index + 1);
   await writeFile(out, JSON.stringify(copy));
 }
 

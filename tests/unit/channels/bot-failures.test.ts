@@ -15,9 +15,10 @@ import { createHeadSigner } from '../../../servers/channels/receipts.ts';
 import type { ChannelLimits } from '../../../servers/channels/rules.ts';
 import { ChannelService } from '../../../servers/channels/service.ts';
 import { createSqliteChannelStore } from '../../../servers/channels/store/sqlite.ts';
-import { sealMessage, type ChannelMessage } from '../../../servers/channels/transcript.ts';
+import type { ChannelMessage } from '../../../servers/channels/transcript.ts';
 import { timeout } from '../../../servers/sandbox/bot-errors.ts';
 import { runBotHook } from '../../../servers/sandbox/bot-host.ts';
+import { reseal } from '../../helpers/reseal.ts';
 
 /** CounterBot with switches: body 'spin' loops forever, body 'throw' throws; otherwise it counts and draws. */
 const switchBot = `
@@ -45,24 +46,6 @@ function unreachableFor(body: string): BotRunner {
         ? Promise.reject(new McpcpError('ERR_UPSTREAM_UNAVAILABLE', 'bot-runner unreachable'))
         : inner.run(input),
   };
-}
-
-/** Re-seals messages from `from` on, as a forger who recomputes the chain would. */
-function reseal(messages: ChannelMessage[], from: number): ChannelMessage[] {
-  const out = messages.slice(0, from - 1);
-  let prev = out.at(-1)?.hash ?? '0'.repeat(64);
-  for (const m of messages.slice(from - 1)) {
-    const sealed = sealMessage(m.channel_id, m.seq, prev, {
-      ts: m.ts,
-      from: m.from,
-      kind: m.kind,
-      body: m.body,
-      ...(m.reply_to !== undefined ? { reply_to: m.reply_to } : {}),
-    });
-    out.push(sealed);
-    prev = sealed.hash;
-  }
-  return out;
 }
 
 const errorCode = (m: ChannelMessage | undefined): unknown =>

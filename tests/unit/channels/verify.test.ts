@@ -11,30 +11,13 @@ import { createInProcessBotRunner } from '../../../servers/bot-runner/runner.ts'
 import { createHeadSigner } from '../../../servers/channels/receipts.ts';
 import { ChannelService } from '../../../servers/channels/service.ts';
 import { createSqliteChannelStore } from '../../../servers/channels/store/sqlite.ts';
-import { sealMessage, type ChannelMessage } from '../../../servers/channels/transcript.ts';
+import type { ChannelMessage } from '../../../servers/channels/transcript.ts';
 import { runBotHook } from '../../../servers/sandbox/bot-host.ts';
 import type { JSONWebKeySet } from 'jose';
 import { counterBot } from '../../fixtures/bots/counter-bot.ts';
+import { reseal } from '../../helpers/reseal.ts';
 
 addCommands(registerVerify);
-
-/** Re-seals messages from `from` on, as a forger who recomputes the chain would. */
-function reseal(messages: ChannelMessage[], from: number): ChannelMessage[] {
-  const out = messages.slice(0, from - 1);
-  let prev = out.at(-1)?.hash ?? '0'.repeat(64);
-  for (const m of messages.slice(from - 1)) {
-    const sealed = sealMessage(m.channel_id, m.seq, prev, {
-      ts: m.ts,
-      from: m.from,
-      kind: m.kind,
-      body: m.body,
-      ...(m.reply_to !== undefined ? { reply_to: m.reply_to } : {}),
-    });
-    out.push(sealed);
-    prev = sealed.hash;
-  }
-  return out;
-}
 
 describe('transcript verification', () => {
   let dir: string;
