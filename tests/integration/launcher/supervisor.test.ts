@@ -103,9 +103,30 @@ describe('supervisor', () => {
     expect(JSON.stringify(result)).toContain('call 1');
   });
 
+  /** The pids a --say-pid child wrote to its stderr tail. */
+  const saidPids = (tail: readonly string[] | undefined): number[] =>
+    (tail ?? []).flatMap((line) => /^pid (\d+)$/.exec(line)?.[1] ?? []).map(Number);
+
+  it('restarts a child that hangs in initialize, gives up after maxRestarts, and leaves no process', async () => {
+    const child = start({
+      args: [stdioChild, '--hang-initialize', '--say-pid'],
+      readyTimeoutMs: 300,
+      restart: { ...fastRestart, maxRestarts: 1 },
+    });
+    const outcome = await child.start();
+    expect(outcome.ok).toBe(false);
+    await waitFor(() => child.status().state === 'crash-looping', 10_000);
+    const status = child.status();
+    expect(status.restarts).toBe(1);
+    expect(status.lastError).toMatch(/initialize handshake did not finish in time/);
+    const seen = saidPids(status.stderrTail);
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    for (const pid of seen) expect(await isGone(pid), `process ${pid} left behind`).toBe(true);
+  });
+
   it('gives up on a child that hangs in initialize after readyTimeoutMs and kills it', async () => {
     const child = start({
-      args: [stdioChild, '--hang-initialize'],
+      args: [stdioChild, '--hang-initialize', '--say-pid'],
       readyTimeoutMs: 400,
       restart: { ...fastRestart, policy: 'never' },
     });
@@ -119,6 +140,9 @@ describe('supervisor', () => {
       );
     }
     expect(child.status().state).toBe('down');
+    const [pid] = saidPids(child.status().stderrTail);
+    expect(pid).toBeGreaterThan(0);
+    expect(await isGone(pid!), `process ${pid} left behind`).toBe(true);
   });
 
   it('escalates to SIGKILL for a child that ignores stdin EOF and SIGTERM, within the deadline', async () => {
