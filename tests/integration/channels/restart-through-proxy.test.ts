@@ -73,7 +73,7 @@ servers:
     url: http://127.0.0.1:0/mcp
     firstParty: true
     readyTimeoutMs: 30000
-    restart: { backoffMs: 100, maxRestarts: 3 }
+    restart: { backoffMs: 100, maxBackoffMs: 2000 }
     start:
       command: ${q(process.execPath)}
       args: [${args.map(q).join(', ')}]
@@ -148,12 +148,21 @@ policy:
 
     const killed = channelsRow();
     process.kill(killed.pid!, 'SIGKILL');
+    // Back means: the launcher has a new process ready, and the proxy routes to it again. If the proxy's health check
+    // saw the outage it reconnects on its own backoff (bounded by maxBackoffMs above) and re-reads the catalog.
     const deadline = Date.now() + 45_000;
     for (;;) {
       const row = channelsRow();
-      if (row.state === 'ready' && row.pid !== killed.pid) break;
+      const upstream = fleet!.proxy.gateway.upstreamStates().find((s) => s.id === 'channels');
+      if (
+        row.state === 'ready' &&
+        row.pid !== killed.pid &&
+        upstream?.state === 'ready' &&
+        (await alice.tools().catch((): string[] => [])).includes('channels_post_message')
+      )
+        break;
       if (Date.now() > deadline)
-        throw new Error(`channels not back (${JSON.stringify(row)}):\n${childLog()}`);
+        throw new Error(`channels not back (${JSON.stringify({ row, upstream })}):\n${childLog()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const back = channelsRow();
