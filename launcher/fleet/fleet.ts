@@ -27,12 +27,16 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   for (const server of config.servers)
     onEvent({ event: 'child-starting', id: server.id, transport: server.transport });
 
+  let proxy: RunningProxy | undefined;
   // 1. HTTP children with a start command: ready (MCP handshake + tools/list) before the proxy routes to them.
   const childToken = await childTokenSource(config, launched);
   const resolvedUrls = new Map<string, string>();
   await Promise.all(
     launched.map(async (server) => {
-      const supervisor = superviseHttpChild(server, options, childToken);
+      // After a restart, the proxy need not wait out its own reconnect backoff to find the child again.
+      const supervisor = superviseHttpChild(server, options, childToken, (id) =>
+        proxy?.gateway.reconnect(id),
+      );
       supervisors.set(server.id, supervisor);
       const outcome = await supervisor.start();
       const status = outcome.status;
@@ -68,7 +72,6 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         : server,
     ),
   };
-  let proxy: RunningProxy;
   try {
     proxy = await startProxy({
       config: proxyConfig,

@@ -64,6 +64,8 @@ export function superviseHttpChild(
   server: HttpServerConfig,
   options: FleetOptions,
   childToken: ChildTokenSource,
+  /** Called each time the child is ready (first start and every restart). */
+  onReady?: (id: string) => void,
 ): Supervisor {
   const start = server.start!;
   const picksOwnPort = new URL(server.url).port === '0';
@@ -92,6 +94,7 @@ export function superviseHttpChild(
     {
       onLog: (entry) =>
         options.onEvent({ event: 'child-log', id: entry.id, stream: entry.stream, line: entry.line }),
+      ...(onReady === undefined ? {} : { onReady: () => onReady(server.id) }),
       onStateChange: (status) =>
         options.onEvent({
           event: 'child-state',

@@ -53,6 +53,8 @@ export interface Gateway {
   start(): Promise<void>;
   handleMcp(request: Request, principal: Principal, opts?: { parsedBody?: unknown }): Promise<Response>;
   setPolicy(policy: CompiledPolicy): void;
+  /** A child's own supervisor (the launcher) says it is back: reconnect to it now. */
+  reconnect(serverId: string): void;
   upstreamStates(): UpstreamState[];
   isReady(): boolean;
   sessionCount(): number;
@@ -120,6 +122,7 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
       return modern.handle(request, principal, parsedBody, authInfo);
     },
     setPolicy: (policy) => core.setPolicy(policy),
+    reconnect: (serverId) => core.upstreams.get(serverId)?.retryNow(),
     upstreamStates: () =>
       options.servers.map((s) => {
         const status = core.upstreams.get(s.id)!.status();

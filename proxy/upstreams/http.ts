@@ -255,6 +255,12 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       }
       retire(conn);
     },
+    retryNow() {
+      if (closed || (status.phase !== 'down' && status.phase !== 'crash-looping')) return;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      void connectProbe();
+    },
     status: () => status,
     close() {
       closed = true;

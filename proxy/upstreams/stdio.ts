@@ -105,6 +105,9 @@ export function createStdioUpstream(options: StdioUpstreamOptions): Upstream {
     discard() {
       // A stdio child has no session to forget; a broken pipe ends the generation and the supervisor restarts it.
     },
+    retryNow() {
+      // The proxy's own supervisor runs this child: it already knows when the child is back.
+    },
     status: () => statusOf(child.status(), started),
     async close() {
       closed = true;

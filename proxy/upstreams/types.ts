@@ -61,6 +61,11 @@ export interface Upstream {
   anyConnection(): UpstreamConnection | undefined;
   /** Drops a connection whose session the child forgot (HTTP 404) so the next call reconnects. */
   discard(conn: UpstreamConnection): void;
+  /**
+   * Whoever runs the child says it is ready again (the launcher restarted it): reconnect now instead of
+   * waiting out the backoff. A no-op while connected, or where the proxy runs the child itself (stdio).
+   */
+  retryNow(): void;
   status(): UpstreamStatus;
   close(): Promise<void>;
 }

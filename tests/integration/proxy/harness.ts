@@ -1,7 +1,9 @@
 // Test harness for the gateway: a real HTTP server on port 0 (Hono on @hono/node-server) whose /mcp
 // passes a fixed principal, named by the x-test-agent header, to gateway.handleMcp. The real edge
 // (tokens, limits) is tested elsewhere; this isolates MCP behaviour.
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
@@ -128,4 +130,32 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error('timed out waiting for condition');
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** A test-child HTTP server in its own process (`--http`), on `port` (0 = any). */
+export interface RunningChild {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startHttpChild(name: string, port = 0, extra: string[] = []): Promise<RunningChild> {
+  const child = spawn(node, [fixture, '--http', '--name', name, '--port', String(port), ...extra], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+    child.once('exit', () => reject(new Error('child exited before listening')));
+  });
+  return {
+    url,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
 }

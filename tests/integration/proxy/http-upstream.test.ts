@@ -1,43 +1,14 @@
 // Streamable HTTP children: a first-party child gets one connection per agent carrying an internal
 // JWT for that agent (aud = the child), and a child that restarts behind the same URL (so it forgot
 // every session) is reconnected invisibly; a child that goes away leaves the lists and comes back.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueChildToken } from '../../../auth/internal.ts';
 import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
 import { startEverythingFixture, type RunningFixture } from '../../helpers/everything-fixture.ts';
-import { fixture, node, startHarness, textOf, waitFor, type Harness } from './harness.ts';
-
-interface RunningChild {
-  url: string;
-  process: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startHttpChild(name: string, port = 0, extra: string[] = []): Promise<RunningChild> {
-  const child = spawn(node, [fixture, '--http', '--name', name, '--port', String(port), ...extra], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
-    child.once('exit', () => reject(new Error('child exited before listening')));
-  });
-  return {
-    url,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
-  };
-}
+import { startHarness, startHttpChild, textOf, waitFor, type Harness, type RunningChild } from './harness.ts';
 
 let workDir: string;
 let first: RunningChild;
