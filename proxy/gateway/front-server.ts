@@ -10,6 +10,7 @@ import type { FlowStore } from './flows.ts';
 import { callViaFlow } from './front-flow.ts';
 import { decideCall, visible, type Kind } from './policy.ts';
 import type { Relay } from './relay.ts';
+import type { ChildRequest } from '../upstreams/index.ts';
 import type { Principal } from './types.ts';
 import { page } from './view.ts';
 import type { CallEvent } from './index.ts';
@@ -28,8 +29,20 @@ export interface FrontContext {
 const privateCache = { cacheScope: 'private' as const, ttlMs: 0 };
 
 type Params = Record<string, unknown>;
+type RequestId = string | number;
+type Notification = { method: string; params?: Params };
 
-export function buildFrontServer(fc: FrontContext): Server {
+export interface FrontServer {
+  server: Server;
+  /**
+   * `tools/call` on a 2025-era session without the SDK's per-request dispatch (proxy/gateway/direct-call.ts):
+   * the same routing, policy, audit and relay as the registered handler; the caller's notifications and
+   * requests ride the request's own stream (`relatedRequestId`).
+   */
+  callTool(id: RequestId, params: Params, signal: AbortSignal): Promise<Params>;
+}
+
+export function buildFrontServer(fc: FrontContext): FrontServer {
   const { core, principal } = fc;
   const server = new Server(
     { name: 'mcpcp', version: '0.1.0' },
@@ -129,20 +142,38 @@ export function buildFrontServer(fc: FrontContext): Server {
     return { server, original, rule: decision.rule, started };
   };
 
-  const legacyRelay = (ctx: ServerContext): Relay => ({
+  /** A 2025-era caller's way back: notifications and requests related to its request's stream. */
+  const legacyRelay = (talk: {
+    notify: (n: Notification) => Promise<void>;
+    send: (r: ChildRequest, signal: AbortSignal) => Promise<Params>;
+  }): Relay => ({
     agent: principal.agent,
     session: fc.session,
     notify: async (n) => {
       if (n.method === 'notifications/message' && !levelAllows(fc.endpoint?.logLevel, n.params?.level))
         return;
-      await ctx.mcpReq.notify(n);
+      await talk.notify(n);
     },
-    request: async (r, signal) =>
-      await ctx.mcpReq.send(
-        { method: r.method as 'elicitation/create', ...(r.params === undefined ? {} : { params: r.params }) },
-        { signal },
-      ),
+    request: (r, signal) => talk.send(r, signal),
   });
+  const relayOf = (ctx: ServerContext): Relay =>
+    legacyRelay({
+      notify: (n) => ctx.mcpReq.notify(n),
+      send: async (r, signal) =>
+        await ctx.mcpReq.send(
+          {
+            method: r.method as 'elicitation/create',
+            ...(r.params === undefined ? {} : { params: r.params }),
+          },
+          { signal },
+        ),
+    });
+  /** A routed call's tie to the request it serves: modern requests keep their whole context (flows). */
+  type CallTie = { signal: AbortSignal; relay: Relay } | { signal: AbortSignal; modern: ServerContext };
+  const tieOf = (ctx: ServerContext): CallTie =>
+    fc.era === 'modern'
+      ? { signal: ctx.mcpReq.signal, modern: ctx }
+      : { signal: ctx.mcpReq.signal, relay: relayOf(ctx) };
 
   /** Sends one routed request to its child and records the call event. */
   const forward = async (
@@ -150,7 +181,7 @@ export function buildFrontServer(fc: FrontContext): Server {
     method: string,
     name: string,
     params: Params,
-    ctx: ServerContext,
+    tie: CallTie,
     args?: Params,
   ): Promise<Params> => {
     const route = resolve(kind, method, name, args);
@@ -180,15 +211,15 @@ export function buildFrontServer(fc: FrontContext): Server {
       });
     try {
       const result =
-        fc.era === 'modern' && method !== 'completion/complete'
-          ? await callViaFlow(fc, route.server, method, upstreamParams, ctx, progressToken)
+        'modern' in tie && method !== 'completion/complete'
+          ? await callViaFlow(fc, route.server, method, upstreamParams, tie.modern, progressToken)
           : await core.callChild({
               principal,
               server: route.server,
               method,
               params: upstreamParams,
-              relay: legacyRelay(ctx),
-              signal: ctx.mcpReq.signal,
+              relay: 'relay' in tie ? tie.relay : relayOf(tie.modern),
+              signal: tie.signal,
               // A 2025-era session hears every level until it sets one.
               logLevel: fc.endpoint?.logLevel ?? 'debug',
               ...(progressToken === undefined ? {} : { progressToken }),
@@ -198,9 +229,7 @@ export function buildFrontServer(fc: FrontContext): Server {
       return result;
     } catch (error) {
       event(
-        ctx.mcpReq.signal.aborted
-          ? 'error'
-          : ((error as { outcome?: CallEvent['outcome'] }).outcome ?? 'error'),
+        tie.signal.aborted ? 'error' : ((error as { outcome?: CallEvent['outcome'] }).outcome ?? 'error'),
       );
       throw error;
     }
@@ -208,7 +237,14 @@ export function buildFrontServer(fc: FrontContext): Server {
 
   server.setRequestHandler('tools/call', async (req, ctx) => {
     const params = req.params as unknown as Params;
-    return (await forward('tool', 'tools/call', req.params.name, params, ctx, req.params.arguments)) as never;
+    return (await forward(
+      'tool',
+      'tools/call',
+      req.params.name,
+      params,
+      tieOf(ctx),
+      req.params.arguments,
+    )) as never;
   });
   server.setRequestHandler('prompts/get', async (req, ctx) => {
     const params = req.params as unknown as Params;
@@ -217,19 +253,19 @@ export function buildFrontServer(fc: FrontContext): Server {
       'prompts/get',
       req.params.name,
       params,
-      ctx,
+      tieOf(ctx),
       req.params.arguments,
     )) as never;
   });
   server.setRequestHandler('resources/read', async (req, ctx) => {
-    return (await forward('resource', 'resources/read', req.params.uri, req.params, ctx)) as never;
+    return (await forward('resource', 'resources/read', req.params.uri, req.params, tieOf(ctx))) as never;
   });
   server.setRequestHandler('completion/complete', async (req, ctx) => {
     const ref = req.params.ref;
     const params = { ...(req.params as unknown as Params) };
     if (ref.type === 'ref/prompt')
-      return (await forward('prompt', 'completion/complete', ref.name, params, ctx)) as never;
-    return (await forward('resource', 'completion/complete', ref.uri, params, ctx)) as never;
+      return (await forward('prompt', 'completion/complete', ref.name, params, tieOf(ctx))) as never;
+    return (await forward('resource', 'completion/complete', ref.uri, params, tieOf(ctx))) as never;
   });
 
   server.setRequestHandler('resources/subscribe', async (req) => {
@@ -255,5 +291,27 @@ export function buildFrontServer(fc: FrontContext): Server {
     core.setLogLevel(principal.agent, req.params.level);
     return {};
   });
-  return server;
+
+  const callTool: FrontServer['callTool'] = (id, params, signal) => {
+    const relay = legacyRelay({
+      notify: (n) => server.notification(n, { relatedRequestId: id }),
+      send: async (r, s) =>
+        await server.request(
+          {
+            method: r.method as 'elicitation/create',
+            ...(r.params === undefined ? {} : { params: r.params }),
+          },
+          { signal: s, relatedRequestId: id },
+        ),
+    });
+    return forward(
+      'tool',
+      'tools/call',
+      params.name as string,
+      params,
+      { signal, relay },
+      params.arguments as Params,
+    );
+  };
+  return { server, callTool };
 }

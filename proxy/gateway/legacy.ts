@@ -7,7 +7,8 @@ import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { Core, Endpoint } from './core.ts';
 import { wireError } from './errors.ts';
 import type { FlowStore } from './flows.ts';
-import { buildFrontServer } from './front-server.ts';
+import { directToolsCall } from './direct-call.ts';
+import { buildFrontServer, type FrontServer } from './front-server.ts';
 import type { EraServing } from './serving.ts';
 import { JsonFirstSessionTransport } from './session-transport.ts';
 
@@ -15,6 +16,7 @@ interface Session {
   id: string;
   agent: string;
   transport: JsonFirstSessionTransport;
+  front: FrontServer;
   endpoint: Endpoint;
   unregister: () => void;
   lastSeen: number;
@@ -64,6 +66,7 @@ export function createLegacySessions(options: {
           id,
           agent: principal.agent,
           transport,
+          front,
           endpoint,
           unregister: core.register(endpoint),
           lastSeen: Date.now(),
@@ -71,7 +74,7 @@ export function createLegacySessions(options: {
       },
       onsessionclosed: (id) => remove(id),
     });
-    const server = buildFrontServer({
+    const front = buildFrontServer({
       core,
       principal,
       era: 'legacy',
@@ -80,6 +83,7 @@ export function createLegacySessions(options: {
       flows: options.flows,
       pageSize: options.pageSize,
     });
+    const server = front.server;
     transport.onclose = () => {
       if (transport.sessionId !== undefined) remove(transport.sessionId);
     };
@@ -97,6 +101,10 @@ export function createLegacySessions(options: {
       if (!session || session.agent !== principal.agent) return wireError(404, -32001, 'Session not found');
       session.lastSeen = Date.now();
       session.endpoint.principal = principal;
+      if (request.method === 'POST') {
+        const direct = directToolsCall(session.front, session.transport, request, parsedBody);
+        if (direct !== undefined) return direct;
+      }
       return session.transport.handleRequest(request, { parsedBody, authInfo });
     }
     if (request.method === 'POST' && isInitializeRequest(parsedBody))

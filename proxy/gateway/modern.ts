@@ -52,7 +52,7 @@ export function createModernServing(options: {
           session: randomUUID(),
           flows: options.flows,
           pageSize: options.pageSize,
-        }),
+        }).server,
       {
         legacy: 'reject',
         maxRequestBodySize: options.maxRequestBodySize,

@@ -6,6 +6,7 @@
 // either content type per POST. A client whose Accept lists text/event-stream before application/json
 // says it prefers the stream: its POSTs get SSE from the start, as the bare SDK transport would answer.
 // It must not change what is sent, only how it is framed; it knows nothing about agents or policy.
+import { randomUUID } from 'node:crypto';
 import {
   WebStandardStreamableHTTPServerTransport,
   type JSONRPCMessage,
@@ -25,8 +26,12 @@ interface StreamEntry {
 }
 
 interface TransportInternals {
+  _closed: boolean;
+  _scopeChallengeResolver?: unknown;
   _streamMapping: Map<string, StreamEntry>;
   _requestToStreamMapping: Map<RequestId, string>;
+  validateSession(req: Request): Response | undefined;
+  validateProtocolVersion(req: Request): Response | undefined;
   writeSSEEvent(
     controller: ReadableStreamDefaultController<Uint8Array>,
     encoder: Encoder,
@@ -79,6 +84,58 @@ export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTr
               };
       },
     });
+  }
+
+  /**
+   * Takes one request POSTed on this session past the SDK's generic POST handling (which re-parses the
+   * message and classifies it with schema checks the edge has already done): the same header checks,
+   * the same per-POST stream record, then `dispatch` instead of `onmessage`. Answers undefined when
+   * the POST is not the plain case (closed session, a header to refuse, a client preferring SSE, scope
+   * challenges): the caller then hands it to `handleRequest`, so every error stays the SDK's.
+   */
+  directPost(req: Request, id: RequestId, dispatch: () => void): Promise<Response> | undefined {
+    const inner = this as unknown as TransportInternals;
+    const accept = req.headers.get('accept');
+    if (
+      inner._closed ||
+      inner._scopeChallengeResolver !== undefined ||
+      accept === null ||
+      !accept.includes('application/json') ||
+      !accept.includes('text/event-stream') ||
+      prefersSse(req) ||
+      inner._requestToStreamMapping.has(id) ||
+      inner.validateSession(req) !== undefined ||
+      inner.validateProtocolVersion(req) !== undefined
+    ) {
+      return undefined;
+    }
+    const streamId = randomUUID();
+    return new Promise<Response>((resolve) => {
+      inner._streamMapping.set(streamId, {
+        resolveJson: resolve,
+        cleanup: () => inner._streamMapping.delete(streamId),
+      });
+      inner._requestToStreamMapping.set(id, streamId);
+      dispatch();
+    });
+  }
+
+  /**
+   * Sends the response to a `directPost` request: one JSON body when nothing went before it, else
+   * through `send` (the call was upgraded to SSE and its stream ends with this event).
+   */
+  async answer(message: JSONRPCMessage & { id: RequestId }): Promise<void> {
+    const inner = this as unknown as TransportInternals;
+    const streamId = inner._requestToStreamMapping.get(message.id);
+    const stream = streamId === undefined ? undefined : inner._streamMapping.get(streamId);
+    const resolve = stream?.resolveJson;
+    if (stream === undefined || resolve === undefined) return this.send(message);
+    delete stream.resolveJson;
+    inner._requestToStreamMapping.delete(message.id);
+    stream.cleanup();
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
+    resolve(new Response(JSON.stringify(message), { status: 200, headers }));
   }
 
   override async send(message: JSONRPCMessage, options?: { relatedRequestId?: RequestId }): Promise<void> {
