@@ -60,6 +60,26 @@ function normalised(result: Params): Params {
   return { ...result, content: [] };
 }
 
+const plainResultKeys = new Set(['content', 'structuredContent', 'isError']);
+
+/**
+ * Whether a result is in the subset of the era's CallToolResult schema whose parse returns it unchanged:
+ * text blocks of exactly `type` and `text`, an object `structuredContent`, a boolean `isError`, nothing
+ * else. Every other result (images, annotations, `_meta`, unknown keys) gets the full schema.
+ */
+export function isPlainTextResult(result: Params): boolean {
+  for (const key in result) if (!plainResultKeys.has(key)) return false;
+  if (result.isError !== undefined && typeof result.isError !== 'boolean') return false;
+  if (result.structuredContent !== undefined && !isPlainObject(result.structuredContent)) return false;
+  const content = result.content;
+  if (!Array.isArray(content)) return false;
+  for (const block of content as unknown[]) {
+    if (!isPlainObject(block) || block.type !== 'text' || typeof block.text !== 'string') return false;
+    for (const key in block) if (key !== 'type' && key !== 'text') return false;
+  }
+  return true;
+}
+
 function errorResponse(
   server: ServerInternals,
   id: RequestId,
@@ -100,7 +120,9 @@ export function directToolsCall(
     let response: JSONRPCMessage & { id: RequestId };
     try {
       const result = normalised(await front.callTool(id, params, abort.signal));
-      const checked = server._wireCodec().validateResult('tools/call', result);
+      const checked: Validation = isPlainTextResult(result)
+        ? { ok: true, value: result }
+        : server._wireCodec().validateResult('tools/call', result);
       if (!checked.ok) {
         throw new ProtocolError(
           checked.reason === 'not-in-era' ? ProtocolErrorCode.InternalError : ProtocolErrorCode.InvalidParams,

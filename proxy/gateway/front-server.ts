@@ -124,7 +124,8 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
     };
     if (server === undefined) return deny('unknown', 'none', notFound(kind, name));
     const decision = decideCall(core.policy, principal, kind, server, name, args);
-    if (!visible(core.policy, principal, kind, server, name))
+    // An allowed call is visible (arguments only narrow); a refused one answers as unknown unless listed.
+    if (!decision.allowed && !visible(core.policy, principal, kind, server, name))
       return deny('deny', decision.rule, notFound(kind, name));
     if (!decision.allowed) {
       if (decision.code === 'ERR_POLICY_ARGUMENTS') {

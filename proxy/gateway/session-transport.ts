@@ -6,7 +6,6 @@
 // either content type per POST. A client whose Accept lists text/event-stream before application/json
 // says it prefers the stream: its POSTs get SSE from the start, as the bare SDK transport would answer.
 // It must not change what is sent, only how it is framed; it knows nothing about agents or policy.
-import { randomUUID } from 'node:crypto';
 import {
   WebStandardStreamableHTTPServerTransport,
   type JSONRPCMessage,
@@ -64,6 +63,8 @@ function prefersSse(request: Request | undefined): boolean {
 }
 
 export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTransport {
+  private directStreams = 0;
+
   constructor(options: Omit<WebStandardStreamableHTTPServerTransportOptions, 'enableJsonResponse'>) {
     super({ ...options, enableJsonResponse: true });
     // The Server sets `onmessage` on connect; wrap it once so an SSE-preferring POST is upgraded
@@ -109,7 +110,8 @@ export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTr
     ) {
       return undefined;
     }
-    const streamId = randomUUID();
+    // Only this transport reads the id; a counter is cheaper than a UUID and cannot meet the SDK's.
+    const streamId = `direct-${(this.directStreams += 1)}`;
     return new Promise<Response>((resolve) => {
       inner._streamMapping.set(streamId, {
         resolveJson: resolve,

@@ -103,7 +103,7 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
     const transportSignal = inner._abortController?.signal;
     const signal =
       options?.requestSignal !== undefined && transportSignal !== undefined
-        ? AbortSignal.any([transportSignal, options.requestSignal])
+        ? [transportSignal, options.requestSignal]
         : (options?.requestSignal ?? transportSignal);
 
     // Network failures and aborts reject here exactly as the SDK's fetch would.

@@ -17,7 +17,8 @@ export interface LoopbackRequest {
   /** Lower-case names. */
   headers: Record<string, string>;
   body?: string | undefined;
-  signal?: AbortSignal | undefined;
+  /** Aborts the request; several signals abort it when any of them does (no composite signal built). */
+  signal?: AbortSignal | readonly AbortSignal[] | undefined;
 }
 
 /** A sent request's answer: headers have arrived, the body is still to be read. */
@@ -54,20 +55,49 @@ function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
+interface Target {
+  hostname: string;
+  port: string;
+  path: string;
+}
+
+/** Parsed request targets: a child's URL is parsed once, not on every call. */
+const targets = new Map<string, Target>();
+
+function targetOf(url: string): Target {
+  let target = targets.get(url);
+  if (target === undefined) {
+    const u = new URL(url);
+    target = {
+      hostname: u.hostname.replace(/^\[|\]$/g, ''),
+      port: u.port || '80',
+      path: `${u.pathname}${u.search}`,
+    };
+    if (targets.size > 1000) targets.clear();
+    targets.set(url, target);
+  }
+  return target;
+}
+
 /** Sends one request; rejects like fetch does (TypeError 'fetch failed', or the abort reason). */
 export function sendLoopback(url: string, o: LoopbackRequest): Promise<LoopbackAnswer> {
-  const signal = o.signal;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  const signals: readonly AbortSignal[] =
+    o.signal === undefined ? [] : o.signal instanceof AbortSignal ? [o.signal] : o.signal;
+  const aborted = signals.find((s) => s.aborted);
+  if (aborted !== undefined) return Promise.reject(abortReason(aborted));
   const headers =
     o.body === undefined ? o.headers : { ...o.headers, 'content-length': String(Buffer.byteLength(o.body)) };
   return new Promise<LoopbackAnswer>((resolve, reject) => {
-    const req = httpRequest(url, { method: o.method, headers, agent });
-    const onAbort = (): void => {
+    const req = httpRequest({ ...targetOf(url), method: o.method, headers, agent });
+    const onAbort = function (this: AbortSignal): void {
+      done();
       req.destroy();
-      reject(abortReason(signal!));
+      reject(abortReason(this));
     };
-    const done = (): void => signal?.removeEventListener('abort', onAbort);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      for (const s of signals) s.removeEventListener('abort', onAbort);
+    };
+    for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
     req.once('error', (error) => {
       done();
       reject(new TypeError('fetch failed', { cause: error }));
