@@ -9,6 +9,7 @@
 // It must not decide anything about calls; it only moves messages.
 import {
   parseJSONRPCMessage,
+  PROTOCOL_VERSION_META_KEY,
   StreamableHTTPClientTransport,
   type JSONRPCMessage,
   type StreamableHTTPClientTransportOptions,
@@ -98,7 +99,14 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
     if (token) headers.authorization = `Bearer ${token}`;
     if (inner._sessionId) headers['mcp-session-id'] = inner._sessionId;
     if (inner._protocolVersion) headers['mcp-protocol-version'] = inner._protocolVersion;
-    inner._applyBodyDerivedHeaders({ set: (name, value) => (headers[name.toLowerCase()] = value) }, message);
+    // The SDK derives headers only from a request whose `_meta` claims a protocol version (2026-era);
+    // asking it only then spares a schema check of every other request.
+    const meta = (message as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
+    if (typeof meta?.[PROTOCOL_VERSION_META_KEY] === 'string')
+      inner._applyBodyDerivedHeaders(
+        { set: (name, value) => (headers[name.toLowerCase()] = value) },
+        message,
+      );
     const body = JSON.stringify(message);
     const transportSignal = inner._abortController?.signal;
     const signal =
