@@ -267,6 +267,7 @@ servers:
     transport: http
     url: ${channels.url}
     firstParty: true
+    protocol: 2025-11-25
 policy:
   rules:
     - id: everyone-channels

@@ -137,6 +137,12 @@ const httpServerSchema = z.strictObject({
     'Streamable HTTP endpoint, e.g. http://127.0.0.1:3001/mcp. With `start`, port 0 means: take the URL from the child\'s {"event":"listening"} line.',
   ),
   start: httpStartSchema.optional(),
+  protocol: z
+    .enum(['auto', '2025-11-25'])
+    .default('auto')
+    .describe(
+      "The MCP revision the proxy speaks to this server (agents keep their own). auto: the newest both support (2026-07-28 with SDK v2 servers). 2025-11-25: one session per agent, for servers that build a server object per 2026-era request (MCPCP's own children).",
+    ),
 });
 
 const serverSchema = z

@@ -49,6 +49,7 @@ export function defaultConfigText(options: { nodePath: string; dataDir: string; 
     transport: http
     url: http://127.0.0.1:0/mcp
     firstParty: true
+    protocol: 2025-11-25
     readyTimeoutMs: 20000
     start:
       command: ${q(options.nodePath)}
@@ -76,6 +77,8 @@ servers:
   # Bot hooks run inside the channels process (fastest, one port fewer); bot-runner offers the same sandbox as a
   # tool (run_hook). To run hooks in bot-runner instead: give it a fixed url (http://127.0.0.1:9004/mcp) and the
   # args --port 9004, and add to channels' args: --bot-runner-url http://127.0.0.1:9004/mcp
+  # protocol 2025-11-25: the proxy keeps one session per agent with them (their 2026-07-28 path builds a server per
+  # request); agents still speak whichever revision they like to the proxy.
 ${firstParty('channels', [])}
 ${firstParty('bot-runner', [])}
 

@@ -39,7 +39,12 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
     },
   });
   const ref: { conn?: UpstreamConnection } = {};
-  const client = createUpstreamClient(o.hooks, () => ref.conn!, attribution, 'auto');
+  const client = createUpstreamClient(
+    o.hooks,
+    () => ref.conn!,
+    attribution,
+    o.config.protocol === '2025-11-25' ? 'legacy' : 'auto',
+  );
   const conn: UpstreamConnection = {
     upstreamId: o.config.id,
     agent: o.agent,

@@ -72,6 +72,7 @@ servers:
     transport: http
     url: http://127.0.0.1:0/mcp
     firstParty: true
+    protocol: 2025-11-25
     readyTimeoutMs: 30000
     restart: { backoffMs: 100, maxBackoffMs: 2000 }
     start:

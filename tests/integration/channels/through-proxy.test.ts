@@ -32,7 +32,8 @@ import {
 
 const issuer = 'http://mcpcp.test';
 
-describe('channels through the proxy', () => {
+// Both revisions the proxy may speak to the child: 2026-07-28 (auto) and sessions (what the default fleet uses).
+describe.each(['auto', '2025-11-25'])('channels through the proxy (protocol %s to the child)', (protocol) => {
   let dir: string;
   let keysDir: string;
   let channels: RunningKitServer | undefined;
@@ -61,6 +62,7 @@ servers:
     transport: http
     url: ${channels.url}
     firstParty: true
+    protocol: ${protocol}
 agents:
   alice: {}
   bob: {}
