@@ -8,6 +8,7 @@
 // an initialize, a batch) answers undefined and takes the SDK's path, so every error stays the SDK's.
 // Cancellation and session close abort the call through the Server's own table of running requests.
 import { ProtocolError, ProtocolErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/server';
+import { plainRequest } from '../../lib/mcp-direct-post.ts';
 import type { FrontServer } from './front-server.ts';
 import type { JsonFirstSessionTransport } from './session-transport.ts';
 
@@ -36,17 +37,15 @@ function isPlainObject(value: unknown): value is Params {
 }
 
 /** The params of a `tools/call` the lane can take as it is, or undefined. */
-function plainCallParams(message: Params): Params | undefined {
-  if (message.method !== 'tools/call') return undefined;
-  const id = message.id;
-  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
-  const params = message.params;
-  if (!isPlainObject(params) || typeof params.name !== 'string') return undefined;
+function plainCallParams(message: unknown): Params | undefined {
+  const request = plainRequest(message);
+  if (request?.method !== 'tools/call') return undefined;
+  const params = request.params;
+  if (params === undefined || typeof params.name !== 'string') return undefined;
   for (const key in params) if (!laneParams.has(key)) return undefined;
   if (params.arguments !== undefined && !isPlainObject(params.arguments)) return undefined;
-  const meta = params._meta;
+  const meta = params._meta as Params | undefined;
   if (meta !== undefined) {
-    if (!isPlainObject(meta)) return undefined;
     for (const key in meta) if (key.startsWith(wireMetaPrefix)) return undefined;
     const token = meta.progressToken;
     if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return undefined;
@@ -108,10 +107,9 @@ export function directToolsCall(
   request: Request,
   message: unknown,
 ): Promise<Response> | undefined {
-  if (!isPlainObject(message)) return undefined;
   const params = plainCallParams(message);
   if (params === undefined) return undefined;
-  const id = message.id as RequestId;
+  const id = (message as { id: RequestId }).id;
   const server = front.server as unknown as ServerInternals;
 
   const run = async (): Promise<void> => {

@@ -6,6 +6,7 @@
 // either content type per POST. A client whose Accept lists text/event-stream before application/json
 // says it prefers the stream: its POSTs get SSE from the start, as the bare SDK transport would answer.
 // It must not change what is sent, only how it is framed; it knows nothing about agents or policy.
+import { directPost } from '../../lib/mcp-direct-post.ts';
 import {
   WebStandardStreamableHTTPServerTransport,
   type JSONRPCMessage,
@@ -25,12 +26,8 @@ interface StreamEntry {
 }
 
 interface TransportInternals {
-  _closed: boolean;
-  _scopeChallengeResolver?: unknown;
   _streamMapping: Map<string, StreamEntry>;
   _requestToStreamMapping: Map<RequestId, string>;
-  validateSession(req: Request): Response | undefined;
-  validateProtocolVersion(req: Request): Response | undefined;
   writeSSEEvent(
     controller: ReadableStreamDefaultController<Uint8Array>,
     encoder: Encoder,
@@ -63,8 +60,6 @@ function prefersSse(request: Request | undefined): boolean {
 }
 
 export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTransport {
-  private directStreams = 0;
-
   constructor(options: Omit<WebStandardStreamableHTTPServerTransportOptions, 'enableJsonResponse'>) {
     super({ ...options, enableJsonResponse: true });
     // The Server sets `onmessage` on connect; wrap it once so an SSE-preferring POST is upgraded
@@ -88,38 +83,11 @@ export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTr
   }
 
   /**
-   * Takes one request POSTed on this session past the SDK's generic POST handling (which re-parses the
-   * message and classifies it with schema checks the edge has already done): the same header checks,
-   * the same per-POST stream record, then `dispatch` instead of `onmessage`. Answers undefined when
-   * the POST is not the plain case (closed session, a header to refuse, a client preferring SSE, scope
-   * challenges): the caller then hands it to `handleRequest`, so every error stays the SDK's.
+   * Takes one plain request POSTed on this session past the SDK's generic POST handling
+   * (lib/mcp-direct-post.ts); a client preferring SSE keeps the SDK's path, which streams from the start.
    */
   directPost(req: Request, id: RequestId, dispatch: () => void): Promise<Response> | undefined {
-    const inner = this as unknown as TransportInternals;
-    const accept = req.headers.get('accept');
-    if (
-      inner._closed ||
-      inner._scopeChallengeResolver !== undefined ||
-      accept === null ||
-      !accept.includes('application/json') ||
-      !accept.includes('text/event-stream') ||
-      prefersSse(req) ||
-      inner._requestToStreamMapping.has(id) ||
-      inner.validateSession(req) !== undefined ||
-      inner.validateProtocolVersion(req) !== undefined
-    ) {
-      return undefined;
-    }
-    // Only this transport reads the id; a counter is cheaper than a UUID and cannot meet the SDK's.
-    const streamId = `direct-${(this.directStreams += 1)}`;
-    return new Promise<Response>((resolve) => {
-      inner._streamMapping.set(streamId, {
-        resolveJson: resolve,
-        cleanup: () => inner._streamMapping.delete(streamId),
-      });
-      inner._requestToStreamMapping.set(id, streamId);
-      dispatch();
-    });
+    return prefersSse(req) ? undefined : directPost(this, req, id, dispatch);
   }
 
   /**

@@ -7,8 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import {
+  DEFAULT_MAX_REQUEST_BODY_SIZE,
   WebStandardStreamableHTTPServerTransport,
   createMcpHandler,
+  isJsonContentType,
+  readRequestBody,
   isInitializeRequest,
   isLegacyRequest,
   type McpServer,
@@ -16,6 +19,7 @@ import {
 import { localhostHostValidation, localhostOriginValidation } from '@modelcontextprotocol/hono';
 import { Hono } from 'hono';
 import { isMcpcpError } from '../../lib/errors.ts';
+import { directPost, plainRequest } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Authenticate, Caller } from './caller.ts';
 import { createCallerEventBus, type MayHear } from './listen-bus.ts';
@@ -60,7 +64,12 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
   const log = options.logger;
   const sessions = new Map<
     string,
-    { transport: WebStandardStreamableHTTPServerTransport; agent: string; lastSeen: number }
+    {
+      transport: WebStandardStreamableHTTPServerTransport;
+      server: McpServer;
+      agent: string;
+      lastSeen: number;
+    }
   >();
   // Clients that vanish without DELETE leave sessions behind: close the idle ones.
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
@@ -85,6 +94,7 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
           mayHear: options.resourceUpdates.mayHear,
           onerror: (error) => log.warn({ err: error }, 'resource update not delivered'),
         });
+  const maxRequestBodySize = options.maxRequestBodySize ?? DEFAULT_MAX_REQUEST_BODY_SIZE;
   // The per-request factory reads the caller the auth step attached to the request.
   const modern = createMcpHandler(
     (ctx) => {
@@ -101,6 +111,37 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
   );
   const stopUpdates = options.resourceUpdates?.subscribe((uri) => modern.notify.resourceUpdated(uri));
 
+  /** A POST on a live session: a plain request straight to the session's server (lib/mcp-direct-post.ts). */
+  async function postOnSession(
+    session: { transport: WebStandardStreamableHTTPServerTransport; server: McpServer },
+    request: Request,
+  ): Promise<Response> {
+    if (!isJsonContentType(request.headers.get('content-type')))
+      return session.transport.handleRequest(request);
+    const body = await readRequestBody(request, maxRequestBodySize);
+    if (body.tooLarge)
+      return rpcError(
+        413,
+        -32000,
+        `Payload Too Large: Request body must not exceed ${maxRequestBodySize} bytes`,
+      );
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.text);
+    } catch {
+      return rpcError(400, -32700, 'Parse error: Invalid JSON');
+    }
+    const plain = plainRequest(parsed);
+    const protocol = session.server.server as unknown as {
+      _onrequest(message: unknown, extra: { request: Request }): void;
+    };
+    const direct =
+      plain === undefined
+        ? undefined
+        : directPost(session.transport, request, plain.id, () => protocol._onrequest(plain, { request }));
+    return direct ?? session.transport.handleRequest(request, { parsedBody: parsed });
+  }
+
   async function openLegacySession(request: Request, caller: Caller): Promise<Response> {
     let body: unknown;
     try {
@@ -114,8 +155,9 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       sessionIdGenerator: () => randomUUID(),
       // Answers are single JSON bodies (cheaper than an SSE stream per call); notifications use the GET stream.
       enableJsonResponse: true,
+      maxRequestBodySize,
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, agent: caller.agent, lastSeen: Date.now() });
+        sessions.set(id, { transport, server, agent: caller.agent, lastSeen: Date.now() });
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
@@ -140,8 +182,10 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       }
       throw error;
     }
-    if (await isLegacyRequest(request)) {
-      const sessionId = request.headers.get('mcp-session-id');
+    // A request naming a live session is 2025-era (2026-era requests have none): no classifier needed.
+    const named = request.headers.get('mcp-session-id');
+    if ((named !== null && sessions.has(named)) || (await isLegacyRequest(request))) {
+      const sessionId = named;
       if (sessionId === null) {
         if (request.method !== 'POST')
           return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
@@ -151,7 +195,8 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       if (session === undefined) return rpcError(404, -32001, 'Session not found');
       if (session.agent !== caller.agent) return rpcError(403, -32001, 'Session belongs to another agent');
       session.lastSeen = Date.now();
-      return session.transport.handleRequest(request);
+      if (request.method !== 'POST') return session.transport.handleRequest(request);
+      return postOnSession(session, request);
     }
     callers.set(request, caller);
     return updates === undefined

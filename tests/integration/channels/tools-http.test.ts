@@ -120,6 +120,82 @@ describe('channels server over HTTP', () => {
     expect(hijack.status).toBe(403);
   });
 
+  it('answers plain requests on a live session directly and leaves the rest to the SDK, refusing bad POSTs', async () => {
+    const token = await issueChildToken(h.signer, { issuer, child: 'channels', agent: 'carol' });
+    const base = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+    };
+    const opened = await fetch(server.url, {
+      method: 'POST',
+      headers: base,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    });
+    const session = {
+      ...base,
+      'mcp-session-id': opened.headers.get('mcp-session-id')!,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    await opened.body?.cancel();
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(server.url, { method: 'POST', headers: { ...session, ...headers }, body });
+    await (await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }))).text();
+
+    const listed = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }));
+    expect(listed.status).toBe(200);
+    const tools = ((await listed.json()) as { id: number; result: { tools: unknown[] } }).result.tools;
+    expect(tools).toHaveLength(10);
+    const called = await post(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'c',
+        method: 'tools/call',
+        params: { name: 'list_channels', arguments: {} },
+      }),
+    );
+    const answer = (await called.json()) as {
+      id: string;
+      result: { isError?: boolean; structuredContent?: unknown };
+    };
+    expect(answer.id).toBe('c');
+    expect(answer.result.isError).toBeUndefined();
+    // Unknown methods and bad params get the SDK's JSON-RPC errors, as on its own path.
+    const unknown = (await (
+      await post(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'no/such' }))
+    ).json()) as {
+      error: { code: number };
+    };
+    expect(unknown.error.code).toBe(-32601);
+    const badParams = await post(
+      JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: 'x' }),
+    );
+    expect(badParams.status).toBe(400);
+    // Broken bodies, batches, oversized bodies, a second initialize: refused, and the session still serves.
+    expect((await post('{not json')).status).toBe(400);
+    expect((await post('x'.repeat(5 * 1024 * 1024))).status).toBe(413);
+    const again = await post(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 5,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    );
+    expect(again.status).toBe(400);
+    const version = await post(JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/list' }), {
+      'mcp-protocol-version': '1999-01-01',
+    });
+    expect(version.status).toBe(400);
+    const still = await post(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }));
+    expect(((await still.json()) as { id: number; result: unknown }).result).toEqual({});
+  });
+
   it('answers bad input with tool errors carrying stable codes', async () => {
     const alice = await agent('alice');
     const mallory = await agent('mallory');
