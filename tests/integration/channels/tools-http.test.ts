@@ -176,7 +176,7 @@ describe('channels server over HTTP', () => {
       JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: 'x' }),
     );
     expect(badParams.status).toBe(400);
-    // Broken bodies, batches, oversized bodies, a second initialize: refused, and the session still serves.
+    // Broken bodies, oversized bodies, a second initialize, a bad version header: refused; the session still serves.
     expect((await post('{not json')).status).toBe(400);
     expect((await post('x'.repeat(5 * 1024 * 1024))).status).toBe(413);
     const again = await post(
