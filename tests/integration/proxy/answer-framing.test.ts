@@ -1,18 +1,12 @@
 // How 2025-era session answers are framed: plain JSON when a call sends nothing before its result,
 // SSE from the first mid-call message on, and SSE from the start for a client that asks for it first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childServer, startHarness, type Harness } from './harness.ts';
+import { allowAllPolicy, childServer, startHarness, type Harness } from './harness.ts';
 
 const yaml = `
 servers:
 ${childServer('alpha')}
-policy:
-  rules:
-    - id: alice-all
-      subjects: [alice]
-      servers: ['*']
-      allow: ['*']
-`;
+${allowAllPolicy('alice')}`;
 
 let h: Harness;
 let session: string;

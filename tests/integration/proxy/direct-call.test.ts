@@ -4,7 +4,7 @@
 // session closes mid-call.
 import { ProtocolError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childServer, node, startHarness, type Harness } from './harness.ts';
+import { allowAllPolicy, childServer, node, startHarness, type Harness } from './harness.ts';
 
 const stdioChild = new URL('../../fixtures/children/stdio-child.ts', import.meta.url).pathname;
 const yaml = `
@@ -14,13 +14,7 @@ ${childServer('alpha')}
     transport: stdio
     command: ${JSON.stringify(node)}
     args: [${JSON.stringify(stdioChild)}, "--tools", "echo,invalid-result,contentless"]
-policy:
-  rules:
-    - id: alice-all
-      subjects: [alice]
-      servers: ['*']
-      allow: ['*']
-`;
+${allowAllPolicy('alice')}`;
 
 const json = 'application/json, text/event-stream';
 /** Listing text/event-stream first sends the POST down the SDK's own path (an SSE answer). */

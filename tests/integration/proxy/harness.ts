@@ -100,6 +100,17 @@ export async function startHarness(
   };
 }
 
+/** A policy section letting one agent call everything on every server (rule id `<agent>-all`). */
+export function allowAllPolicy(agent: string): string {
+  return `policy:
+  rules:
+    - id: ${agent}-all
+      subjects: [${agent}]
+      servers: ['*']
+      allow: ['*']
+`;
+}
+
 /** A stdio server entry for the test child. */
 export function childServer(
   id: string,
