@@ -52,5 +52,15 @@ export function mapUpstreamError(error: unknown, server: string, timeoutMs: numb
       outcome: 'unavailable',
     };
   }
+  // An HTTP child that went away before the health check noticed: the request could not be sent at all.
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    return {
+      error: new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        `Server ${server} is unavailable (the connection to it failed)`,
+      ),
+      outcome: 'unavailable',
+    };
+  }
   return { error: new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error'), outcome: 'error' };
 }
