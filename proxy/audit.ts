@@ -11,7 +11,9 @@ export interface AuditLog {
 }
 
 export function createAuditLog(logger: Logger): AuditLog {
-  const audit = logger.child({ component: 'audit' });
+  // No redaction pass: the line is built from named fields only (below), so there is nothing to redact, and
+  // pino's redactor copied every line's object (measured: ~9 % of the proxy's allocations per call).
+  const audit = logger.child({ component: 'audit' }, { redact: [] });
   return {
     call(event) {
       audit.info(

@@ -22,6 +22,11 @@ const plain = [
     isError: true,
   },
   { content: [{ type: 'text', text: 'x' }], structuredContent: { n: 1, deep: { list: [1, 2] } } },
+  { content: [], _meta: { a: 1 } },
+  {
+    content: [{ type: 'text', text: 'hi' }],
+    _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'c', version: '1' } },
+  },
 ];
 const notPlain = [
   { content: [{ type: 'text', text: 'hi', annotations: { priority: 1 } }] },
@@ -29,7 +34,9 @@ const notPlain = [
   { content: [{ type: 'image', data: 'AA==', mimeType: 'image/png' }] },
   { content: [{ type: 'text', text: 1 }] },
   { content: 'not a list' },
-  { content: [], _meta: { a: 1 } },
+  { content: [], _meta: 'x' },
+  { content: [], _meta: { progressToken: 1 } },
+  { content: [], _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't' } } },
   { content: [], isError: 'yes' },
   { content: [], structuredContent: [1] },
   { content: [], unknown: true },
