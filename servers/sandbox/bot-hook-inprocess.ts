@@ -67,18 +67,26 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
     posts: [],
     logs: [],
   };
+  let failure: BotFailure | undefined;
   try {
-    await withSandbox(limits, (run) => {
-      executeHook(run, io, input, paramsJson, eventJson);
+    // A bot's failure is a value here, not a throw: withSandbox retires the wasm module on anything thrown.
+    failure = await withSandbox(limits, (run) => {
+      try {
+        executeHook(run, io, input, paramsJson, eventJson);
+        return undefined;
+      } catch (error) {
+        if (error instanceof BotFailure) return error;
+        throw error;
+      }
     });
   } catch (error) {
-    if (error instanceof BotFailure) return { ...fail(error.code, error.message), ...logsOf(io) };
     // A trap inside the engine (the module is already retired): report it as the bot's resource failure.
     return fail(
       'ERR_BOT_MEMORY',
       `sandbox engine fault: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+  if (failure) return { ...fail(failure.code, failure.message), ...logsOf(io) };
   return {
     posts: io.posts,
     state: io.stateChanged ? io.state : input.state,

@@ -129,6 +129,23 @@ describe('hostile bots: memory', () => {
   });
 });
 
+describe('hostile bots: module reuse', () => {
+  it('keeps the wasm module after a hook that throws, times out or does not parse', async () => {
+    await expectHealthyInProcess();
+    const before = sandboxModulesCreated();
+    const failing = [
+      input(bot(`throw new Error('no')`)),
+      input(bot('for (;;) {}'), { limits: { instructions: 100_000 } }),
+      input('class {'),
+    ];
+    const codes = [];
+    for (const hook of failing) codes.push((await runBotHookInProcess(hook)).error?.code);
+    expect(codes).toEqual(['ERR_BOT_THROWN', 'ERR_BOT_TIMEOUT', 'ERR_BOT_SOURCE']);
+    await expectHealthyInProcess();
+    expect(sandboxModulesCreated()).toBe(before);
+  });
+});
+
 describe('hostile bots: concurrency', () => {
   it('keeps concurrent in-process hooks apart when some of them exhaust memory', async () => {
     const bomb = bot(`new ArrayBuffer(1e9);`);
