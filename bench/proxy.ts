@@ -1,6 +1,6 @@
 // Proxy benchmark: a tools/call echo through MCPCP (auth + policy + namespacing + audit on, HTTP children)
 // against the same echo server called directly, from one run on this machine.
-//   node bench/proxy.ts [--duration 5000] [--sessions 1000] [--json-only]
+//   node bench/proxy.ts [--duration 5000] [--sessions 1000] [--json-only] [--memory-only]
 // Prints a table and one JSON line. See bench/README.md for what each figure means.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { generateKeyPair, loadSigner } from '../auth/keys.ts';
 import { issueAgentToken } from '../auth/tokens.ts';
+import { nodeFlags } from '../launcher/node-flags.ts';
 import { BenchSession, destroyAgent } from './mcp-http-client.ts';
 
 const { values } = parseArgs({
@@ -17,6 +18,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5000' },
     sessions: { type: 'string', default: '1000' },
     'json-only': { type: 'boolean', default: false },
+    /** Only the memory figures (start, idle sessions): no load phases, little CPU. */
+    'memory-only': { type: 'boolean', default: false },
     /** Writes a V8 CPU profile of the proxy process into this folder (for finding where the time goes). */
     'cpu-prof-dir': { type: 'string' },
     /** Extra Node flags for the proxy process, space-separated (e.g. "--max-semi-space-size=4"). */
@@ -32,9 +35,15 @@ const say = (line: string): void => {
 
 interface ProxyStats {
   cpu: NodeJS.CpuUsage;
+  /** GC pauses so far (proxy process only). */
+  gc?: { ms: number; count: number; minorMs: number; minor: number };
   rss: number;
   heapUsed: number;
   memory: NodeJS.MemoryUsage;
+  spaces: Record<string, number>;
+  rssParts?: { anon: number; file: number };
+  /** Node loaded its type stripper (a compile cache miss: first run after an edit). */
+  typeStripperLoaded: boolean;
   sessions: number;
 }
 
@@ -54,7 +63,12 @@ function startProxyProcess(
 ): Promise<{ child: ChildProcess; mcpUrl: string; resource: string; issuer: string }> {
   const child = fork(path.join(here, 'proxy-process.ts'), [configFile], {
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    // Started as `mcpcp` starts the proxy it hosts: the CLI's Node flags, and the compile cache turned on
+    // by the same module before any TypeScript loads (launcher/bin/start-up.js); then the bench's own.
     execArgv: [
+      ...nodeFlags,
+      '--import',
+      path.join(here, '../launcher/bin/start-up.js'),
       '--expose-gc',
       ...(values['proxy-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
       ...(values['cpu-prof-dir'] === undefined
@@ -199,6 +213,27 @@ policy:
     const idleAfter = await proxyStats(proxy.child);
     say(`proxy memory at start ${JSON.stringify(atStart.memory)}`);
     say(`proxy memory with idle ${JSON.stringify(idleAfter.memory)}`);
+    say(
+      `proxy RSS parts (KiB) at start ${JSON.stringify(atStart.rssParts)} with idle ${JSON.stringify(idleAfter.rssParts)}`,
+    );
+    say(`proxy heap spaces (KiB) at start ${JSON.stringify(atStart.spaces)}`);
+    say(`proxy heap spaces (KiB) with idle ${JSON.stringify(idleAfter.spaces)}`);
+    if (values['memory-only']) {
+      console.log(
+        JSON.stringify({
+          bench: 'proxy',
+          memoryOnly: true,
+          idleSessions,
+          proxySessionsReported: idleAfter.sessions,
+          rssMbAtStart: round(atStart.rss / 2 ** 20, 1),
+          heapMbAtStart: round(atStart.heapUsed / 2 ** 20, 1),
+          heapMbWithIdle: round(idleAfter.heapUsed / 2 ** 20, 1),
+          rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
+          typeStripperLoaded: idleAfter.typeStripperLoaded,
+        }),
+      );
+      return;
+    }
     for (let i = 0; i < idle.length; i += 32) await Promise.all(idle.slice(i, i + 32).map((s) => s.close()));
     say(`echo servers: ${echo.urls.join(' ')}\nproxy: ${proxy.mcpUrl}`);
 
@@ -230,6 +265,10 @@ policy:
     const after = await proxyStats(proxy.child);
     const cpuMs = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000;
     const cpuPerCallMs = cpuMs / p32.calls;
+    const gcMsPerCall = ((after.gc?.ms ?? 0) - (before.gc?.ms ?? 0)) / p32.calls;
+    const gcsPer1000Calls = (((after.gc?.count ?? 0) - (before.gc?.count ?? 0)) / p32.calls) * 1000;
+    const scavenges = (after.gc?.minor ?? 0) - (before.gc?.minor ?? 0);
+    const scavengeMs = (after.gc?.minorMs ?? 0) - (before.gc?.minorMs ?? 0);
 
     say('fresh sessions');
     const freshDirect: number[] = [];
@@ -269,6 +308,10 @@ policy:
       proxyP99MsC32: round(p32.p99),
       directP99MsC32: round(d32.p99),
       proxyCpuMsPerCall: round(cpuPerCallMs),
+      proxyGcMsPerCall: round(gcMsPerCall, 4),
+      proxyGcsPer1000Calls: round(gcsPer1000Calls, 1),
+      proxyScavengesPer1000Calls: round((scavenges / p32.calls) * 1000, 1),
+      proxyScavengeMsMean: round(scavenges === 0 ? 0 : scavengeMs / scavenges),
       pipeCpuMsPerCall: round(pipeCpuPerCallMs),
       freshSessionRatio: round(percentile(freshProxy, 50) / percentile(freshDirect, 50)),
       freshSessionDirectMs: round(percentile(freshDirect, 50)),
@@ -282,6 +325,7 @@ policy:
       heapMbWithIdle: round(idleAfter.heapUsed / 2 ** 20, 1),
       rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
       rssMbAfterLoad: round(afterLoad.rss / 2 ** 20, 1),
+      typeStripperLoaded: idleAfter.typeStripperLoaded,
       heapMbAfterLoad: round(afterLoad.heapUsed / 2 ** 20, 1),
     };
     const targets: [string, string, string, boolean][] = [
@@ -317,7 +361,7 @@ policy:
       ],
       [
         `RSS with ${idleSessions} idle sessions`,
-        `${figures.rssMbWithIdle} MB (at start ${figures.rssMbAtStart}; sessions ${figures.proxySessionsReported})`,
+        `${figures.rssMbWithIdle} MB (at start ${figures.rssMbAtStart}; sessions ${figures.proxySessionsReported}${figures.typeStripperLoaded ? '; compile cache cold' : ''})`,
         '≤ 150 MB',
         figures.rssMbWithIdle <= 150,
       ],

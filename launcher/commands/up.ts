@@ -1,6 +1,7 @@
 // `mcpcp up`: runs the fleet in the foreground until SIGINT/SIGTERM or `mcpcp down`.
 // With no --config and no ./mcpcp.yaml it runs the embedded default fleet from the data folder.
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { flushCompileCache } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadSigner } from '../../auth/keys.ts';
@@ -147,6 +148,9 @@ async function runUp(flags: UpFlags): Promise<void> {
     throw explainStartFailure(error, config.proxy.listen.port, port, configFile);
   }
   ready = true;
+  // Node writes the compile cache (launcher/bin/start-up.js) at exit; write it now as well, so a fleet that
+  // is killed rather than stopped still starts warm, without the type stripper, next time.
+  flushCompileCache();
   const status = fleet.status();
   const tokens = embedded && tokensDir ? await writeAgentTokens(config, status, tokensDir) : [];
   if (json) {
