@@ -62,24 +62,22 @@ function prefersSse(request: Request | undefined): boolean {
 export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTransport {
   constructor(options: Omit<WebStandardStreamableHTTPServerTransportOptions, 'enableJsonResponse'>) {
     super({ ...options, enableJsonResponse: true });
-    // The Server sets `onmessage` on connect; wrap it once so an SSE-preferring POST is upgraded
-    // before its request is dispatched (the SDK has registered the request's stream by then).
-    let wrapped: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;
-    Object.defineProperty(this, 'onmessage', {
-      configurable: true,
-      enumerable: true,
-      get: () => wrapped,
-      set: (handler: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined) => {
-        wrapped =
-          handler === undefined
-            ? undefined
-            : (message, extra) => {
-                if ('method' in message && 'id' in message && prefersSse(extra?.request))
-                  this.upgradeFor(message.id);
-                handler(message, extra);
-              };
-      },
-    });
+  }
+
+  /**
+   * The Server has set `onmessage` when it starts its transport: wrap it once (a plain assignment, so the
+   * transport keeps its fast object shape) so an SSE-preferring POST is upgraded before its request is
+   * dispatched (the SDK has registered the request's stream by then).
+   */
+  override async start(): Promise<void> {
+    const handler = this.onmessage;
+    if (handler !== undefined) {
+      this.onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo) => {
+        if ('method' in message && 'id' in message && prefersSse(extra?.request)) this.upgradeFor(message.id);
+        handler(message, extra);
+      };
+    }
+    return super.start();
   }
 
   /**
