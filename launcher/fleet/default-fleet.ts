@@ -30,6 +30,9 @@ export function resolveBinScript(pkg: string, bin: string): string {
   return join(dirname(manifestPath), relative);
 }
 
+/** The compile-cache preload (launcher/bin/start-up.js): a warm child never loads Node's type stripper (~17 MB). */
+const startUp = fileURLToPath(new URL('../bin/start-up.js', import.meta.url));
+
 /** Entry script of a first-party server in this repository (servers/<name>/main.ts). */
 function firstPartyMain(name: string): string {
   return fileURLToPath(new URL(`../../servers/${name}/main.ts`, import.meta.url));
@@ -54,7 +57,7 @@ export function defaultConfigText(options: { nodePath: string; dataDir: string; 
     start:
       command: ${q(options.nodePath)}
       env: { MCPCP_LOG_LEVEL: warn }
-      args: [${[firstPartyMain(name), '--keys-dir', join(dataDir, 'keys'), '--issuer', issuer, '--data-dir', join(dataDir, name), ...extra].map(q).join(', ')}]`;
+      args: [${['--import', startUp, firstPartyMain(name), '--keys-dir', join(dataDir, 'keys'), '--issuer', issuer, '--data-dir', join(dataDir, name), ...extra].map(q).join(', ')}]`;
   return `# MCPCP default fleet, written by \`mcpcp up\` on first run. Edit freely: the policy reloads on save.
 proxy:
   listen: { host: 127.0.0.1, port: ${port} }
@@ -77,6 +80,7 @@ servers:
   # Bot hooks run inside the channels process (fastest, one port fewer); bot-runner offers the same sandbox as a
   # tool (run_hook). To run hooks in bot-runner instead: give it a fixed url (http://127.0.0.1:9004/mcp) and the
   # args --port 9004, and add to channels' args: --bot-runner-url http://127.0.0.1:9004/mcp
+  # --import …/start-up.js turns on Node's compile cache: a warm start never loads the TypeScript stripper (~17 MB).
   # protocol 2025-11-25: the proxy keeps one session per agent with them (their 2026-07-28 path builds a server per
   # request); agents still speak whichever revision they like to the proxy.
 ${firstParty('channels', [])}
