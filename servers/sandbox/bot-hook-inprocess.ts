@@ -1,5 +1,5 @@
-// Runs ONE bot hook (init, join or message) in a fresh QuickJS sandbox on the calling thread and returns what the
-// bot posted and stored.
+// Runs ONE bot hook (init, join or message) in a pristine QuickJS sandbox on the calling thread (a prepared context
+// restored from its snapshot, sandbox-template.ts) and returns what the bot posted and stored.
 // It owns input checks, locating the bot class, calling the hook and settling its promises; the ctx.* bridge is in
 // bot-bridge.ts and the ERR_BOT_* classification in bot-errors.ts.
 // It must not touch channels, storage or the network: the caller persists state and randomCounter between hooks.
@@ -12,12 +12,14 @@
 //   message → onMessage(event)   event: { seq?, slot: string, agent?, kind: string, body: unknown, ts? }
 import type { QuickJSHandle } from 'quickjs-emscripten';
 import { McpcpError } from '../../lib/errors.ts';
-import { installPrelude } from './bot-bridge.ts';
-import type { HookIo } from './bot-bridge.ts';
+import { installBridge } from './bot-bridge.ts';
+import type { BridgeSlot, HookIo } from './bot-bridge.ts';
 import { BotFailure, classify, timeout } from './bot-errors.ts';
 import { botOutputLimits } from './bot-output.ts';
-import { resolveSandboxLimits, withSandbox } from './quickjs-engine.ts';
+import { resolveSandboxLimits } from './quickjs-engine.ts';
 import type { SandboxRun } from './quickjs-engine.ts';
+import { createSandboxTemplate } from './sandbox-template.ts';
+import type { SandboxTemplate } from './sandbox-template.ts';
 import { createRandomStream } from './random-stream.ts';
 import type { RandomStream } from './random-stream.ts';
 import type { BotErrorCode, BotHookInput, BotHookOutput } from './bot-hook-types.ts';
@@ -26,6 +28,38 @@ const HOOKS = new Set(['init', 'join', 'message']);
 const IDENT = '[A-Za-z_$][\\w$]*';
 const CLASS_DECL = new RegExp(`^[ \\t]*(?:export[ \\t]+default[ \\t]+)?class[ \\t]+(${IDENT})`, 'gm');
 const MODULE_SYNTAX = /^[ \t]*(?:export|import)[\s{*]/m;
+
+/** A context with the bridge and prelude installed, and the slot its host functions serve. */
+interface BotContext {
+  slot: BridgeSlot;
+  runHook: QuickJSHandle;
+}
+
+function createBotSandbox(snapshots: boolean): SandboxTemplate<BotContext> {
+  return createSandboxTemplate<BotContext>({
+    snapshots,
+    prepare: (vm) => {
+      const slot: BridgeSlot = {};
+      return { slot, runHook: installBridge(vm, slot) };
+    },
+    release: ({ runHook }) => runHook.dispose(),
+  });
+}
+
+let botSandbox = createBotSandbox(true);
+
+/**
+ * snapshots (default true): hooks start from a restored snapshot of a prepared context; false: a new runtime +
+ * context and prelude per hook (slower, the same results; tests compare the two).
+ */
+export function configureBotSandbox(options: { snapshots: boolean }): void {
+  botSandbox = createBotSandbox(options.snapshots);
+}
+
+/** Instantiates and prepares the bot sandbox on this thread, so the first hook does not pay for it. */
+export function warmBotSandbox(): Promise<void> {
+  return botSandbox.warm();
+}
 
 /** Runs the hook on this thread. Prefer runBotHook (bot-host.ts), which adds a worker and a hard wall-clock kill. */
 export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookOutput> {
@@ -69,14 +103,19 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
   };
   let failure: BotFailure | undefined;
   try {
-    // A bot's failure is a value here, not a throw: withSandbox retires the wasm module on anything thrown.
-    failure = await withSandbox(limits, (run) => {
+    // A bot's failure is a value here, not a throw: the sandbox retires its wasm module on anything thrown.
+    failure = await botSandbox.run(limits, (run, context) => {
+      context.slot.run = run;
+      context.slot.io = io;
       try {
-        executeHook(run, io, input, paramsJson, eventJson);
+        executeHook(run, io, context.runHook, input, paramsJson, eventJson);
         return undefined;
       } catch (error) {
         if (error instanceof BotFailure) return error;
         throw error;
+      } finally {
+        context.slot.run = undefined;
+        context.slot.io = undefined;
       }
     });
   } catch (error) {
@@ -103,12 +142,13 @@ function logsOf(io: HookIo): { logs?: string[] } {
 function executeHook(
   run: SandboxRun,
   io: HookIo,
+  runHook: QuickJSHandle,
   input: BotHookInput,
   paramsJson: string,
   eventJson: string,
 ): void {
   try {
-    callHook(run, io, input, paramsJson, eventJson);
+    callHook(run, io, runHook, input, paramsJson, eventJson);
   } catch (error) {
     // A host-side error (e.g. a bot getter interrupted inside vm.getProp) after the budget ran out is a timeout.
     const stop = run.stopped();
@@ -123,25 +163,21 @@ function executeHook(
 function callHook(
   run: SandboxRun,
   io: HookIo,
+  runHook: QuickJSHandle,
   input: BotHookInput,
   paramsJson: string,
   eventJson: string,
 ): void {
   const { vm } = run;
-  const runHook = installPrelude(run, io);
+  const bot = loadBotClass(run, input.source);
   try {
-    const bot = loadBotClass(run, input.source);
-    try {
-      const args = [vm.newString(input.hook), vm.newString(paramsJson), vm.newString(eventJson)];
-      const result = vm.callFunction(runHook, vm.undefined, bot, ...args);
-      for (const arg of args) arg.dispose();
-      if (result.error) throw classify(run, io, result.error, 'ERR_BOT_THROWN');
-      settle(run, io, result.value);
-    } finally {
-      bot.dispose();
-    }
+    const args = [vm.newString(input.hook), vm.newString(paramsJson), vm.newString(eventJson)];
+    const result = vm.callFunction(runHook, vm.undefined, bot, ...args);
+    for (const arg of args) arg.dispose();
+    if (result.error) throw classify(run, io, result.error, 'ERR_BOT_THROWN');
+    settle(run, io, result.value);
   } finally {
-    runHook.dispose();
+    bot.dispose();
   }
 }
 

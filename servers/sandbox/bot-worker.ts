@@ -1,11 +1,10 @@
 // Worker-thread entry for bot hooks: runs each hook it is sent with runBotHookInProcess and posts the output back.
 // One hook at a time (the pool never sends a second before the first answered). It holds no state between hooks
-// beyond the warm QuickJS module.
+// beyond the warm, prepared QuickJS module (restored to its snapshot after every hook).
 import { parentPort } from 'node:worker_threads';
 import { isMcpcpError } from '../../lib/errors.ts';
-import { runBotHookInProcess } from './bot-hook-inprocess.ts';
+import { runBotHookInProcess, warmBotSandbox } from './bot-hook-inprocess.ts';
 import type { BotHookInput } from './bot-hook-types.ts';
-import { warmSandbox } from './quickjs-engine.ts';
 
 export interface BotWorkerRequest {
   id: number;
@@ -15,8 +14,8 @@ export interface BotWorkerRequest {
 const port = parentPort;
 if (port === null) throw new Error('bot-worker.ts must run in a worker thread');
 
-// Compile and instantiate QuickJS before the first hook; the pool starts a hook's kill timer once this is done.
-warmSandbox().then(
+// Compile, instantiate and prepare QuickJS before the first hook; the pool starts a hook's kill timer once this is done.
+warmBotSandbox().then(
   () => port.postMessage({ ready: true }),
   (error: unknown) => {
     throw error;

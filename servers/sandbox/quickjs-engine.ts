@@ -1,9 +1,10 @@
 // The QuickJS-in-WebAssembly engine shared by the bot runner and the code runner (ARCHITECTURE.md decision 11).
-// It owns the WebAssembly modules (one FIXED-SIZE memory each), a fresh runtime + context per run, and the budgets
-// (instruction count via the interrupt handler, wall-clock backstop). It knows nothing about bots or their API.
+// It owns the WebAssembly modules (one FIXED-SIZE memory each), a fresh runtime + context per run (withSandbox),
+// and the budgets (instruction count via the interrupt handler, wall-clock backstop). It knows nothing about bots or
+// their API. Prepared contexts restored from a memory snapshot after every run are in sandbox-template.ts.
 //
-// Isolation design, measured (bench/bot-hook.ts): compiling the wasm once and instantiating a module costs ~1 ms,
-// a runtime + context ~0.1 ms. So one module is reused and every run gets its own runtime and context: runtimes
+// Isolation design, measured (bench/bot-hook.ts): compiling the wasm once and instantiating a module costs ~1-6 ms,
+// a runtime + context ~0.2-0.4 ms. So one module is reused and every run gets its own runtime and context: runtimes
 // share no JS objects, atoms or job queues. The module itself is thrown away ("poisoned") after a run ran out of
 // memory or trapped, so fragmentation or a corrupt heap never reaches the next run.
 //
@@ -17,6 +18,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } from 'quickjs-emscripten';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten';
+import { readWasmLayout } from './wasm-snapshot.ts';
+import type { WasmLayout } from './wasm-snapshot.ts';
 
 export interface SandboxLimits {
   /** QuickJS heap limit for one run (malloc accounting), bytes. */
@@ -97,42 +100,59 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let compiledWasm: Promise<WasmModule | undefined> | undefined;
+interface CompiledWasm {
+  module?: WasmModule;
+  layout?: WasmLayout;
+}
+
+/** A QuickJS wasm module with its own fixed memory. */
+export interface SandboxModule {
+  readonly module: QuickJSWASMModule;
+  /** Where the statics, stack and heap sit in its memory, when the binary could be read. */
+  readonly layout: WasmLayout | undefined;
+  readonly memoryBuffer: () => ArrayBuffer;
+}
+
+let compiledWasm: Promise<CompiledWasm> | undefined;
 let currentModule: Promise<QuickJSWASMModule> | undefined;
 let modulesCreated = 0;
 
-function compileWasm(): Promise<WasmModule | undefined> {
+function compileWasm(): Promise<CompiledWasm> {
   compiledWasm ??= (async () => {
     try {
       const require = createRequire(import.meta.url);
-      const file = require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
-      return await wasm.compile(readFileSync(file));
+      const bytes = readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
+      return { module: await wasm.compile(bytes), layout: readWasmLayout(bytes) };
     } catch {
-      return undefined; // Emscripten then locates and compiles the file itself for each module
+      return {}; // Emscripten then locates and compiles the file itself for each module
     }
   })();
   return compiledWasm;
 }
 
+/** Instantiates a fresh module (~1–6 ms: a new fixed memory); the wasm itself is compiled once per process. */
+export async function instantiateSandboxModule(): Promise<SandboxModule> {
+  const compiled = await compileWasm();
+  const pages = MODULE_MEMORY_BYTES / 65_536;
+  const wasmMemory = new wasm.Memory({ initial: pages, maximum: pages });
+  const wasmModule = compiled.module;
+  const variant = newVariant(RELEASE_SYNC, wasmModule ? { wasmModule, wasmMemory } : { wasmMemory });
+  const module = await newQuickJSWASMModuleFromVariant(variant);
+  modulesCreated += 1;
+  return {
+    module,
+    layout: wasmModule ? compiled.layout : undefined,
+    memoryBuffer: () => (module.getWasmMemory() as unknown as { buffer: ArrayBuffer }).buffer,
+  };
+}
+
 function loadModule(): Promise<QuickJSWASMModule> {
-  currentModule ??= (async () => {
-    const wasmModule = await compileWasm();
-    const pages = MODULE_MEMORY_BYTES / 65_536;
-    const wasmMemory = new wasm.Memory({ initial: pages, maximum: pages });
-    const variant = newVariant(RELEASE_SYNC, wasmModule ? { wasmModule, wasmMemory } : { wasmMemory });
-    const module = await newQuickJSWASMModuleFromVariant(variant);
-    modulesCreated += 1;
-    return module;
-  })();
+  currentModule ??= instantiateSandboxModule().then((loaded) => loaded.module);
   const loading = currentModule;
   loading.catch(() => {
     if (currentModule === loading) currentModule = undefined;
   });
   return loading;
-}
-
-function retireModule(module: Promise<QuickJSWASMModule>): void {
-  if (currentModule === module) currentModule = undefined;
 }
 
 /** How many wasm modules this process has instantiated (tests and the benchmark watch module recycling). */
@@ -145,18 +165,17 @@ export async function warmSandbox(): Promise<void> {
   await loadModule();
 }
 
-/**
- * Runs `body` synchronously in a fresh runtime + context with the given limits, then disposes both.
- * The body must dispose every handle it creates. A thrown host-side error (e.g. a wasm trap) poisons the module.
- */
-export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxRun) => T): Promise<T> {
-  let modulePromise = loadModule();
-  let module = await modulePromise;
-  while (currentModule !== modulePromise) {
-    // another run retired this module while we waited for it: never run on a retired module
-    modulePromise = loadModule();
-    module = await modulePromise;
-  }
+/** The budget side of a SandboxRun, before it has a runtime: `charge` is what the interrupt handler calls. */
+export interface RunBudget {
+  charge(instructions: number): boolean;
+  stopped(): StopReason | undefined;
+  /** Builds the SandboxRun for `vm` (poison() sets `poisoned`). */
+  run(vm: QuickJSContext, memoryBuffer: () => ArrayBuffer): SandboxRun;
+  readonly poisoned: boolean;
+}
+
+/** Instruction, job and wall-clock accounting for one run; the wall clock starts now. */
+export function createRunBudget(limits: SandboxLimits): RunBudget {
   const maxPolls = Math.max(1, Math.ceil(limits.instructions / INSTRUCTIONS_PER_POLL));
   const started = performance.now();
   let polls = 0;
@@ -171,41 +190,72 @@ export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxR
     }
     return stop !== undefined;
   };
-  let runtime: QuickJSRuntime | undefined;
-  try {
-    runtime = module.newRuntime({
-      memoryLimitBytes: Math.min(limits.memoryBytes, sandboxLimitMaxima.memoryBytes),
-      maxStackSizeBytes: limits.stackBytes,
-      interruptHandler: () => charge(INSTRUCTIONS_PER_POLL),
-    });
-    const vm = runtime.newContext();
-    const owner = runtime;
-    const drainJobs = (): QuickJSHandle | undefined => {
-      while (stop === undefined && owner.hasPendingJob()) {
-        if (jobsLeft <= 0) {
-          stop = 'instructions';
-          break;
-        }
-        const batch = Math.min(jobsLeft, 256);
-        const result = owner.executePendingJobs(batch);
-        if (result.error) return result.error;
-        jobsLeft -= Math.max(1, result.value);
-      }
-      return undefined;
-    };
-    try {
-      return body({
+  const stopped = (): StopReason | undefined => stop;
+  return {
+    charge,
+    stopped,
+    get poisoned() {
+      return poisoned;
+    },
+    run(vm, memoryBuffer) {
+      const runtime = vm.runtime;
+      return {
         vm,
         runtime,
-        stopped: () => stop,
+        stopped,
+        charge,
         poison: () => {
           poisoned = true;
         },
-        drainJobs,
-        charge,
-        wasmMemoryBytes: () =>
-          (module.getWasmMemory() as unknown as { buffer: ArrayBuffer }).buffer.byteLength,
-      });
+        drainJobs: () => {
+          while (stop === undefined && runtime.hasPendingJob()) {
+            if (jobsLeft <= 0) {
+              stop = 'instructions';
+              break;
+            }
+            const result = runtime.executePendingJobs(Math.min(jobsLeft, 256));
+            if (result.error) return result.error;
+            jobsLeft -= Math.max(1, result.value);
+          }
+          return undefined;
+        },
+        wasmMemoryBytes: () => memoryBuffer().byteLength,
+      };
+    },
+  };
+}
+
+/** The QuickJS heap limit a run gets (its own limit, capped below the module's fixed memory). */
+export function runtimeMemoryLimit(limits: SandboxLimits): number {
+  return Math.min(limits.memoryBytes, sandboxLimitMaxima.memoryBytes);
+}
+
+/**
+ * Runs `body` synchronously in a fresh runtime + context with the given limits, then disposes both.
+ * The body must dispose every handle it creates. A thrown host-side error (e.g. a wasm trap) poisons the module.
+ */
+export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxRun) => T): Promise<T> {
+  let modulePromise = loadModule();
+  let module = await modulePromise;
+  while (currentModule !== modulePromise) {
+    // another run retired this module while we waited for it: never run on a retired module
+    modulePromise = loadModule();
+    module = await modulePromise;
+  }
+  const budget = createRunBudget(limits);
+  let poisoned = false;
+  let runtime: QuickJSRuntime | undefined;
+  try {
+    runtime = module.newRuntime({
+      memoryLimitBytes: runtimeMemoryLimit(limits),
+      maxStackSizeBytes: limits.stackBytes,
+      interruptHandler: () => budget.charge(INSTRUCTIONS_PER_POLL),
+    });
+    const vm = runtime.newContext();
+    try {
+      return body(
+        budget.run(vm, () => (module.getWasmMemory() as unknown as { buffer: ArrayBuffer }).buffer),
+      );
     } finally {
       vm.dispose();
     }
@@ -218,6 +268,6 @@ export async function withSandbox<T>(limits: SandboxLimits, body: (run: SandboxR
     } catch {
       poisoned = true;
     }
-    if (poisoned) retireModule(modulePromise);
+    if ((poisoned || budget.poisoned) && currentModule === modulePromise) currentModule = undefined;
   }
 }
