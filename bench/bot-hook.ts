@@ -1,7 +1,8 @@
-// Bot hook benchmark: latency of one hook (fresh QuickJS runtime + context, prelude, bot source parse, hook, output
-// validation) for an empty hook, a simple stateful echo bot, and the builtin GuessBot / BlackjackBot, measured on
-// this thread (runBotHookInProcess) and through the worker thread that runBotHook uses by default; plus the raw
-// cost of a runtime + context and of replacing the wasm module after a memory failure.
+// Bot hook benchmark: latency of one hook (bot source parse, hook, output validation, then restoring the prepared
+// context from its memory snapshot) for an empty hook, a simple stateful echo bot, and the builtin GuessBot /
+// BlackjackBot, measured on this thread (runBotHookInProcess) and through the worker thread that runBotHook uses by
+// default; plus the raw cost of a snapshot restore, of a fresh runtime + context (what each hook paid before the
+// snapshots) and of replacing the wasm module after a memory failure.
 //   node bench/bot-hook.ts [--iterations 2000] [--json-only]
 // Prints a table to stderr and one JSON line to stdout. Target (issue 5): simple bot hook p50 ≤ 2 ms.
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } from 'quickjs-emscripten';
 import { builtinBot } from '../servers/bot-runner/builtin/index.ts';
+import { installBridge } from '../servers/sandbox/bot-bridge.ts';
 import { closeBotHost, runBotHook, runBotHookInProcess } from '../servers/sandbox/bot-host.ts';
 import type { BotHookInput } from '../servers/sandbox/bot-host.ts';
 import {
@@ -18,6 +20,7 @@ import {
   warmSandbox,
   withSandbox,
 } from '../servers/sandbox/quickjs-engine.ts';
+import { createSandboxTemplate } from '../servers/sandbox/sandbox-template.ts';
 
 const { values } = parseArgs({
   options: {
@@ -86,6 +89,12 @@ async function main(): Promise<void> {
 
   const limits = resolveSandboxLimits();
   const runtimeContext = await measure(() => withSandbox(limits, () => undefined));
+  const prepared = createSandboxTemplate({
+    prepare: (vm) => installBridge(vm, {}),
+    release: (h) => h.dispose(),
+  });
+  const restore = await measure(() => prepared.run(limits, () => undefined));
+  const snapshotKb = Math.round(((await prepared.snapshotBytes()) ?? 0) / 1024);
 
   const empty = await measure(() =>
     runBotHookInProcess({ ...base, source: emptyBot, hook: 'message', event: message }),
@@ -186,6 +195,8 @@ async function main(): Promise<void> {
     iterations,
     node: process.version,
     firstModuleMs: Math.round(firstModuleMs * 100) / 100,
+    snapshotRestoreMs: restore,
+    snapshotKb,
     runtimeContextMs: runtimeContext,
     emptyHookMs: empty,
     echoHookMs: echo,
@@ -197,12 +208,13 @@ async function main(): Promise<void> {
     memoryBombPlusModuleRecycleMs: Math.round(recycleMs * 100) / 100,
     modulesRecycled: sandboxModulesCreated() - modulesBefore,
   };
-  say(`bot hook latency over ${iterations} runs (ms)      p50      p99     mean`);
+  say(`bot hook latency over ${iterations} runs (ms)          p50      p99     mean`);
   const row = (name: string, f: Figures): void =>
     say(
-      `  ${name.padEnd(42)}${String(f.p50).padStart(7)}${String(f.p99).padStart(9)}${String(f.mean).padStart(9)}`,
+      `  ${name.padEnd(46)}${String(f.p50).padStart(7)}${String(f.p99).padStart(9)}${String(f.mean).padStart(9)}`,
     );
-  row('runtime + context only', runtimeContext);
+  row(`prepared context restore only (${snapshotKb} KB)`, restore);
+  row('fresh runtime + context only (for comparison)', runtimeContext);
   row('empty hook (no method)', empty);
   row('simple echo bot (state, random, post)', echo);
   row('empty hook, via worker (runBotHook)', emptyWorker);
