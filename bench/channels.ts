@@ -243,7 +243,9 @@ try {
     counter = out.randomCounter;
   }
   const hook = summarise(hookSamples.slice(10));
-  say(`bot hook (simple stateful echo bot, fresh QuickJS context): p50 ${hook.p50} ms, p99 ${hook.p99} ms`);
+  say(
+    `bot hook (simple stateful echo bot, pristine prepared QuickJS context): p50 ${hook.p50} ms, p99 ${hook.p99} ms`,
+  );
   await store.close();
 
   // Over HTTP, direct to the channels server process (child tokens).
