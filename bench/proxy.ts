@@ -218,20 +218,17 @@ policy:
     );
     say(`proxy heap spaces (KiB) at start ${JSON.stringify(atStart.spaces)}`);
     say(`proxy heap spaces (KiB) with idle ${JSON.stringify(idleAfter.spaces)}`);
+    const memoryFigures = {
+      idleSessions,
+      proxySessionsReported: idleAfter.sessions,
+      rssMbAtStart: round(atStart.rss / 2 ** 20, 1),
+      heapMbAtStart: round(atStart.heapUsed / 2 ** 20, 1),
+      heapMbWithIdle: round(idleAfter.heapUsed / 2 ** 20, 1),
+      rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
+      typeStripperLoaded: idleAfter.typeStripperLoaded,
+    };
     if (values['memory-only']) {
-      console.log(
-        JSON.stringify({
-          bench: 'proxy',
-          memoryOnly: true,
-          idleSessions,
-          proxySessionsReported: idleAfter.sessions,
-          rssMbAtStart: round(atStart.rss / 2 ** 20, 1),
-          heapMbAtStart: round(atStart.heapUsed / 2 ** 20, 1),
-          heapMbWithIdle: round(idleAfter.heapUsed / 2 ** 20, 1),
-          rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
-          typeStripperLoaded: idleAfter.typeStripperLoaded,
-        }),
-      );
+      console.log(JSON.stringify({ bench: 'proxy', memoryOnly: true, ...memoryFigures }));
       return;
     }
     for (let i = 0; i < idle.length; i += 32) await Promise.all(idle.slice(i, i + 32).map((s) => s.close()));
@@ -318,14 +315,8 @@ policy:
       freshSessionProxyMs: round(percentile(freshProxy, 50)),
       toolsListP50Ms4Children: round(percentile(lists, 50)),
       toolsListCount: listed.tools.length,
-      idleSessions,
-      proxySessionsReported: idleAfter.sessions,
-      rssMbAtStart: round(atStart.rss / 2 ** 20, 1),
-      heapMbAtStart: round(atStart.heapUsed / 2 ** 20, 1),
-      heapMbWithIdle: round(idleAfter.heapUsed / 2 ** 20, 1),
-      rssMbWithIdle: round(idleAfter.rss / 2 ** 20, 1),
+      ...memoryFigures,
       rssMbAfterLoad: round(afterLoad.rss / 2 ** 20, 1),
-      typeStripperLoaded: idleAfter.typeStripperLoaded,
       heapMbAfterLoad: round(afterLoad.heapUsed / 2 ** 20, 1),
     };
     const targets: [string, string, string, boolean][] = [

@@ -100,12 +100,12 @@ export async function startHarness(
   };
 }
 
-/** A policy section letting one agent call everything on every server (rule id `<agent>-all`). */
-export function allowAllPolicy(agent: string): string {
+/** A policy section letting `subject` (an agent, or `*` for everyone) call everything on every server. */
+export function allowAllPolicy(subject: string): string {
   return `policy:
   rules:
-    - id: ${agent}-all
-      subjects: [${agent}]
+    - id: ${subject === '*' ? 'all' : `${subject}-all`}
+      subjects: [${JSON.stringify(subject)}]
       servers: ['*']
       allow: ['*']
 `;

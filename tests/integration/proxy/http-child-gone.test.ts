@@ -1,7 +1,14 @@
 // An HTTP child that went away before the proxy's health check noticed: a call to it fails at once with
 // a clear "unavailable" error (and the audit outcome says so), not a bare "Internal error".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, startHttpChild, textOf, type Harness, type RunningChild } from './harness.ts';
+import {
+  allowAllPolicy,
+  startHarness,
+  startHttpChild,
+  textOf,
+  type Harness,
+  type RunningChild,
+} from './harness.ts';
 
 let child: RunningChild;
 let h: Harness;
@@ -14,13 +21,7 @@ servers:
   - id: gone
     transport: http
     url: ${child.url}
-policy:
-  rules:
-    - id: all
-      subjects: ['*']
-      servers: ['*']
-      allow: ['*']
-`,
+${allowAllPolicy('*')}`,
     // The health check must not notice during the test: the call is what finds the child gone.
     { healthIntervalMs: 60_000 },
   );
