@@ -14,6 +14,21 @@ import { reseal } from '../../helpers/reseal.ts';
 
 addCommands(registerVerify);
 
+/** The start of a proxy config whose one server is the first-party channels server at `url`; more lines follow. */
+export function channelsProxyConfig(issuer: string, url: string, protocol: 'auto' | '2025-11-25'): string {
+  return `
+proxy:
+  listen: { host: 127.0.0.1, port: 0 }
+  issuer: ${issuer}
+  keysDir: ./keys
+servers:
+  - id: channels
+    transport: http
+    url: ${url}
+    firstParty: true
+    protocol: ${protocol}`;
+}
+
 export interface ProxyAgent {
   agent: string;
   token: string;

@@ -14,6 +14,7 @@ import { sha256Hex, type ChannelMessage } from '../../../servers/channels/transc
 import { deal, handProblems, playMove, playToEnd, type HandProgress } from './blackjack-player.ts';
 import {
   chainShape,
+  channelsProxyConfig,
   connectThroughProxy,
   issueOwnToken,
   readExport,
@@ -62,17 +63,7 @@ describe('a channels server killed mid-game through the proxy', () => {
     const file = join(dir, 'mcpcp.yaml');
     await writeFile(
       file,
-      `
-proxy:
-  listen: { host: 127.0.0.1, port: 0 }
-  issuer: ${issuer}
-  keysDir: ./keys
-servers:
-  - id: channels
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    firstParty: true
-    protocol: 2025-11-25
+      `${channelsProxyConfig(issuer, 'http://127.0.0.1:0/mcp', '2025-11-25')}
     readyTimeoutMs: 30000
     restart: { backoffMs: 100, maxBackoffMs: 2000 }
     start:
