@@ -27,7 +27,7 @@ interface TransportInternals {
   validateProtocolVersion(req: Request): Response | undefined;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 

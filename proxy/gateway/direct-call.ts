@@ -8,12 +8,11 @@
 // an initialize, a batch) answers undefined and takes the SDK's path, so every error stays the SDK's.
 // Cancellation and session close abort the call through the Server's own table of running requests.
 import { ProtocolError, ProtocolErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/server';
-import { plainRequest } from '../../lib/mcp-direct-post.ts';
+import { isPlainObject, plainRequest, type RequestId } from '../../lib/mcp-direct-post.ts';
 import type { FrontServer } from './front-server.ts';
 import type { JsonFirstSessionTransport } from './session-transport.ts';
 
 type Params = Record<string, unknown>;
-type RequestId = string | number;
 
 type Validation = { ok: true; value: Params } | { ok: false; reason: string; message?: string };
 
@@ -31,10 +30,6 @@ const laneParams = new Set(['name', 'arguments', '_meta']);
 const wireMetaPrefix = 'io.modelcontextprotocol/';
 /** Result keys that make a result another family's (tasks, input_required): never normalised here. */
 const foreignResultKeys = ['task', 'inputRequests', 'requestState'];
-
-function isPlainObject(value: unknown): value is Params {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** The params of a `tools/call` the lane can take as it is, or undefined. */
 function plainCallParams(message: unknown): Params | undefined {

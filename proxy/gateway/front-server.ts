@@ -11,6 +11,7 @@ import { callViaFlow } from './front-flow.ts';
 import { decideCall, visible, type Kind } from './policy.ts';
 import type { Relay } from './relay.ts';
 import type { ChildRequest } from '../upstreams/index.ts';
+import type { RequestId } from '../../lib/mcp-direct-post.ts';
 import type { Principal } from './types.ts';
 import { page } from './view.ts';
 import type { CallEvent } from './index.ts';
@@ -29,8 +30,15 @@ export interface FrontContext {
 const privateCache = { cacheScope: 'private' as const, ttlMs: 0 };
 
 type Params = Record<string, unknown>;
-type RequestId = string | number;
 type Notification = { method: string; params?: Params };
+
+/** A child's request (sampling, elicitation, roots) as the SDK's typed request to the caller. */
+function asRequest(r: ChildRequest) {
+  return {
+    method: r.method as 'elicitation/create',
+    ...(r.params === undefined ? {} : { params: r.params }),
+  };
+}
 
 export interface FrontServer {
   server: Server;
@@ -124,11 +132,9 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
     };
     if (server === undefined) return deny('unknown', 'none', notFound(kind, name));
     const decision = decideCall(core.policy, principal, kind, server, name, args);
-    // An allowed call is visible (arguments only narrow); a refused one answers as unknown unless listed.
-    if (!decision.allowed && !visible(core.policy, principal, kind, server, name))
-      return deny('deny', decision.rule, notFound(kind, name));
     if (!decision.allowed) {
-      if (decision.code === 'ERR_POLICY_ARGUMENTS') {
+      // Only a listed name (allowed apart from its arguments) says why; anything else answers as unknown.
+      if (decision.code === 'ERR_POLICY_ARGUMENTS' && visible(core.policy, principal, kind, server, name)) {
         return deny(
           'deny',
           decision.rule,
@@ -160,14 +166,7 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
   const relayOf = (ctx: ServerContext): Relay =>
     legacyRelay({
       notify: (n) => ctx.mcpReq.notify(n),
-      send: async (r, signal) =>
-        await ctx.mcpReq.send(
-          {
-            method: r.method as 'elicitation/create',
-            ...(r.params === undefined ? {} : { params: r.params }),
-          },
-          { signal },
-        ),
+      send: async (r, signal) => await ctx.mcpReq.send(asRequest(r), { signal }),
     });
   /** A routed call's tie to the request it serves: modern requests keep their whole context (flows). */
   type CallTie = { signal: AbortSignal; relay: Relay } | { signal: AbortSignal; modern: ServerContext };
@@ -296,14 +295,7 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
   const callTool: FrontServer['callTool'] = (id, params, signal) => {
     const relay = legacyRelay({
       notify: (n) => server.notification(n, { relatedRequestId: id }),
-      send: async (r, s) =>
-        await server.request(
-          {
-            method: r.method as 'elicitation/create',
-            ...(r.params === undefined ? {} : { params: r.params }),
-          },
-          { signal: s, relatedRequestId: id },
-        ),
+      send: async (r, signal) => await server.request(asRequest(r), { signal, relatedRequestId: id }),
     });
     return forward(
       'tool',

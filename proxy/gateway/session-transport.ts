@@ -6,7 +6,7 @@
 // either content type per POST. A client whose Accept lists text/event-stream before application/json
 // says it prefers the stream: its POSTs get SSE from the start, as the bare SDK transport would answer.
 // It must not change what is sent, only how it is framed; it knows nothing about agents or policy.
-import { directPost } from '../../lib/mcp-direct-post.ts';
+import { directPost, type RequestId } from '../../lib/mcp-direct-post.ts';
 import {
   WebStandardStreamableHTTPServerTransport,
   type JSONRPCMessage,
@@ -14,7 +14,6 @@ import {
   type WebStandardStreamableHTTPServerTransportOptions,
 } from '@modelcontextprotocol/server';
 
-type RequestId = string | number;
 type Encoder = InstanceType<typeof TextEncoder>;
 
 /** The SDK's per-POST stream record (private in its typings; stable in its JSON/SSE code paths). */

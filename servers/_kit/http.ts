@@ -185,13 +185,12 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     // A request naming a live session is 2025-era (2026-era requests have none): no classifier needed.
     const named = request.headers.get('mcp-session-id');
     if ((named !== null && sessions.has(named)) || (await isLegacyRequest(request))) {
-      const sessionId = named;
-      if (sessionId === null) {
+      if (named === null) {
         if (request.method !== 'POST')
           return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
         return openLegacySession(request, caller);
       }
-      const session = sessions.get(sessionId);
+      const session = sessions.get(named);
       if (session === undefined) return rpcError(404, -32001, 'Session not found');
       if (session.agent !== caller.agent) return rpcError(403, -32001, 'Session belongs to another agent');
       session.lastSeen = Date.now();
