@@ -114,12 +114,34 @@ function appliesTo(policy: CompiledPolicy, rule: CompiledRule, principal: Policy
   return groups.some((g) => rule.groups.has(g));
 }
 
-function rulesFor(policy: CompiledPolicy, principal: PolicyPrincipal, server?: string): CompiledRule[] {
-  return policy.rules.filter(
-    (rule) =>
-      appliesTo(policy, rule, principal) &&
-      (server === undefined || rule.servers === undefined || rule.servers.has(server)),
-  );
+/**
+ * Which rules apply depends only on the policy, the subject and the server, so it is worked out once per
+ * combination and kept with the policy (a reload compiles a new one). Bounded: past the cap it starts over.
+ */
+const applicable = new WeakMap<CompiledPolicy, Map<string, readonly CompiledRule[]>>();
+const applicableCap = 10_000;
+
+function rulesFor(
+  policy: CompiledPolicy,
+  principal: PolicyPrincipal,
+  server?: string,
+): readonly CompiledRule[] {
+  let known = applicable.get(policy);
+  if (known === undefined) applicable.set(policy, (known = new Map<string, readonly CompiledRule[]>()));
+  const key = JSON.stringify([server ?? null, principal.agent, principal.groups ?? []]);
+  let rules = known.get(key);
+  if (rules === undefined) {
+    if (known.size >= applicableCap) known.clear();
+    rules = Object.freeze(
+      policy.rules.filter(
+        (rule) =>
+          appliesTo(policy, rule, principal) &&
+          (server === undefined || rule.servers === undefined || rule.servers.has(server)),
+      ),
+    );
+    known.set(key, rules);
+  }
+  return rules;
 }
 
 /** Decides a request, including a tool call's arguments (absent arguments count as `{}`: fail closed). */
