@@ -8,11 +8,12 @@ import {
   ProtocolErrorCode,
   type LoggingLevel,
 } from '@modelcontextprotocol/server';
-import type { StandardSchemaV1 } from '@modelcontextprotocol/client';
+import type { CallToolRequest, StandardSchemaV1, Tool } from '@modelcontextprotocol/client';
 import type { Logger } from '../../lib/log.ts';
 import { withCaller } from '../upstreams/attribution.ts';
 import { isStaleConnection, type Upstream, type UpstreamConnection } from '../upstreams/index.ts';
 import { mapUpstreamError } from './errors.ts';
+import { paramHeaders } from './param-headers.ts';
 import type { CallRegistry, Relay } from './relay.ts';
 import type { Principal } from './types.ts';
 
@@ -40,13 +41,30 @@ const frontValidated: StandardSchemaV1<Params> = {
   '~standard': { version: 1, vendor: 'mcpcp', validate: (value) => ({ value: value as Params }) },
 };
 
+/** The tools of one catalog list that mirror arguments into `Mcp-Param-*` headers, by name. */
+const mirroring = new WeakMap<readonly Tool[], ReadonlyMap<string, Tool>>();
+
+function mirroredTool(tools: readonly Tool[] | undefined, name: unknown): Tool | undefined {
+  if (tools === undefined || typeof name !== 'string') return undefined;
+  let byName = mirroring.get(tools);
+  if (byName === undefined) {
+    byName = new Map(
+      tools.filter((tool) => paramHeaders(tool.inputSchema).length > 0).map((tool) => [tool.name, tool]),
+    );
+    mirroring.set(tools, byName);
+  }
+  return byName.get(name);
+}
+
 export function createCallChild(options: {
   upstreams: ReadonlyMap<string, Upstream>;
   calls: CallRegistry;
   callTimeoutMs: number;
   logger: Logger;
+  /** The child's own tool definitions as last listed (for header mirroring). */
+  toolsOf: (server: string) => readonly Tool[] | undefined;
 }) {
-  const { upstreams, calls, callTimeoutMs, logger } = options;
+  const { upstreams, calls, callTimeoutMs, logger, toolsOf } = options;
 
   const send = (conn: UpstreamConnection, o: CallOptions, inFlight: Set<Promise<void>>): Promise<Params> => {
     const client = conn.client;
@@ -76,10 +94,22 @@ export function createCallChild(options: {
           }),
     };
     const request = { method: o.method as 'tools/call', params };
+    // A 2026-era tool that declares `x-mcp-header` arguments needs them mirrored into `Mcp-Param-*` headers
+    // (its server rejects the call without them): the SDK's callTool does that from the definition given.
+    // The definition is passed without its outputSchema: the result passes through, the agent validates it.
+    const mirrored =
+      o.method === 'tools/call' && client.getProtocolEra() === 'modern'
+        ? mirroredTool(toolsOf(o.server), params.name)
+        : undefined;
     return withCaller(o.relay, () =>
-      o.method === 'tools/call'
-        ? client.request(request, frontValidated, requestOptions)
-        : (client.request(request, requestOptions) as Promise<Params>),
+      mirrored !== undefined
+        ? (client.callTool(params as CallToolRequest['params'], {
+            ...requestOptions,
+            toolDefinition: { name: mirrored.name, inputSchema: mirrored.inputSchema },
+          }) as Promise<Params>)
+        : o.method === 'tools/call'
+          ? client.request(request, frontValidated, requestOptions)
+          : (client.request(request, requestOptions) as Promise<Params>),
     );
   };
 

@@ -208,6 +208,7 @@ export function createCore(options: CoreOptions) {
     calls,
     callTimeoutMs: options.callTimeoutMs,
     logger,
+    toolsOf: (server) => catalogs.get(server)?.tools,
   });
 
   return {

@@ -5,10 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { Logger } from '../../lib/log.ts';
+import { jsonRpcErrorResponse } from '../edge/jsonrpc.ts';
 import { routeResource } from './catalog.ts';
 import type { Core, Endpoint } from './core.ts';
 import type { FlowStore } from './flows.ts';
 import { buildFrontServer } from './front-server.ts';
+import { checkParamHeaders, paramHeaders } from './param-headers.ts';
 import type { EraServing } from './serving.ts';
 import { visible } from './policy.ts';
 import type { Principal } from './types.ts';
@@ -115,7 +117,49 @@ export function createModernServing(options: {
     };
   };
 
+  /**
+   * A tools/call whose `Mcp-Param-*` headers disagree with its arguments, for a tool this agent can see
+   * (a hidden tool answers as unknown, whatever its headers). Checked after the SDK's own checks of the
+   * standard headers would pass, so their errors keep precedence: a request naming another method or
+   * tool in its headers is left to the SDK.
+   */
+  const paramHeaderRejection = (
+    request: Request,
+    principal: Principal,
+    body: unknown,
+  ): Response | undefined => {
+    const call = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (call === null || typeof call !== 'object' || call.method !== 'tools/call') return undefined;
+    const name = call.params?.name;
+    if (typeof name !== 'string' || request.headers.get('mcp-method') !== 'tools/call') return undefined;
+    if (request.headers.get('mcp-name') !== name) return undefined;
+    const entry = core.tables().tool.get(name);
+    if (entry === undefined || !visible(core.policy, principal, 'tool', entry.server, name)) return undefined;
+    const mismatch = checkParamHeaders(
+      paramHeaders(entry.item.inputSchema),
+      call.params?.arguments,
+      request.headers,
+    );
+    if (mismatch === undefined) return undefined;
+    options.logger.debug(
+      { agent: principal.agent, tool: name, header: mismatch.header },
+      'modern request rejected',
+    );
+    const id = typeof call.id === 'string' || typeof call.id === 'number' ? call.id : null;
+    return jsonRpcErrorResponse(
+      400,
+      -32020,
+      `Bad Request: the request headers and body disagree: ${mismatch.message}`,
+      {
+        id,
+        data: { mismatch: { header: mismatch.header, body: mismatch.message } },
+      },
+    );
+  };
+
   const handle: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
+    const rejected = paramHeaderRejection(request, principal, parsedBody);
+    if (rejected !== undefined) return rejected;
     const agent = handlerFor(principal);
     const release = await trackListen(agent, principal, parsedBody);
     const response = await agent.handler.fetch(request, {

@@ -50,6 +50,10 @@ policy:
       subjects: ['*']
       servers: ['*']
       allow: ['*']
+    - id: hide-regional
+      subjects: [limited]
+      servers: [mod]
+      deny: [mod_regional]
 `,
     {
       healthIntervalMs: 200,
@@ -111,6 +115,67 @@ describe('http upstreams', () => {
     expect(changes).toBeGreaterThanOrEqual(1);
     expect(textOf(await alice.callTool({ name: 'mod_toggle', arguments: {} }))).toBe('removed');
     await waitFor(async () => !(await alice.listTools()).tools.some((t) => t.name === 'mod_extra'));
+  });
+
+  it('mirrors x-mcp-header arguments into Mcp-Param headers for a 2026-era child, from either era', async () => {
+    const listed = (await (await h.connect('alice')).listTools()).tools.find(
+      (t) => t.name === 'mod_regional',
+    );
+    expect(listed?.inputSchema.properties?.region).toMatchObject({ 'x-mcp-header': 'Region' });
+    for (const era of ['legacy', 'modern'] as const) {
+      const alice = await h.connect('alice', { era });
+      const result = await alice.callTool({ name: 'mod_regional', arguments: { region: 'eu-west' } });
+      expect(result.isError ?? false).toBe(false);
+      expect(textOf(result)).toBe('region eu-west');
+      // A value that is not a plain token travels Base64-encoded and still decodes to the body's value.
+      const spaced = await alice.callTool({ name: 'mod_regional', arguments: { region: ' nörd ' } });
+      expect(textOf(spaced)).toBe('region  nörd ');
+    }
+  });
+
+  it('checks the Mcp-Param headers a 2026-era client mirrors, as the child itself would', async () => {
+    const call = (agent: string, region: string, header?: string) =>
+      fetch(h.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'x-test-agent': agent,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'mod_regional',
+          ...(header === undefined ? {} : { 'mcp-param-region': header }),
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: {
+            name: 'mod_regional',
+            arguments: { region },
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+          },
+        }),
+      });
+    const agreeing = await call('raw', 'eu-west', 'eu-west');
+    expect(agreeing.status).toBe(200);
+    expect(JSON.stringify(await agreeing.json())).toContain('region eu-west');
+    for (const header of [undefined, 'us-east', '=?base64?%%%?=']) {
+      const refused = await call('raw', 'eu-west', header);
+      expect(refused.status).toBe(400);
+      const body = (await refused.json()) as { id: unknown; error: { code: number; message: string } };
+      expect(body.id).toBe(7);
+      expect(body.error.code).toBe(-32020);
+      expect(body.error.message).toContain('Mcp-Param-Region');
+    }
+    // A tool the agent cannot see says nothing about its headers: it is unknown, as any hidden name is.
+    const hidden = JSON.stringify(await (await call('limited', 'eu-west')).json());
+    expect(hidden).toMatch(/not found|unknown/i);
+    expect(hidden).not.toContain('-32020');
   });
 
   it('reconnects invisibly when the child forgets its sessions (404), as after a restart', async () => {
