@@ -3,7 +3,7 @@
 // mid-call, and the client the gateway's hooks hear through. Reconnecting and liveness are http.ts's.
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
-import { createAttribution, currentCaller, tapSse } from './attribution.ts';
+import { createAttribution, currentCaller } from './attribution.ts';
 import { ChildHttpTransport } from './child-http-transport.ts';
 import { createUpstreamClient } from './client.ts';
 import type { UpstreamConnection, UpstreamHooks } from './types.ts';
@@ -24,9 +24,9 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
   const attribution = createAttribution();
   const transport = new ChildHttpTransport(o.url, {
     // What arrives on a call's answer stream belongs to the call that opened it.
-    onSseBody: (body) => {
+    attribute: () => {
       const caller = currentCaller();
-      return caller === undefined ? body : tapSse(body, (message) => attribution.note(message, caller));
+      return caller === undefined ? undefined : (message) => attribution.note(message, caller);
     },
     ...(o.token === undefined ? {} : { authProvider: { token: o.token } }),
     // A child may close a call's stream mid-call and expect the client to resume it (Last-Event-ID);
