@@ -6,6 +6,7 @@ import {
   LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
+  SERVER_INFO_META_KEY,
   type LoggingLevel,
 } from '@modelcontextprotocol/server';
 import type { CallToolRequest, StandardSchemaV1, Tool } from '@modelcontextprotocol/client';
@@ -54,6 +55,18 @@ function mirroredTool(tools: readonly Tool[] | undefined, name: unknown): Tool |
     mirroring.set(tools, byName);
   }
   return byName.get(name);
+}
+
+/**
+ * A child's result without the child's own 2026-era identity stamp: `_meta` serverInfo names the server
+ * that answered this hop, and the agent's server is the proxy, whose front stamps its own.
+ */
+function withoutChildStamp(result: Params): Params {
+  const meta = result._meta as Params | undefined;
+  if (meta === null || typeof meta !== 'object' || !(SERVER_INFO_META_KEY in meta)) return result;
+  const { [SERVER_INFO_META_KEY]: _child, ...rest } = meta;
+  const { _meta: _old, ...body } = result;
+  return Object.keys(rest).length === 0 ? body : { ...body, _meta: rest };
 }
 
 export function createCallChild(options: {
@@ -125,7 +138,7 @@ export function createCallChild(options: {
         try {
           const result = await send(conn, o, inFlight);
           if (inFlight.size > 0) await Promise.all(inFlight);
-          return result;
+          return withoutChildStamp(result);
         } finally {
           end();
         }

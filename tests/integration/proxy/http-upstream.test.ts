@@ -117,6 +117,17 @@ describe('http upstreams', () => {
     await waitFor(async () => !(await alice.listTools()).tools.some((t) => t.name === 'mod_extra'));
   });
 
+  it("answers with the proxy's own serverInfo stamp, never the 2026-era child's", async () => {
+    for (const era of ['legacy', 'modern'] as const) {
+      const alice = await h.connect('alice', { era });
+      const result = await alice.callTool({ name: 'mod_whoami', arguments: {} });
+      const stamp = (result._meta as Record<string, { name?: string }> | undefined)?.[
+        'io.modelcontextprotocol/serverInfo'
+      ];
+      expect(stamp?.name).toBe(era === 'modern' ? 'mcpcp' : undefined);
+    }
+  });
+
   it('mirrors x-mcp-header arguments into Mcp-Param headers for a 2026-era child, from either era', async () => {
     const listed = (await (await h.connect('alice')).listTools()).tools.find(
       (t) => t.name === 'mod_regional',
