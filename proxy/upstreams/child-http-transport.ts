@@ -155,7 +155,7 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
       return;
     }
     if (answer.res.statusCode === 200 && type.startsWith('text/event-stream')) {
-      this.readAnswerStream(answer, options, this.attribute?.());
+      this.readAnswerStream(answer, message.id, options, this.attribute?.());
       return;
     }
     // Everything else: the SDK's own send logic, given the answer we already have.
@@ -171,10 +171,12 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
    * A call's SSE answer, as the SDK's transport reads one: every event id is a resumption token, each
    * `message` event is one JSON-RPC message, and a stream that ends (or breaks) after an event id but
    * before the response is resumed through the SDK's own reconnection (GET with Last-Event-ID).
-   * Like the SDK's, it runs on after send() has returned.
+   * Like the SDK's, it runs on after send() has returned. Unlike the SDK's, a stream that ends without
+   * the response and cannot be resumed answers the call with an error at once.
    */
   private readAnswerStream(
     answer: LoopbackAnswer,
+    id: string | number,
     options: SendOptions | undefined,
     note: ((message: unknown) => void) | undefined,
   ): void {
@@ -226,6 +228,18 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
           0,
         );
       } else {
+        // Not resumable: the answer is lost for good (a child answers on the call's own stream only),
+        // so the call fails now with a clear error instead of waiting out its timeout.
+        if (!responded) {
+          this.onmessage?.({
+            jsonrpc: '2.0',
+            id,
+            error: {
+              code: -32603,
+              message: `The child ended its answer stream without answering${error === undefined ? '' : ` (${error.message})`}`,
+            },
+          });
+        }
         onRequestStreamEnd?.();
       }
     };

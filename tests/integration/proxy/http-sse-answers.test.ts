@@ -3,6 +3,8 @@
 // child's own requests on a call's stream reach the caller that made the call, even on one connection
 // shared by several agents; a stream the child closes early is resumed with Last-Event-ID; a child that
 // dies mid-stream fails the call promptly.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingFixture, type RunningFixture } from '../../helpers/everything-fixture.ts';
@@ -11,9 +13,52 @@ import { startHarness, startHttpChild, textOf, waitFor, type Harness, type Runni
 let child: RunningChild;
 let doomed: RunningChild;
 let everything: RunningFixture;
+let hostile: Server;
 let h: Harness;
 
+/**
+ * A hostile 2025-era child, hand-written because no SDK server misbehaves on purpose: it handshakes and
+ * lists two tools, then answers `garbage` with an SSE stream of non-JSON that ends without a response,
+ * and `cut` with half an event before tearing the connection down.
+ */
+function startHostileChild(): Promise<string> {
+  hostile = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+    req.on('end', () => {
+      if (req.method !== 'POST') return void res.writeHead(405).end();
+      const message = JSON.parse(raw) as { id?: number; method: string; params?: { name?: string } };
+      const json = (result: unknown) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'hostile-session' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+      if (message.id === undefined) return void res.writeHead(202).end();
+      if (message.method === 'initialize')
+        return void json({
+          protocolVersion: '2025-11-25',
+          capabilities: { tools: {} },
+          serverInfo: { name: 'hostile', version: '1' },
+        });
+      if (message.method === 'tools/list')
+        return void json({
+          tools: ['garbage', 'cut'].map((name) => ({ name, inputSchema: { type: 'object' } })),
+        });
+      if (message.method !== 'tools/call') return void json({});
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (message.params?.name === 'garbage') return void res.end('data: this is not json\n\ndata: {\n\n');
+      res.write('event: message\ndata: {"jsonrpc":"2.0","id":');
+      setTimeout(() => res.destroy(), 50);
+    });
+  });
+  return new Promise((resolve) =>
+    hostile.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(hostile.address() as AddressInfo).port}/mcp`),
+    ),
+  );
+}
+
 beforeAll(async () => {
+  const hostileUrl = await startHostileChild();
   child = await startHttpChild('alpha');
   doomed = await startHttpChild('doomed');
   everything = await startEverythingFixture();
@@ -31,6 +76,10 @@ servers:
     transport: http
     url: ${everything.url}
     protocol: 2025-11-25
+  - id: bad
+    transport: http
+    url: ${hostileUrl}
+    protocol: 2025-11-25
 policy:
   rules:
     - id: all
@@ -45,6 +94,7 @@ afterAll(async () => {
   await child?.stop();
   await doomed?.stop();
   await everything?.stop();
+  hostile?.close();
 });
 
 const capabilities = { capabilities: { sampling: {}, elicitation: { form: {} } } };
@@ -102,6 +152,22 @@ describe('SSE answers: failure', () => {
     await client.callTool({ name: 'alpha_log', arguments: { message: 'streamed line', level: 'warning' } });
     await waitFor(() => lines.length > 0);
     expect(JSON.stringify(lines)).toContain('streamed line');
+  });
+
+  it('fails a call at once when a stream ends without its answer, garbage or cut, and keeps serving', async () => {
+    const client = await h.connect('hostile');
+    for (const name of ['bad_garbage', 'bad_cut']) {
+      const started = Date.now();
+      const outcome = await client.callTool({ name, arguments: {} }).then(
+        (result) => JSON.stringify(result),
+        (error: unknown) => String(error),
+      );
+      expect(outcome).toContain('The child ended its answer stream without answering');
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'on' } }))).toBe(
+      'alpha: on',
+    );
   });
 
   it('fails a call promptly when the child dies mid-stream, and keeps serving', async () => {
