@@ -58,14 +58,18 @@ function mirroredTool(tools: readonly Tool[] | undefined, name: unknown): Tool |
 }
 
 /**
- * A child's result without the child's own 2026-era identity stamp: `_meta` serverInfo names the server
- * that answered this hop, and the agent's server is the proxy, whose front stamps its own.
+ * A child's result as the proxy answers it. The child's 2026-era identity stamp (`_meta` serverInfo)
+ * names the server of this hop; the agent's server is the proxy, whose front stamps its own. And what
+ * the proxy answers is decided per agent by the policy, so a child's `cacheScope: 'public'` (shareable
+ * across principals) becomes 'private'; its ttlMs stands.
  */
-function withoutChildStamp(result: Params): Params {
-  const meta = result._meta as Params | undefined;
-  if (meta === null || typeof meta !== 'object' || !(SERVER_INFO_META_KEY in meta)) return result;
+function asProxyResult(result: Params): Params {
+  let out = result;
+  if (out.cacheScope === 'public') out = { ...out, cacheScope: 'private' };
+  const meta = out._meta as Params | undefined;
+  if (meta === null || typeof meta !== 'object' || !(SERVER_INFO_META_KEY in meta)) return out;
   const { [SERVER_INFO_META_KEY]: _child, ...rest } = meta;
-  const { _meta: _old, ...body } = result;
+  const { _meta: _old, ...body } = out;
   return Object.keys(rest).length === 0 ? body : { ...body, _meta: rest };
 }
 
@@ -138,7 +142,7 @@ export function createCallChild(options: {
         try {
           const result = await send(conn, o, inFlight);
           if (inFlight.size > 0) await Promise.all(inFlight);
-          return withoutChildStamp(result);
+          return asProxyResult(result);
         } finally {
           end();
         }

@@ -49,7 +49,7 @@ policy:
     - id: all
       subjects: ['*']
       servers: ['*']
-      allow: ['*']
+      allow: ['*', 'test://**']
     - id: hide-regional
       subjects: [limited]
       servers: [mod]
@@ -126,6 +126,18 @@ describe('http upstreams', () => {
       ];
       expect(stamp?.name).toBe(era === 'modern' ? 'mcpcp' : undefined);
     }
+  });
+
+  it("keeps a 2026-era child's cache hint private: what the proxy answers is decided per agent", async () => {
+    const alice = await h.connect('alice', { era: 'modern' });
+    const read = (await alice.readResource({ uri: 'test://shared' })) as {
+      cacheScope?: string;
+      ttlMs?: number;
+      contents: Array<{ text?: string }>;
+    };
+    expect(read.contents[0]?.text).toBe('the same for everyone');
+    expect(read.cacheScope).toBe('private');
+    expect(read.ttlMs).toBe(60_000);
   });
 
   it('mirrors x-mcp-header arguments into Mcp-Param headers for a 2026-era child, from either era', async () => {
