@@ -3,6 +3,7 @@
 // passes cancellation and the per-call timeout, and retries once on a connection the child forgot.
 // It must not decide who may call what; the front Server has done that before calling in.
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
@@ -29,6 +30,8 @@ export interface CallOptions {
   progressToken?: string | number;
   /** The least severe log level the caller wants (sent to 2026-era children in `_meta`). */
   logLevel?: LoggingLevel;
+  /** What the calling agent declared it can answer (a 2026-era child hears its relayable part). */
+  clientCapabilities?: Params | undefined;
 }
 
 type Params = Record<string, unknown>;
@@ -41,6 +44,17 @@ type Params = Record<string, unknown>;
 const frontValidated: StandardSchemaV1<Params> = {
   '~standard': { version: 1, vendor: 'mcpcp', validate: (value) => ({ value: value as Params }) },
 };
+
+/**
+ * Of what the proxy relays (sampling, elicitation, roots), what the calling agent can answer. A 2026-era
+ * child hears the client's capabilities with every request, so it learns what this caller can do rather
+ * than everything the proxy could relay for some caller.
+ */
+function relayable(agent: Params): Params {
+  const out: Params = {};
+  for (const key of ['sampling', 'elicitation', 'roots']) if (agent[key] !== undefined) out[key] = agent[key];
+  return out;
+}
 
 /** The tools of one catalog list that mirror arguments into `Mcp-Param-*` headers, by name. */
 const mirroring = new WeakMap<readonly Tool[], ReadonlyMap<string, Tool>>();
@@ -85,13 +99,15 @@ export function createCallChild(options: {
 
   const send = (conn: UpstreamConnection, o: CallOptions, inFlight: Set<Promise<void>>): Promise<Params> => {
     const client = conn.client;
+    const modern = client.getProtocolEra() === 'modern';
+    const envelope: Params = {};
+    if (modern && o.logLevel !== undefined) envelope[LOG_LEVEL_META_KEY] = o.logLevel;
+    if (modern && o.clientCapabilities !== undefined)
+      envelope[CLIENT_CAPABILITIES_META_KEY] = relayable(o.clientCapabilities);
     const params =
-      o.logLevel !== undefined && client.getProtocolEra() === 'modern'
-        ? {
-            ...o.params,
-            _meta: { ...(o.params._meta as Params | undefined), [LOG_LEVEL_META_KEY]: o.logLevel },
-          }
-        : o.params;
+      Object.keys(envelope).length === 0
+        ? o.params
+        : { ...o.params, _meta: { ...(o.params._meta as Params | undefined), ...envelope } };
     const progressToken = o.progressToken;
     const requestOptions = {
       signal: o.signal,
@@ -115,9 +131,7 @@ export function createCallChild(options: {
     // (its server rejects the call without them): the SDK's callTool does that from the definition given.
     // The definition is passed without its outputSchema: the result passes through, the agent validates it.
     const mirrored =
-      o.method === 'tools/call' && client.getProtocolEra() === 'modern'
-        ? mirroredTool(toolsOf(o.server), params.name)
-        : undefined;
+      o.method === 'tools/call' && modern ? mirroredTool(toolsOf(o.server), params.name) : undefined;
     return withCaller(o.relay, () =>
       mirrored !== undefined
         ? (client.callTool(params as CallToolRequest['params'], {

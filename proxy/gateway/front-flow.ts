@@ -2,6 +2,7 @@
 // `input_required` round whose requestState names an in-memory flow bound to the agent; the client's
 // retry carries the answers while the upstream call keeps running (flows.ts).
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   inputRequired,
   LOG_LEVEL_META_KEY,
   ProtocolError,
@@ -44,6 +45,8 @@ export async function callViaFlow(
         params,
         signal: f.abort.signal,
         ...(envelopeLogLevel(ctx) === undefined ? {} : { logLevel: envelopeLogLevel(ctx) }),
+        clientCapabilities: (ctx.mcpReq.envelope as Params | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as
+          Params | undefined,
         ...(progressToken === undefined ? {} : { progressToken }),
         relay: {
           agent: principal.agent,

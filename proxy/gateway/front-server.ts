@@ -222,6 +222,7 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
               signal: tie.signal,
               // A 2025-era session hears every level until it sets one.
               logLevel: fc.endpoint?.logLevel ?? 'debug',
+              clientCapabilities: server.getClientCapabilities(),
               ...(progressToken === undefined ? {} : { progressToken }),
             });
       if ((result as { resultType?: unknown }).resultType !== 'input_required')

@@ -140,6 +140,21 @@ describe('http upstreams', () => {
     expect(read.ttlMs).toBe(60_000);
   });
 
+  it("tells a 2026-era child the calling agent's own capabilities, and passes its trace context on", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    for (const era of ['legacy', 'modern'] as const) {
+      for (const capabilities of [{ sampling: {} }, { elicitation: { form: {} }, roots: {} }, {}]) {
+        const agent = await h.connect('alice', { era, client: { capabilities } });
+        const seen = JSON.parse(
+          textOf(await agent.callTool({ name: 'mod_meta', arguments: {}, _meta: { traceparent } })),
+        ) as { meta: Record<string, unknown>; envelope: Record<string, unknown> };
+        expect(seen.envelope['io.modelcontextprotocol/clientCapabilities']).toEqual(capabilities);
+        expect(seen.envelope['io.modelcontextprotocol/clientInfo']).toMatchObject({ name: 'mcpcp-proxy' });
+        expect(seen.meta.traceparent).toBe(traceparent);
+      }
+    }
+  });
+
   it('mirrors x-mcp-header arguments into Mcp-Param headers for a 2026-era child, from either era', async () => {
     const listed = (await (await h.connect('alice')).listTools()).tools.find(
       (t) => t.name === 'mod_regional',
