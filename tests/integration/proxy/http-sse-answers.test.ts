@@ -137,6 +137,21 @@ describe.each(['legacy', 'modern'] as const)('SSE answers from a 2025-era HTTP c
     expect(textOf(result)).toBe('elicited: accept {"answer":"cy"}');
   });
 
+  it('cancels the call at the child when the agent cancels', async () => {
+    const client = await h.connect(`cancel-${era}`, { era });
+    const before = Number(textOf(await client.callTool({ name: 'alpha_cancelled', arguments: {} })));
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: 'alpha_slow', arguments: { steps: 100, delayMs: 20 } },
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 100);
+    await expect(call).rejects.toThrow();
+    await waitFor(
+      async () => Number(textOf(await client.callTool({ name: 'alpha_cancelled', arguments: {} }))) > before,
+    );
+  });
+
   it('resumes a stream the child closes mid-call (Last-Event-ID)', async () => {
     const client = await h.connect(`resume-${era}`, { era });
     const result = await client.callTool({ name: 'ev_test_reconnection', arguments: {} });
