@@ -21,6 +21,20 @@ interface ExplainFlags {
 }
 
 const kinds: readonly PolicyKind[] = ['tool', 'prompt', 'resource'];
+
+/** A value given as a positional argument or as its flag: one of the two, and required. */
+function either(command: Command, flag: 'agent' | 'tool', positional?: string, option?: string): string {
+  if (positional !== undefined && option !== undefined && positional !== option)
+    command.error(
+      `error: the ${flag} is given twice ("${positional}" and --${flag} "${option}"); give it once`,
+    );
+  const value = positional ?? option;
+  if (value === undefined)
+    command.error(
+      `error: say which ${flag === 'agent' ? 'agent' : 'name'}: mcpcp policy explain AGENT NAME (or --agent and --tool)`,
+    );
+  return value;
+}
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export const registerPolicy: Register = (program) => {
@@ -29,8 +43,10 @@ export const registerPolicy: Register = (program) => {
   policy
     .command('explain')
     .description('say whether an agent may use a tool (prompt, resource) and which rule decided')
-    .requiredOption('--agent <name>', 'agent name (token subject)')
-    .requiredOption('--tool <name>', 'qualified name (<namespace>_<tool>), or a URI with --kind resource')
+    .argument('[agent]', 'agent name (token subject); or --agent')
+    .argument('[name]', 'qualified name (<namespace>_<tool>), or a URI with --kind resource; or --tool')
+    .option('--agent <name>', 'agent name (token subject)')
+    .option('--tool <name>', 'qualified name (<namespace>_<tool>), or a URI with --kind resource')
     .option('--kind <kind>', 'tool, prompt or resource', 'tool')
     .option(
       '--server <id>',
@@ -41,49 +57,61 @@ export const registerPolicy: Register = (program) => {
     .option('--config <file>', `config file (default: ./${defaultConfigFile})`)
     .option('--json', 'print the decision as JSON')
     .option('--exit-code', 'exit 1 when the decision is deny')
-    .action(async (flags: ExplainFlags, command: Command) => {
-      if (!kinds.includes(flags.kind as PolicyKind))
-        command.error(`error: --kind must be one of ${kinds.join(', ')}`);
-      const kind = flags.kind as PolicyKind;
-      const args = flags.args === undefined ? undefined : parseArgs(flags.args, command);
-      const { config } = await loadCliConfig(flags.config);
-      const server = flags.server ?? serverForName(config, kind, flags.tool, command);
-      if (!config.servers.some((s) => s.id === server)) command.error(`error: unknown server "${server}"`);
+    .action(
+      async (
+        agentArg: string | undefined,
+        nameArg: string | undefined,
+        given: Partial<ExplainFlags>,
+        command: Command,
+      ) => {
+        const flags = {
+          ...given,
+          agent: either(command, 'agent', agentArg, given.agent),
+          tool: either(command, 'tool', nameArg, given.tool),
+        } as ExplainFlags;
+        if (!kinds.includes(flags.kind as PolicyKind))
+          command.error(`error: --kind must be one of ${kinds.join(', ')}`);
+        const kind = flags.kind as PolicyKind;
+        const args = flags.args === undefined ? undefined : parseArgs(flags.args, command);
+        const { config } = await loadCliConfig(flags.config);
+        const server = flags.server ?? serverForName(config, kind, flags.tool, command);
+        if (!config.servers.some((s) => s.id === server)) command.error(`error: unknown server "${server}"`);
 
-      const compiled = compilePolicy(config);
-      const principal = { agent: flags.agent, groups: flags.group };
-      // What the decision used: the agent's groups per the config, plus any --group a token would add.
-      const groups = [...new Set([...(compiled.groupsOf.get(flags.agent) ?? []), ...flags.group])];
-      const target = { kind, server, name: flags.tool };
-      const decision =
-        args === undefined
-          ? decideVisibility(compiled, principal, target)
-          : decide(compiled, principal, { ...target, arguments: args });
-      const empty: { properties: Record<string, unknown> } = { properties: {} };
-      const constraints =
-        kind !== 'tool' ? {} : narrowInputSchema(compiled, principal, flags.tool, empty).properties;
-      const argumentsChecked = args !== undefined || Object.keys(constraints).length === 0;
+        const compiled = compilePolicy(config);
+        const principal = { agent: flags.agent, groups: flags.group };
+        // What the decision used: the agent's groups per the config, plus any --group a token would add.
+        const groups = [...new Set([...(compiled.groupsOf.get(flags.agent) ?? []), ...flags.group])];
+        const target = { kind, server, name: flags.tool };
+        const decision =
+          args === undefined
+            ? decideVisibility(compiled, principal, target)
+            : decide(compiled, principal, { ...target, arguments: args });
+        const empty: { properties: Record<string, unknown> } = { properties: {} };
+        const constraints =
+          kind !== 'tool' ? {} : narrowInputSchema(compiled, principal, flags.tool, empty).properties;
+        const argumentsChecked = args !== undefined || Object.keys(constraints).length === 0;
 
-      if (flags.json) {
-        const out = {
-          agent: flags.agent,
-          groups,
-          kind,
-          server,
-          name: flags.tool,
-          arguments: args,
-          argumentsChecked,
-          constraints,
-          decision,
-        };
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      } else {
-        process.stdout.write(
-          renderText(flags, groups, kind, server, decision, constraints, argumentsChecked),
-        );
-      }
-      if (flags.exitCode && !decision.allowed) process.exitCode = 1;
-    });
+        if (flags.json) {
+          const out = {
+            agent: flags.agent,
+            groups,
+            kind,
+            server,
+            name: flags.tool,
+            arguments: args,
+            argumentsChecked,
+            constraints,
+            decision,
+          };
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else {
+          process.stdout.write(
+            renderText(flags, groups, kind, server, decision, constraints, argumentsChecked),
+          );
+        }
+        if (flags.exitCode && !decision.allowed) process.exitCode = 1;
+      },
+    );
 };
 
 function parseArgs(text: string, command: Command): Record<string, unknown> {

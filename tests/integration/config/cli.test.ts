@@ -100,6 +100,19 @@ describe('mcpcp policy explain', () => {
     expect(result.stdout).toContain('(groups: players)');
   });
 
+  it('takes the agent and the name as positional arguments too (mcpcp policy explain AGENT NAME)', async () => {
+    const positional = await explain('agent_name1', 'mcp3_read_graph', '--json');
+    const flagged = await explain('--agent', 'agent_name1', '--tool', 'mcp3_read_graph', '--json');
+    expect(positional.exitCode).toBe(0);
+    expect(positional.stdout).toBe(flagged.stdout);
+    const missing = await explain('agent_name1');
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('mcpcp policy explain AGENT NAME');
+    const twice = await explain('agent_name1', 'mcp3_read_graph', '--agent', 'someone_else');
+    expect(twice.exitCode).toBe(2);
+    expect(twice.stderr).toContain('give it once');
+  });
+
   it('says a failed argument constraint is one, not a deny rule', async () => {
     const result = await explain(
       '--agent',
