@@ -1,20 +1,23 @@
 // Children that crash, hang, time out or write garbage: each caller gets a clear error promptly, the
 // dead child's tools leave the lists and come back, and everyone else keeps being served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childServer, node, startHarness, textOf, waitFor, type Harness } from './harness.ts';
+import {
+  allowAllPolicy,
+  childServer,
+  node,
+  postAs,
+  startHarness,
+  textOf,
+  waitFor,
+  type Harness,
+} from './harness.ts';
 
 const yaml = `
 servers:
 ${childServer('alpha')}
 ${childServer('crashy', { restart: '{ backoffMs: 300, maxBackoffMs: 300 }' })}
 ${childServer('junk', { args: ['--garbage'] })}
-policy:
-  rules:
-    - id: all
-      subjects: ['*']
-      servers: ['*']
-      allow: ['*']
-`;
+${allowAllPolicy('*')}`;
 
 let h: Harness;
 beforeAll(async () => {
@@ -81,17 +84,12 @@ describe('sessions', () => {
     const sessionId = (alice.transport as { sessionId?: string } | undefined)?.sessionId;
     expect(sessionId).toBeTruthy();
     const post = (agent: string, sid: string) =>
-      fetch(h.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'x-test-agent': agent,
-          'mcp-session-id': sid,
-          'mcp-protocol-version': '2025-11-25',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
-      });
+      postAs(
+        h,
+        agent,
+        { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+        { jsonrpc: '2.0', id: 9, method: 'tools/list' },
+      );
     const stolen = await post('mallory', sessionId!);
     const unknown = await post('mallory', 'no-such-session');
     expect(stolen.status).toBe(404);
@@ -119,13 +117,7 @@ ${childServer('fine')}
     command: ${JSON.stringify(node)}
     args: ['-e', 'process.exit(1)']
     restart: { maxRestarts: 1, windowMs: 60000, backoffMs: 20, maxBackoffMs: 500 }
-policy:
-  rules:
-    - id: all
-      subjects: ['*']
-      servers: ['*']
-      allow: ['*']
-`);
+${allowAllPolicy('*')}`);
     try {
       await waitFor(
         () => broken.gateway.upstreamStates().find((s) => s.id === 'broken')?.state === 'crash-looping',

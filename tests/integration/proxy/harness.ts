@@ -101,6 +101,32 @@ export async function startHarness(
 }
 
 /** A policy section letting `subject` (an agent, or `*` for everyone) call everything on every server. */
+/** A raw JSON-RPC POST to the harness's /mcp as `agent` (the harness takes the agent from x-test-agent). */
+export function postAs(
+  h: Pick<Harness, 'url'>,
+  agent: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<Response> {
+  return fetch(h.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'x-test-agent': agent,
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+/** The 2026-07-28 `_meta` envelope of a raw modern request. */
+export const modernEnvelope = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
 export function allowAllPolicy(subject: string): string {
   return `policy:
   rules:

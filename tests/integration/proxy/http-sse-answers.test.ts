@@ -8,7 +8,15 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingFixture, type RunningFixture } from '../../helpers/everything-fixture.ts';
-import { startHarness, startHttpChild, textOf, waitFor, type Harness, type RunningChild } from './harness.ts';
+import {
+  allowAllPolicy,
+  startHarness,
+  startHttpChild,
+  textOf,
+  waitFor,
+  type Harness,
+  type RunningChild,
+} from './harness.ts';
 
 let child: RunningChild;
 let doomed: RunningChild;
@@ -80,13 +88,7 @@ servers:
     transport: http
     url: ${hostileUrl}
     protocol: 2025-11-25
-policy:
-  rules:
-    - id: all
-      subjects: ['*']
-      servers: ['*']
-      allow: ['*']
-`);
+${allowAllPolicy('*')}`);
 });
 
 afterAll(async () => {

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueChildToken } from '../../../auth/internal.ts';
 import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
 import { startEverythingFixture, type RunningFixture } from '../../helpers/everything-fixture.ts';
-import { startHarness, startHttpChild, textOf, waitFor, type Harness, type RunningChild } from './harness.ts';
+import {
+  modernEnvelope,
+  postAs,
+  startHarness,
+  startHttpChild,
+  textOf,
+  waitFor,
+  type Harness,
+  type RunningChild,
+} from './harness.ts';
 
 let workDir: string;
 let first: RunningChild;
@@ -173,32 +182,22 @@ describe('http upstreams', () => {
 
   it('checks the Mcp-Param headers a 2026-era client mirrors, as the child itself would', async () => {
     const call = (agent: string, region: string, header?: string) =>
-      fetch(h.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'x-test-agent': agent,
+      postAs(
+        h,
+        agent,
+        {
           'mcp-protocol-version': '2026-07-28',
           'mcp-method': 'tools/call',
           'mcp-name': 'mod_regional',
           ...(header === undefined ? {} : { 'mcp-param-region': header }),
         },
-        body: JSON.stringify({
+        {
           jsonrpc: '2.0',
           id: 7,
           method: 'tools/call',
-          params: {
-            name: 'mod_regional',
-            arguments: { region },
-            _meta: {
-              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-              'io.modelcontextprotocol/clientCapabilities': {},
-            },
-          },
-        }),
-      });
+          params: { name: 'mod_regional', arguments: { region }, _meta: modernEnvelope },
+        },
+      );
     const agreeing = await call('raw', 'eu-west', 'eu-west');
     expect(agreeing.status).toBe(200);
     expect(JSON.stringify(await agreeing.json())).toContain('region eu-west');

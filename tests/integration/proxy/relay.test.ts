@@ -2,7 +2,15 @@
 // child's sampling / elicitation / roots requests answered by the agent's client, in both eras.
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childServer, startHarness, textOf, waitFor, type Harness } from './harness.ts';
+import {
+  childServer,
+  modernEnvelope,
+  postAs,
+  startHarness,
+  textOf,
+  waitFor,
+  type Harness,
+} from './harness.ts';
 
 const yaml = `
 servers:
@@ -206,59 +214,29 @@ describe('relay (modern only)', () => {
   });
 
   it('rejects an Mcp-Name header that disagrees with the body', async () => {
-    const response = await fetch(h.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'x-test-agent': 'raw',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 'alpha_add',
-      },
-      body: JSON.stringify({
+    const response = await postAs(
+      h,
+      'raw',
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'alpha_add' },
+      {
         jsonrpc: '2.0',
         id: 2,
         method: 'tools/call',
-        params: {
-          name: 'alpha_echo',
-          arguments: { message: 'x' },
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-    });
+        params: { name: 'alpha_echo', arguments: { message: 'x' }, _meta: modernEnvelope },
+      },
+    );
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error?: { code?: number } };
     expect(body.error?.code).toBe(-32020);
   });
 
   it('marks per-agent lists cacheScope private', async () => {
-    const response = await fetch(h.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'x-test-agent': 'raw',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/list',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/list',
-        params: {
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-    });
+    const response = await postAs(
+      h,
+      'raw',
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' },
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: modernEnvelope } },
+    );
     const body = (await response.json()) as { result?: { cacheScope?: string; tools?: unknown[] } };
     expect(body.result?.cacheScope).toBe('private');
     expect(body.result?.tools?.length).toBeGreaterThan(0);
