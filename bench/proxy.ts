@@ -1,6 +1,7 @@
 // Proxy benchmark: a tools/call echo through MCPCP (auth + policy + namespacing + audit on, HTTP children)
 // against the same echo server called directly, from one run on this machine.
-//   node bench/proxy.ts [--duration 5000] [--sessions 1000] [--json-only] [--memory-only]
+//   node bench/proxy.ts [--duration 5000] [--sessions 1000] [--child-protocol auto|2025-11-25] [--json-only]
+//                       [--memory-only]
 // Prints a table and one JSON line. See bench/README.md for what each figure means.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +23,11 @@ const { values } = parseArgs({
     'memory-only': { type: 'boolean', default: false },
     /** Writes a V8 CPU profile of the proxy process into this folder (for finding where the time goes). */
     'cpu-prof-dir': { type: 'string' },
+    /**
+     * The proxy's protocol toward the echo children: auto (2026-07-28, JSON answers) or 2025-11-25 (one
+     * session each; the echo server then answers every call with an SSE stream, as 2025-era SDK servers do).
+     */
+    'child-protocol': { type: 'string', default: 'auto' },
     /** Extra Node flags for the proxy process, space-separated (e.g. "--max-semi-space-size=4"). */
     'proxy-flags': { type: 'string', default: '' },
   },
@@ -173,7 +179,10 @@ async function main(): Promise<void> {
     const echo = await startEchoServers(4);
     children.push(echo.child);
     const servers = echo.urls
-      .map((url, i) => `  - id: e${i + 1}\n    transport: http\n    url: ${url}\n`)
+      .map(
+        (url, i) =>
+          `  - id: e${i + 1}\n    transport: http\n    url: ${url}\n    protocol: ${values['child-protocol']}\n`,
+      )
       .join('');
     const configFile = path.join(dir, 'mcpcp.yaml');
     await writeFile(
@@ -372,7 +381,9 @@ policy:
         );
       }
     }
-    console.log(JSON.stringify({ bench: 'proxy', durationMs, ...figures }));
+    console.log(
+      JSON.stringify({ bench: 'proxy', durationMs, childProtocol: values['child-protocol'], ...figures }),
+    );
   } finally {
     destroyAgent();
     await Promise.all(
