@@ -5,12 +5,10 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadSigner } from '../../auth/keys.ts';
-import { runDemo } from '../../client/demo.ts';
 import { loadJwksFrom } from '../../client/verify/fetch.ts';
 import { loadConfig } from '../../config/load.ts';
 import { readRuntimeEnv } from '../../lib/env.ts';
 import { McpcpError } from '../../lib/errors.ts';
-import { runBotHook } from '../../servers/sandbox/bot-host.ts';
 import type { Register } from '../cli.ts';
 import { adminRequest } from '../fleet/admin-socket.ts';
 import type { FleetStatus } from '../fleet/fleet.ts';
@@ -112,6 +110,11 @@ export const registerDemo: Register = (program: Command) => {
         );
       }
       const signer = await loadSigner(config.proxy.keysDir);
+      // The demo client and the bot sandbox load only when the demo runs.
+      const [{ runDemo }, { runBotHook }] = await Promise.all([
+        import('../../client/demo.ts'),
+        import('../../servers/sandbox/bot-host.ts'),
+      ]);
       const result = await runDemo({
         ...target,
         config,

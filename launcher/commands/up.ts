@@ -14,7 +14,7 @@ import { createLogger } from '../../lib/log.ts';
 import type { Register } from '../cli.ts';
 import { formatChildLine } from '../supervisor/child-log.ts';
 import { ensureDefaultFleet } from '../fleet/default-fleet.ts';
-import { startFleet, type Fleet, type FleetEvent, type FleetStatus } from '../fleet/fleet.ts';
+import type { Fleet, FleetEvent, FleetStatus } from '../fleet/fleet.ts';
 import { renderProblems, renderProgress, renderTable } from '../fleet/render.ts';
 
 interface UpFlags {
@@ -124,6 +124,8 @@ async function runUp(flags: UpFlags): Promise<void> {
   let ready = false;
   let fleet: Fleet;
   try {
+    // The fleet (proxy, SDK, servers) loads only when a fleet starts, so every other command starts fast.
+    const { startFleet } = await import('../fleet/fleet.ts');
     fleet = await startFleet({
       config,
       configFile: resolve(configFile),

@@ -7,7 +7,6 @@ import type { JSONWebKeySet } from 'jose';
 import { fetchTranscript, loadJwksFrom } from '../../client/verify/fetch.ts';
 import { verifyTranscript, type TranscriptExport, type VerifyReport } from '../../client/verify/verify.ts';
 import { McpcpError } from '../../lib/errors.ts';
-import { runBotHook } from '../../servers/sandbox/bot-host.ts';
 import type { Command } from 'commander';
 import type { Register } from '../cli.ts';
 
@@ -112,7 +111,8 @@ export const registerVerify: Register = (program) => {
       }
       const report = await verifyTranscript(transcript, {
         ...(jwks ? { jwks } : {}),
-        ...(flags.rerun ? { runHook: runBotHook } : {}),
+        // The bot sandbox loads only when the bot is re-run (the default; --no-rerun skips it).
+        ...(flags.rerun ? { runHook: (await import('../../servers/sandbox/bot-host.ts')).runBotHook } : {}),
       });
       if (flags.json) console.log(JSON.stringify(report, null, 2));
       else printReport(report);
