@@ -1,6 +1,8 @@
-// A Streamable HTTP child. Third-party children share one connection. First-party children get one
-// connection per agent, each carrying a short-lived internal JWT for that agent (never the agent's
-// own token), so the child knows who calls and its notifications belong to one agent only.
+// A Streamable HTTP child. Where the child keeps sessions (the 2025 era) every agent gets a session of
+// its own, so what the child keeps per session (log level, subscriptions, state of its own) and what it
+// sends on the session's stream belong to that agent only. First-party children get one connection per
+// agent in either era, each carrying a short-lived internal JWT for that agent (never the agent's own
+// token), so the child knows who calls. A 2026-era third-party child (no sessions) is shared.
 // Liveness: a ping loop on the probe connection; a dead child is retried with backoff.
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -35,8 +37,10 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   const url = new URL(config.url);
   const restarts = createRestartTracker(config.restart);
   const healthIntervalMs = options.healthIntervalMs ?? 5000;
-  const perAgent = config.firstParty;
-  if (perAgent && options.childTokens === undefined) {
+  /** Whether the child keeps sessions, as the probe connection last found out (2025 era). */
+  let sessionful = false;
+  const perAgent = (): boolean => config.firstParty || sessionful;
+  if (config.firstParty && options.childTokens === undefined) {
     throw new McpcpError(
       'ERR_CONFIG_INVALID',
       `server ${config.id} is firstParty but no child token issuer was given`,
@@ -84,8 +88,8 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       config,
       hooks,
       logger,
-      agent: perAgent ? agent : undefined,
-      ...(perAgent && agent !== undefined ? { token: () => tokenFor(agent) } : {}),
+      agent,
+      ...(config.firstParty && agent !== undefined ? { token: () => tokenFor(agent) } : {}),
       generation,
     });
 
@@ -138,14 +142,15 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     if (closed) return;
     try {
       generation += 1;
-      const conn = await open(perAgent ? probeAgent : undefined);
+      const conn = await open(config.firstParty ? probeAgent : undefined);
       if (closed) {
         await conn.client.close();
         return;
       }
       probe = conn;
-      if (conn.client.getProtocolEra() === 'modern') watchLists(conn);
-      if (!perAgent) {
+      sessionful = conn.client.getProtocolEra() !== 'modern';
+      if (!sessionful) watchLists(conn);
+      if (!perAgent()) {
         connections.set('*', Promise.resolve(conn));
         settled.set('*', conn);
       }
@@ -225,10 +230,10 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
           details: { server: config.id, phase: status.phase },
         });
       }
-      const key = perAgent ? agent : '*';
+      const key = perAgent() ? agent : '*';
       let pending = connections.get(key);
       if (pending === undefined) {
-        const opening = open(perAgent ? agent : undefined);
+        const opening = open(perAgent() ? agent : undefined);
         pending = opening;
         connections.set(key, opening);
         opening.then(

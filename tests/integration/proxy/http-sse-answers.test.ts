@@ -1,8 +1,8 @@
 // 2025-era HTTP children that answer calls with an SSE stream (the SDK servers' default): the proxy reads
 // those streams on its direct path (proxy/upstreams/child-http-transport.ts). Progress, log lines and the
-// child's own requests on a call's stream reach the caller that made the call, even on one connection
-// shared by several agents; a stream the child closes early is resumed with Last-Event-ID; a child that
-// dies mid-stream fails the call promptly.
+// child's own requests reach the caller that made the call, with several agents calling at once (each has
+// a session of its own with such a child); a stream the child closes early is resumed with Last-Event-ID;
+// one that ends without the answer, or a child that dies mid-stream, fails the call promptly.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@modelcontextprotocol/client';
@@ -121,16 +121,20 @@ describe.each(['legacy', 'modern'] as const)('SSE answers from a 2025-era HTTP c
     expect(seen).toEqual([1, 2, 3, 4]);
   });
 
-  it("routes each call's sampling to its own caller on a shared connection", async () => {
-    // Two agents' calls in flight on one connection: only the stream a request came on tells them apart.
-    const ann = await h.connect(`ann-${era}`, { era, client: capabilities, setup: answeringAs('ann') });
-    const bob = await h.connect(`bob-${era}`, { era, client: capabilities, setup: answeringAs('bob') });
-    const [a, b] = await Promise.all([
-      ann.callTool({ name: 'alpha_sample-related', arguments: { prompt: 'one' } }),
-      bob.callTool({ name: 'alpha_sample-related', arguments: { prompt: 'two' } }),
-    ]);
-    expect(textOf(a)).toBe('sampled: ann answers one');
-    expect(textOf(b)).toBe('sampled: bob answers two');
+  it("routes each agent's sampling to that agent, on the call's stream or the session's", async () => {
+    // Two agents' calls in flight at once. `sample-related` asks on the call's own stream; `sample` asks
+    // unrelated to the call (the SDK's requestSampling), on the session's standalone stream, which tells
+    // agents apart only because each agent has a session of its own with a 2025-era child.
+    for (const tool of ['alpha_sample-related', 'alpha_sample']) {
+      const ann = await h.connect(`ann-${era}`, { era, client: capabilities, setup: answeringAs('ann') });
+      const bob = await h.connect(`bob-${era}`, { era, client: capabilities, setup: answeringAs('bob') });
+      const [a, b] = await Promise.all([
+        ann.callTool({ name: tool, arguments: { prompt: 'one' } }),
+        bob.callTool({ name: tool, arguments: { prompt: 'two' } }),
+      ]);
+      expect(textOf(a)).toBe('sampled: ann answers one');
+      expect(textOf(b)).toBe('sampled: bob answers two');
+    }
   });
 
   it('round-trips an elicitation', async () => {
@@ -190,14 +194,14 @@ describe('SSE answers: failure', () => {
   it('fails a call promptly when the child dies mid-stream, and keeps serving', async () => {
     const client = await h.connect('dies');
     const started = Date.now();
-    const call = client.callTool({ name: 'doomed_slow', arguments: { steps: 100, delayMs: 50 } });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await doomed.stop();
-    const outcome = await call.then(
+    // The outcome is taken at once: the call may fail while the child is still being stopped.
+    const outcome = client.callTool({ name: 'doomed_slow', arguments: { steps: 100, delayMs: 50 } }).then(
       (result) => JSON.stringify(result),
       (error: unknown) => String(error),
     );
-    expect(outcome).toMatch(/unavailable|closed|disconnected|error/i);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await doomed.stop();
+    expect(await outcome).toMatch(/unavailable|closed|disconnected|error/i);
     expect(Date.now() - started).toBeLessThan(4000);
     expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'still' } }))).toBe(
       'alpha: still',
