@@ -1,9 +1,11 @@
-// `mcpcp config check [FILE]`: validates a config and prints its servers and who may use what.
-// Exit 0 when valid; an invalid or missing config exits 2 with file:line:col errors (runCli's mapping).
+// `mcpcp config check [FILE]`: validates a config and prints its servers and who may use what, then what
+// looks like a mistake (config-warnings.ts). Exit 0 when valid, warnings or not; an invalid or missing
+// config exits 2 with file:line:col errors (runCli's mapping).
 import { canonicalResource } from '../../config/schema.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { summariseAccess } from '../access-summary.ts';
 import type { AgentAccess } from '../access-summary.ts';
+import { configWarnings, type ConfigWarning } from '../config-warnings.ts';
 import type { Register } from '../cli.ts';
 import { defaultConfigFile, loadCliConfig } from '../config-file.ts';
 
@@ -18,10 +20,12 @@ export const registerConfig: Register = (program) => {
     .action(async (file: string | undefined, flags: { json?: boolean }) => {
       const loaded = await loadCliConfig(file);
       const access = summariseAccess(loaded.config);
+      const warnings = configWarnings(loaded.config);
       const out = flags.json
-        ? `${JSON.stringify(toJson(loaded.file, loaded.config, access), null, 2)}\n`
+        ? `${JSON.stringify({ ...toJson(loaded.file, loaded.config, access), warnings }, null, 2)}\n`
         : renderText(loaded.file, loaded.config, access);
       process.stdout.write(out);
+      if (!flags.json) process.stderr.write(renderWarnings(loaded.file, warnings));
     });
 };
 
@@ -77,4 +81,8 @@ function renderText(file: string, config: McpcpConfig, access: readonly AgentAcc
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+function renderWarnings(file: string, warnings: readonly ConfigWarning[]): string {
+  return warnings.map((w) => `${file}: ${w.path}: warning: ${w.message}\n`).join('');
 }

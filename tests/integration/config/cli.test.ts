@@ -37,6 +37,53 @@ describe('mcpcp config check', () => {
     expect(result.stdout).toMatch(/mcp2 +http +namespace mcp2 +http:\/\/127\.0\.0\.1:9005\/mcp/);
     expect(result.stdout).toContain('mcp1 [agent1-mcp1]: allow mcp1_*; deny mcp1_trigger-*, mcp1_get-env');
     expect(result.stdout).toContain('* (any other agent)\n    no access (default deny)');
+    expect(result.stderr).toBe('');
+  });
+
+  it('warns, still valid, about an undeclared agent and globs that can never match their servers', async () => {
+    const file = path.join(tmp, 'suspicious.yaml');
+    await writeFile(
+      file,
+      [
+        'servers:',
+        '  - { id: files, transport: stdio, command: node }',
+        '  - { id: web, namespace: w, transport: stdio, command: node }',
+        'agents: { alice: {} }',
+        'policy:',
+        '  rules:',
+        '    - id: ok',
+        "      subjects: [alice, '*']",
+        '      servers: [files]',
+        "      allow: ['files_*', 'file://**', '*_read']",
+        '    - id: typos',
+        '      subjects: [alcie]',
+        '      servers: [files, web]',
+        "      allow: ['w_fetch', 'web_fetch']",
+        "      deny: ['file_delete*']",
+        '',
+      ].join('\n'),
+    );
+    const result = await mcpcp(['config', 'check', file]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('suspicious.yaml: valid');
+    const warnings = result.stderr.trim().split('\n');
+    expect(warnings).toEqual([
+      expect.stringContaining('policy.rules[1].subjects[0]: warning: rule "typos" names agent "alcie"'),
+      expect.stringContaining(
+        'policy.rules[1].allow[1]: warning: allow glob "web_fetch" of rule "typos" can never match',
+      ),
+      expect.stringMatching(
+        /policy\.rules\[1\]\.deny\[0\]: warning: .*"file_delete\*".* is not denied by it/,
+      ),
+    ]);
+    const json = JSON.parse((await mcpcp(['config', 'check', file, '--json'])).stdout) as {
+      warnings: { path: string }[];
+    };
+    expect(json.warnings.map((w) => w.path)).toEqual([
+      'policy.rules[1].subjects[0]',
+      'policy.rules[1].allow[1]',
+      'policy.rules[1].deny[0]',
+    ]);
   });
 
   it('prints the summary as JSON with --json', async () => {
