@@ -90,14 +90,28 @@ function startProxyProcess(
   });
 }
 
-function startPipeProxy(target: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(path.join(here, 'pipe-proxy.ts'), [target], {
+/** A baseline proxy in its own process (bench/pipe-proxy.ts, bench/mcp-floor-proxy.ts): its URL once listening. */
+function startBaseline(script: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(path.join(here, script), args, {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: [...nodeFlags, '--import', path.join(here, '../launcher/bin/start-up.js')],
   });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { url: string }) => resolve({ child, url: m.url }));
-    child.once('exit', (code) => reject(new Error(`pipe proxy exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
+}
+
+/** CPU of a process over one load phase, per call. */
+async function cpuPerCall(
+  child: ChildProcess,
+  run: () => Promise<LoadResult>,
+): Promise<[LoadResult, number]> {
+  const before = await proxyStats(child);
+  const result = await run();
+  const after = await proxyStats(child);
+  const ms = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000;
+  return [result, ms / result.calls];
 }
 
 function proxyStats(child: ChildProcess): Promise<ProxyStats> {
@@ -243,19 +257,24 @@ policy:
     for (let i = 0; i < idle.length; i += 32) await Promise.all(idle.slice(i, i + 32).map((s) => s.close()));
     say(`echo servers: ${echo.urls.join(' ')}\nproxy: ${proxy.mcpUrl}`);
 
-    const pipe = await startPipeProxy(directUrl);
+    const pipe = await startBaseline('pipe-proxy.ts', [directUrl]);
     children.push(pipe.child);
+    const floor = await startBaseline('mcp-floor-proxy.ts', [directUrl, 'e1']);
+    children.push(floor.child);
     const direct32 = await openMany(directUrl, undefined, 32);
     const piped32 = await openMany(pipe.url, undefined, 32);
+    const floored32 = await openMany(floor.url, token, 32);
     const proxied32 = await openMany(proxy.mcpUrl, token, 32);
     say('warming up');
     await load(direct32, 'echo', 1000);
     await load(piped32, 'echo', 1000);
+    await load(floored32, 'e1_echo', 1000);
     await load(proxied32, 'e1_echo', 1000);
 
     say('concurrency 1');
     const d1 = await load(direct32.slice(0, 1), 'echo', durationMs);
     const b1 = await load(piped32.slice(0, 1), 'echo', durationMs);
+    const f1 = await load(floored32.slice(0, 1), 'e1_echo', durationMs);
     const beforeC1 = await proxyStats(proxy.child);
     const p1 = await load(proxied32.slice(0, 1), 'e1_echo', durationMs);
     const afterC1 = await proxyStats(proxy.child);
@@ -263,13 +282,10 @@ policy:
       (afterC1.cpu.user - beforeC1.cpu.user + afterC1.cpu.system - beforeC1.cpu.system) / 1000 / p1.calls;
     say('concurrency 32');
     const d32 = await load(direct32, 'echo', durationMs);
-    const pipeBefore = await proxyStats(pipe.child);
-    const b32 = await load(piped32, 'echo', durationMs);
-    const pipeAfter = await proxyStats(pipe.child);
-    const pipeCpuPerCallMs =
-      (pipeAfter.cpu.user - pipeBefore.cpu.user + pipeAfter.cpu.system - pipeBefore.cpu.system) /
-      1000 /
-      b32.calls;
+    const [b32, pipeCpuPerCallMs] = await cpuPerCall(pipe.child, () => load(piped32, 'echo', durationMs));
+    const [f32, floorCpuPerCallMs] = await cpuPerCall(floor.child, () =>
+      load(floored32, 'e1_echo', durationMs),
+    );
     const before = await proxyStats(proxy.child);
     const p32 = await load(proxied32, 'e1_echo', durationMs);
     const after = await proxyStats(proxy.child);
@@ -324,6 +340,9 @@ policy:
       proxyScavengesPer1000Calls: round((scavenges / p32.calls) * 1000, 1),
       proxyScavengeMsMean: round(scavenges === 0 ? 0 : scavengeMs / scavenges),
       pipeCpuMsPerCall: round(pipeCpuPerCallMs),
+      floorThroughputRatioC32: round(f32.rps / d32.rps),
+      floorAddedP50MsC1: round(f1.p50 - d1.p50),
+      floorCpuMsPerCall: round(floorCpuPerCallMs),
       freshSessionRatio: round(percentile(freshProxy, 50) / percentile(freshDirect, 50)),
       freshSessionDirectMs: round(percentile(freshDirect, 50)),
       freshSessionProxyMs: round(percentile(freshProxy, 50)),
@@ -336,19 +355,19 @@ policy:
     const targets: [string, string, string, boolean][] = [
       [
         'throughput ratio c=32',
-        `${figures.throughputRatioC32}× (${figures.proxyRpsC32}/${figures.directRpsC32} rps; bare pipe proxy ${figures.pipeThroughputRatioC32}×)`,
+        `${figures.throughputRatioC32}× (${figures.proxyRpsC32}/${figures.directRpsC32} rps; bare pipe ${figures.pipeThroughputRatioC32}×, MCP floor ${figures.floorThroughputRatioC32}×)`,
         '≥ 0.6×',
         figures.throughputRatioC32 >= 0.6,
       ],
       [
         'added p50 c=1',
-        `${figures.addedP50MsC1} ms (${figures.proxyP50MsC1} vs ${figures.directP50MsC1}; bare pipe adds ${figures.pipeAddedP50MsC1}; proxy CPU per call ${figures.proxyCpuMsPerCallC1})`,
+        `${figures.addedP50MsC1} ms (${figures.proxyP50MsC1} vs ${figures.directP50MsC1}; bare pipe adds ${figures.pipeAddedP50MsC1}, MCP floor ${figures.floorAddedP50MsC1}; proxy CPU per call ${figures.proxyCpuMsPerCallC1})`,
         '≤ 0.5 ms',
         figures.addedP50MsC1 <= 0.5,
       ],
       [
         'proxy CPU per call',
-        `${figures.proxyCpuMsPerCall} ms (bare pipe proxy ${figures.pipeCpuMsPerCall} ms)`,
+        `${figures.proxyCpuMsPerCall} ms (bare pipe ${figures.pipeCpuMsPerCall} ms, MCP floor ${figures.floorCpuMsPerCall} ms)`,
         '≤ 0.35 ms',
         figures.proxyCpuMsPerCall <= 0.35,
       ],
