@@ -7,7 +7,7 @@
 // how much of MCPCP's CPU per call any Node MCP proxy would pay on the machine at hand.
 //   node bench/mcp-floor-proxy.ts <target-url> <namespace>   (IPC: {type:'stats'} answers cpuUsage)
 import { Agent, createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { runBaseline } from './baseline-process.ts';
 import { decodeJwt } from 'jose';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createLogger } from '../lib/log.ts';
@@ -98,13 +98,4 @@ const server = createServer((req, res) => {
     upstream.end(body);
   })().catch(() => res.writeHead(500).end());
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.send?.({ type: 'listening', url: `http://127.0.0.1:${port}${target.pathname}` });
-});
-process.on('message', (message: { type: string }) => {
-  if (message.type === 'stats') process.send?.({ type: 'stats', cpu: process.cpuUsage() });
-});
-process.on('disconnect', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
+runBaseline(server, target.pathname);

@@ -3,7 +3,7 @@
 // loopback hops, one more process), so bench/proxy.ts reports MCPCP against it as well as against direct.
 //   node bench/pipe-proxy.ts <target-url>   (started with an IPC channel; answers {type:'stats'} with cpuUsage)
 import { Agent, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { runBaseline } from './baseline-process.ts';
 
 const target = new URL(process.argv[2] ?? '');
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -19,13 +19,4 @@ const server = createServer((req, res) => {
   upstream.on('error', () => res.writeHead(502).end());
   req.pipe(upstream);
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.send?.({ type: 'listening', url: `http://127.0.0.1:${port}${target.pathname}` });
-});
-process.on('message', (message: { type: string }) => {
-  if (message.type === 'stats') process.send?.({ type: 'stats', cpu: process.cpuUsage() });
-});
-process.on('disconnect', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
+runBaseline(server, target.pathname);
