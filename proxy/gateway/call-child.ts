@@ -13,6 +13,7 @@ import {
 import type { CallToolRequest, StandardSchemaV1, Tool } from '@modelcontextprotocol/client';
 import type { Logger } from '../../lib/log.ts';
 import { withCaller } from '../upstreams/attribution.ts';
+import { directRequest } from '../upstreams/direct-request.ts';
 import { isStaleConnection, type Upstream, type UpstreamConnection } from '../upstreams/index.ts';
 import { mapUpstreamError } from './errors.ts';
 import { paramHeaders } from './param-headers.ts';
@@ -132,16 +133,26 @@ export function createCallChild(options: {
     // The definition is passed without its outputSchema: the result passes through, the agent validates it.
     const mirrored =
       o.method === 'tools/call' && modern ? mirroredTool(toolsOf(o.server), params.name) : undefined;
-    return withCaller(o.relay, () =>
-      mirrored !== undefined
-        ? (client.callTool(params as CallToolRequest['params'], {
-            ...requestOptions,
-            toolDefinition: { name: mirrored.name, inputSchema: mirrored.inputSchema },
-          }) as Promise<Params>)
-        : o.method === 'tools/call'
-          ? client.request(request, frontValidated, requestOptions)
-          : (client.request(request, requestOptions) as Promise<Params>),
-    );
+    return withCaller(o.relay, () => {
+      if (mirrored !== undefined) {
+        return client.callTool(params as CallToolRequest['params'], {
+          ...requestOptions,
+          toolDefinition: { name: mirrored.name, inputSchema: mirrored.inputSchema },
+        });
+      }
+      if (o.method !== 'tools/call') return client.request(request, requestOptions);
+      // A plain call to an HTTP child takes the upstream direct lane; progress keeps the Client's path.
+      const direct =
+        progressToken === undefined
+          ? directRequest(client, request, {
+              signal: o.signal,
+              timeoutMs: callTimeoutMs,
+              resultSchema: frontValidated,
+              requestOptions,
+            })
+          : undefined;
+      return direct ?? client.request(request, frontValidated, requestOptions);
+    });
   };
 
   return async function callChild(o: CallOptions): Promise<Params> {

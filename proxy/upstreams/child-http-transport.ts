@@ -13,21 +13,27 @@
 import {
   parseJSONRPCMessage,
   PROTOCOL_VERSION_META_KEY,
+  SdkError,
+  SdkErrorCode,
   StreamableHTTPClientTransport,
   type JSONRPCMessage,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  type MessageExtraInfo,
   type StreamableHTTPClientTransportOptions,
 } from '@modelcontextprotocol/client';
-import { createParser } from 'eventsource-parser';
-import {
-  loopbackFetch,
-  readLoopbackBody,
-  sendLoopback,
-  toFetchResponse,
-  type LoopbackAnswer,
-} from './loopback-fetch.ts';
+import { isPlainResponse, readAnswerStream } from './answer-stream.ts';
+import { loopbackFetch, readLoopbackBody, sendLoopback, toFetchResponse } from './loopback-fetch.ts';
 import { tapSse } from './attribution.ts';
 
 type SendOptions = Parameters<StreamableHTTPClientTransport['send']>[1];
+type RequestId = string | number;
+
+/** A request whose response its sender takes itself (the direct lane): it never reaches the Client. */
+interface Awaited {
+  resolve: (response: JSONRPCResponse) => void;
+  reject: (error: Error) => void;
+}
 
 /** The SDK transport's fields this path reads (private in its typings, stable in its send path). */
 interface TransportInternals {
@@ -61,8 +67,8 @@ export interface ChildHttpTransportOptions extends Omit<StreamableHTTPClientTran
   attribute?: () => ((message: unknown) => void) | undefined;
 }
 
-/** Bounds an SSE answer's unterminated line or event (the SDK's own parser is unbounded). */
-const maxSseBuffer = 32 * 2 ** 20;
+/** A header value the SDK sends as it is (SEP-2243 encodes only empty, padded or non-ASCII values). */
+const plainHeaderValue = /^[A-Za-z0-9_.-]+$/;
 
 function isPlainRequest(message: JSONRPCMessage | JSONRPCMessage[]): message is JSONRPCMessage & {
   method: string;
@@ -71,14 +77,30 @@ function isPlainRequest(message: JSONRPCMessage | JSONRPCMessage[]): message is 
   return !Array.isArray(message) && 'method' in message && 'id' in message && message.method !== 'initialize';
 }
 
-/** A JSON-RPC response in the shape the SDK's schema accepts; anything else gets the full schema. */
-function isPlainResponse(value: unknown): value is JSONRPCMessage {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const m = value as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0' || 'method' in m) return false;
-  if (typeof m.id !== 'string' && typeof m.id !== 'number') return false;
-  const result = m.result;
-  return result !== null && typeof result === 'object' && !Array.isArray(result) && !('error' in m);
+/**
+ * The headers a 2026-era request derives from its body (`Mcp-Protocol-Version`, `Mcp-Method`, `Mcp-Name`),
+ * as the SDK's transport derives them; a plain tools/call name is set without the SDK's schema check of
+ * the whole message. `headers` has lower-case names.
+ */
+export function deriveHeaders(
+  transport: StreamableHTTPClientTransport,
+  headers: Record<string, string>,
+  message: JSONRPCMessage & { method: string },
+): void {
+  const params = (message as { params?: { name?: unknown; _meta?: Record<string, unknown> } }).params;
+  const version = params?._meta?.[PROTOCOL_VERSION_META_KEY];
+  if (typeof version !== 'string') return;
+  const name = message.method === 'tools/call' ? params?.name : undefined;
+  if (typeof name === 'string' && plainHeaderValue.test(name)) {
+    headers['mcp-protocol-version'] = version;
+    headers['mcp-method'] = message.method;
+    headers['mcp-name'] = name;
+    return;
+  }
+  (transport as unknown as TransportInternals)._applyBodyDerivedHeaders(
+    { set: (header, value) => (headers[header.toLowerCase()] = value) },
+    message,
+  );
 }
 
 export class ChildHttpTransport extends StreamableHTTPClientTransport {
@@ -108,9 +130,81 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
     });
     this.received = received;
     this.attribute = attribute;
+    this.interceptResponses();
+  }
+
+  /**
+   * Whatever handler is set as `onmessage` (the Client sets one when it connects, its version
+   * negotiation swaps its own in and restores the earlier one) is reached through a wrapper that first
+   * hands a response the direct lane awaits to it, on whichever stream it arrives (a call's answer, a
+   * resumed stream). Reading `onmessage` gives the wrapper; setting a wrapper back sets what it wraps.
+   */
+  private interceptResponses(): void {
+    type Handler = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+    const unwrapped = new WeakMap<Handler, Handler>();
+    let current: Handler | undefined;
+    Object.defineProperty(this, 'onmessage', {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      set: (handler: Handler | undefined) => {
+        const inner = handler === undefined ? undefined : (unwrapped.get(handler) ?? handler);
+        if (inner === undefined) {
+          current = undefined;
+          return;
+        }
+        current = (message, extra) => {
+          if (this.awaited.size > 0 && !('method' in message) && 'id' in message) {
+            const waiting = this.awaited.get(message.id as RequestId);
+            if (waiting !== undefined) {
+              this.awaited.delete(message.id as RequestId);
+              waiting.resolve(message);
+              return;
+            }
+          }
+          inner(message, extra);
+        };
+        unwrapped.set(current, inner);
+      },
+    });
   }
 
   private readonly attribute: ChildHttpTransportOptions['attribute'];
+  private readonly awaited = new Map<RequestId, Awaited>();
+
+  /** A connection closing fails the lane's requests as the Client fails its own. */
+  override async close(): Promise<void> {
+    const closed = new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed');
+    for (const waiting of this.awaited.values()) waiting.reject(closed);
+    this.awaited.clear();
+    return super.close();
+  }
+
+  /** Whether `request` can take the direct lane: the plain POST path below will send it. */
+  canRequest(): boolean {
+    const inner = this as unknown as TransportInternals;
+    return inner._requestInit === undefined && inner._url.protocol === 'http:';
+  }
+
+  /**
+   * Sends one request and resolves with its response, which the sender takes itself: it never reaches
+   * the Client (proxy/upstreams/direct-request.ts). Rejects when the request cannot be sent or the
+   * connection closes; `signal` aborts the request's POST.
+   */
+  request(message: JSONRPCRequest, signal: AbortSignal): Promise<JSONRPCResponse> {
+    return new Promise<JSONRPCResponse>((resolve, reject) => {
+      this.awaited.set(message.id, { resolve, reject });
+      this.send(message, { requestSignal: signal }).catch((error: unknown) => {
+        if (this.awaited.delete(message.id))
+          reject(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
+  }
+
+  /** The sender no longer waits for `id`'s response (it cancelled or timed out). */
+  forget(id: RequestId): void {
+    this.awaited.delete(id);
+  }
 
   override async send(message: JSONRPCMessage | JSONRPCMessage[], options?: SendOptions): Promise<void> {
     const inner = this as unknown as TransportInternals;
@@ -133,12 +227,7 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
     if (inner._protocolVersion) headers['mcp-protocol-version'] = inner._protocolVersion;
     // The SDK derives headers only from a request whose `_meta` claims a protocol version (2026-era);
     // asking it only then spares a schema check of every other request.
-    const meta = (message as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
-    if (typeof meta?.[PROTOCOL_VERSION_META_KEY] === 'string')
-      inner._applyBodyDerivedHeaders(
-        { set: (name, value) => (headers[name.toLowerCase()] = value) },
-        message,
-      );
+    deriveHeaders(this, headers, message);
     const body = JSON.stringify(message);
     const transportSignal = inner._abortController?.signal;
     const signal =
@@ -155,7 +244,29 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
       return;
     }
     if (answer.res.statusCode === 200 && type.startsWith('text/event-stream')) {
-      this.readAnswerStream(answer, message.id, options, this.attribute?.());
+      readAnswerStream(answer, message.id, {
+        deliver: (m) => this.onmessage?.(m),
+        error: (e) => this.onerror?.(e),
+        note: this.attribute?.(),
+        intentional: () =>
+          inner._abortController?.signal.aborted === true || options?.requestSignal?.aborted === true,
+        retryMs: (ms) => (inner._serverRetryMs = ms),
+        resume: (lastEventId) => {
+          if (inner._abortController === undefined) return false;
+          inner._scheduleReconnection(
+            {
+              resumptionToken: lastEventId,
+              onresumptiontoken: options?.onresumptiontoken,
+              requestSignal: options?.requestSignal,
+              onRequestStreamEnd: options?.onRequestStreamEnd,
+            },
+            0,
+          );
+          return true;
+        },
+        onresumptiontoken: options?.onresumptiontoken,
+        onRequestStreamEnd: options?.onRequestStreamEnd,
+      });
       return;
     }
     // Everything else: the SDK's own send logic, given the answer we already have.
@@ -165,88 +276,5 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
     } finally {
       this.received.delete(body);
     }
-  }
-
-  /**
-   * A call's SSE answer, as the SDK's transport reads one: every event id is a resumption token, each
-   * `message` event is one JSON-RPC message, and a stream that ends (or breaks) after an event id but
-   * before the response is resumed through the SDK's own reconnection (GET with Last-Event-ID).
-   * Like the SDK's, it runs on after send() has returned. Unlike the SDK's, a stream that ends without
-   * the response and cannot be resumed answers the call with an error at once.
-   */
-  private readAnswerStream(
-    answer: LoopbackAnswer,
-    id: string | number,
-    options: SendOptions | undefined,
-    note: ((message: unknown) => void) | undefined,
-  ): void {
-    const inner = this as unknown as TransportInternals;
-    const { res, done } = answer;
-    const requestSignal = options?.requestSignal;
-    const onresumptiontoken = options?.onresumptiontoken;
-    const onRequestStreamEnd = options?.onRequestStreamEnd;
-    const intentional = (): boolean =>
-      inner._abortController?.signal.aborted === true || requestSignal?.aborted === true;
-    let lastEventId: string | undefined;
-    let responded = false;
-    const parser = createParser({
-      maxBufferSize: maxSseBuffer,
-      onRetry: (ms) => {
-        inner._serverRetryMs = ms;
-      },
-      onError: (error) => {
-        if (error.type === 'max-buffer-size-exceeded') res.destroy(error);
-      },
-      onEvent: (event) => {
-        if (event.id) {
-          lastEventId = event.id;
-          onresumptiontoken?.(event.id);
-        }
-        if (!event.data || (event.event !== undefined && event.event !== 'message')) return;
-        try {
-          const parsed: unknown = JSON.parse(event.data);
-          const message = isPlainResponse(parsed) ? parsed : parseJSONRPCMessage(parsed);
-          if (!('method' in message)) responded = true;
-          note?.(message);
-          this.onmessage?.(message);
-        } catch (error) {
-          this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-        }
-      },
-    });
-    const decoder = new TextDecoder();
-    let finished = false;
-    const finish = (error?: Error): void => {
-      if (finished) return;
-      finished = true;
-      done();
-      if (intentional()) return;
-      if (error !== undefined) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
-      if (lastEventId !== undefined && !responded && inner._abortController !== undefined) {
-        inner._scheduleReconnection(
-          { resumptionToken: lastEventId, onresumptiontoken, requestSignal, onRequestStreamEnd },
-          0,
-        );
-      } else {
-        // Not resumable: the answer is lost for good (a child answers on the call's own stream only),
-        // so the call fails now with a clear error instead of waiting out its timeout.
-        if (!responded) {
-          this.onmessage?.({
-            jsonrpc: '2.0',
-            id,
-            error: {
-              code: -32603,
-              message: `The child ended its answer stream without answering${error === undefined ? '' : ` (${error.message})`}`,
-            },
-          });
-        }
-        onRequestStreamEnd?.();
-      }
-    };
-    res.on('data', (chunk: Buffer) => parser.feed(decoder.decode(chunk, { stream: true })));
-    res.once('end', () => finish());
-    res.once('error', (error) => finish(error));
-    // A socket torn down mid-stream (the child died) closes without 'end'.
-    res.once('close', () => finish(res.readableEnded ? undefined : new Error('the child closed the stream')));
   }
 }

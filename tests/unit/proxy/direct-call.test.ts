@@ -1,8 +1,11 @@
-// The direct lane's fast accept (proxy/gateway/direct-call.ts) takes only results the era's own
-// CallToolResult schema accepts unchanged; everything else must go to that schema.
+// The direct lanes' fast accept (lib/mcp-plain-result.ts; the front's proxy/gateway/direct-call.ts and the
+// upstream proxy/upstreams/direct-request.ts) takes only results the era's own CallToolResult schema
+// accepts unchanged; everything else must go to that schema. Checked against the front Server's codec and
+// against the Client's codecs of both eras (the 2026-era one decodes a `resultType: 'complete'` result).
+import { Client } from '@modelcontextprotocol/client';
 import { Server } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
-import { isPlainTextResult } from '../../../proxy/gateway/direct-call.ts';
+import { isPlainTextResult } from '../../../lib/mcp-plain-result.ts';
 
 type Validation = { ok: boolean; value?: unknown };
 const codec = (
@@ -10,6 +13,16 @@ const codec = (
     _wireCodec(): { validateResult(method: string, raw: unknown): Validation };
   }
 )._wireCodec();
+
+type Decoded = { kind: string; result?: unknown };
+function clientCodec(version: string): { decodeResult(method: string, raw: unknown): Decoded } {
+  const client = new Client({ name: 't', version: '1' }) as unknown as {
+    _negotiatedProtocolVersion?: string;
+    _resolveOutboundCodec(method: string): { decodeResult(method: string, raw: unknown): Decoded };
+  };
+  client._negotiatedProtocolVersion = version;
+  return client._resolveOutboundCodec('tools/call');
+}
 
 const plain = [
   { content: [] },
@@ -50,6 +63,18 @@ describe('the direct lane fast accept', () => {
       const checked = codec.validateResult('tools/call', result);
       expect(checked.ok).toBe(true);
       expect(checked.value).toEqual(result);
+    }
+  });
+
+  it("accepts only results the Client's codecs of both eras decode unchanged", () => {
+    const legacy = clientCodec('2025-11-25');
+    const modern = clientCodec('2026-07-28');
+    for (const result of plain) {
+      expect(legacy.decodeResult('tools/call', result)).toEqual({ kind: 'complete', result });
+      expect(modern.decodeResult('tools/call', { ...result, resultType: 'complete' })).toEqual({
+        kind: 'complete',
+        result,
+      });
     }
   });
 
