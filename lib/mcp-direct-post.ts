@@ -16,15 +16,37 @@ export interface PlainRequest {
   params?: Record<string, unknown>;
 }
 
+/**
+ * Where a direct POST's answer goes. `json` is the SDK's own record field (it resolves it with a Response
+ * when it answers, and on close); `text`, when set, takes the usual answer as a serialised JSON-RPC
+ * message instead, so a caller that writes to node:http itself builds no Response.
+ */
+export interface DirectSink {
+  json: (response: Response) => void;
+  text?: ((message: string) => void) | undefined;
+}
+
+/** The per-POST record, as the SDK's JSON answer mode keeps it, plus the optional text sink. */
+export interface DirectStream {
+  resolveJson?: (response: Response) => void;
+  resolveText?: ((message: string) => void) | undefined;
+  cleanup: () => void;
+}
+
+/** What a direct POST reads of its request: its headers (a Request, or node:http's headers behind `get`). */
+export interface HeaderSource {
+  headers: { get(name: string): string | null };
+}
+
 /** The SDK transport's per-POST record and checks (private in its typings, stable in its JSON path). */
 interface TransportInternals {
   _closed: boolean;
   _enableJsonResponse: boolean;
   _scopeChallengeResolver?: unknown;
-  _streamMapping: Map<string, { resolveJson?: (response: Response) => void; cleanup: () => void }>;
+  _streamMapping: Map<string, DirectStream>;
   _requestToStreamMapping: Map<RequestId, string>;
-  validateSession(req: Request): Response | undefined;
-  validateProtocolVersion(req: Request): Response | undefined;
+  validateSession(req: HeaderSource): Response | undefined;
+  validateProtocolVersion(req: HeaderSource): Response | undefined;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -49,15 +71,16 @@ export function plainRequest(message: unknown): PlainRequest | undefined {
 let streams = 0;
 
 /**
- * Registers `id`'s POST as the SDK would in JSON answer mode and calls `dispatch`; the answer is the
- * Response the transport resolves when the request's response is sent. Undefined: not the plain case.
+ * Registers `id`'s POST as the SDK would in JSON answer mode, with `sink` as its answer, and calls
+ * `dispatch`. False: not the plain case (nothing was registered or dispatched).
  */
-export function directPost(
+export function directPostTo(
   transport: WebStandardStreamableHTTPServerTransport,
-  req: Request,
+  req: HeaderSource,
   id: RequestId,
   dispatch: () => void,
-): Promise<Response> | undefined {
+  sink: DirectSink,
+): boolean {
   const inner = transport as unknown as TransportInternals;
   const accept = req.headers.get('accept');
   if (
@@ -71,16 +94,33 @@ export function directPost(
     inner.validateSession(req) !== undefined ||
     inner.validateProtocolVersion(req) !== undefined
   ) {
-    return undefined;
+    return false;
   }
   // Only the transport reads the id; a counter is cheaper than a UUID and cannot meet the SDK's.
   const streamId = `direct-${(streams += 1)}`;
-  return new Promise<Response>((resolve) => {
-    inner._streamMapping.set(streamId, {
-      resolveJson: resolve,
-      cleanup: () => inner._streamMapping.delete(streamId),
-    });
-    inner._requestToStreamMapping.set(id, streamId);
-    dispatch();
+  inner._streamMapping.set(streamId, {
+    resolveJson: sink.json,
+    resolveText: sink.text,
+    cleanup: () => inner._streamMapping.delete(streamId),
   });
+  inner._requestToStreamMapping.set(id, streamId);
+  dispatch();
+  return true;
+}
+
+/**
+ * Registers `id`'s POST as the SDK would in JSON answer mode and calls `dispatch`; the answer is the
+ * Response the transport resolves when the request's response is sent. Undefined: not the plain case.
+ */
+export function directPost(
+  transport: WebStandardStreamableHTTPServerTransport,
+  req: HeaderSource,
+  id: RequestId,
+  dispatch: () => void,
+): Promise<Response> | undefined {
+  let resolve!: (response: Response) => void;
+  const answer = new Promise<Response>((r) => (resolve = r));
+  return directPostTo(transport, req, id, dispatch, { json: (response) => resolve(response) })
+    ? answer
+    : undefined;
 }

@@ -14,7 +14,7 @@ import type { AuditLog } from './audit.ts';
 import { bearerChallenge, extractBearerToken } from './edge/bearer.ts';
 import { readBodyLimited, type LimitedBody } from './edge/body.ts';
 import { checkJsonRpcMessage, jsonRpcErrorResponse, type JsonRpcId } from './edge/jsonrpc.ts';
-import { createOriginGuard } from './edge/origin-guard.ts';
+import { createOriginGuard, type OriginGuard } from './edge/origin-guard.ts';
 import { createPublicJwksSource } from './edge/public-jwks.ts';
 import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
 import { rpcCodes, toWireError } from './errors-to-wire.ts';
@@ -42,6 +42,13 @@ export interface ProxyAppOptions {
   scopesSupported?: readonly string[] | undefined;
   /** The public key set served at /.well-known/jwks.json. Default: keysDir's jwks.json or jwksUrl, public members only. */
   publicJwks?: (() => Promise<JSONWebKeySet>) | undefined;
+  /** The Host/Origin guard for /mcp (default: from `urls` and config); start.ts shares it with the lane. */
+  guard?: OriginGuard | undefined;
+  /**
+   * Requests whose rate-limit token was already taken before they reached the app (the node:http lane,
+   * proxy/edge/node-lane.ts, hands over a call it has charged but cannot take itself).
+   */
+  charged?: WeakSet<Request> | undefined;
   /** Extra routes (e.g. the OAuth authorization server) mounted on the same origin. */
   routes?: ((app: Hono) => void) | undefined;
 }
@@ -80,7 +87,9 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     throw new RangeError('limits.maxBodyBytes must be > 0');
   const urls = options.urls ?? resolveProxyUrls(config.proxy);
   const requiredScopes = options.requiredScopes ?? [];
-  const guard = createOriginGuard({ publicUrl: urls.publicUrl, allowedOrigins: config.proxy.allowedOrigins });
+  const guard =
+    options.guard ??
+    createOriginGuard({ publicUrl: urls.publicUrl, allowedOrigins: config.proxy.allowedOrigins });
   const log = logger.child({ component: 'edge' });
   const metadata = {
     resource: urls.resource,
@@ -264,7 +273,7 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     const check = checkJsonRpcMessage(parsed);
     if (!check.ok) return jsonRpcErrorResponse(400, check.code, check.message, { id: check.id });
 
-    if (check.kind === 'request' && options.rateLimiter !== undefined) {
+    if (check.kind === 'request' && options.rateLimiter !== undefined && !options.charged?.has(request)) {
       const decision = options.rateLimiter.take(principal);
       if (!decision.allowed) {
         const name = targetOf(check.params);

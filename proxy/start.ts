@@ -1,9 +1,9 @@
 // Starts one proxy process's worth of parts: verifier, child-token signer, gateway, rate limiter, metrics,
 // audit, the Hono app on @hono/node-server, policy hot reload, and a graceful close. This is the Node edge
 // (sockets, files, clock); the app itself stays runtime-agnostic.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { issueChildToken } from '../auth/internal.ts';
 import { loadSigner } from '../auth/keys.ts';
 import { compilePolicy, rateLimitFor, type CompiledPolicy } from '../auth/policy.ts';
@@ -15,6 +15,8 @@ import { createLogger, type Logger } from '../lib/log.ts';
 import { createProxyApp } from './app.ts';
 import { createAuditLog } from './audit.ts';
 import { watchConfigFile, type ConfigWatcher } from './config-watch.ts';
+import { createNodeLane, type NodeListener } from './edge/node-lane.ts';
+import { createOriginGuard } from './edge/origin-guard.ts';
 import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
 import { jsonRpcErrorResponse } from './edge/jsonrpc.ts';
 import { rpcCodes } from './errors-to-wire.ts';
@@ -86,7 +88,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   // Bind first: with port 0 the public URL (and so the token audience) depends on the port we get.
   let handler: (request: Request) => Response | Promise<Response> = () =>
     jsonRpcErrorResponse(503, rpcCodes.serverError, 'Starting');
-  const server = createAdaptorServer({ fetch: (request: Request) => handler(request) }) as Server;
+  const appListener = getRequestListener((request: Request) => handler(request));
+  // Until the app exists every request goes to it (answering 503); then the node:http lane wraps it.
+  let listener: NodeListener = appListener;
+  const server = createServer((req, res) => listener(req, res));
   let inFlight = 0;
   let drained: (() => void) | undefined;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -137,6 +142,11 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
     });
     gateway = gw;
+    const guard = createOriginGuard({
+      publicUrl: urls.publicUrl,
+      allowedOrigins: config.proxy.allowedOrigins,
+    });
+    const charged = new WeakSet<Request>();
     const app = createProxyApp({
       verifier,
       gateway: gw,
@@ -146,9 +156,26 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       rateLimiter,
       audit,
       urls,
+      guard,
+      charged,
       requiredScopes: options.requiredScopes,
     });
     handler = (request) => app.fetch(request);
+    listener = createNodeLane(
+      {
+        hosts: guard.hosts,
+        maxBodyBytes: config.proxy.limits.maxBodyBytes,
+        verifier,
+        requiredScopes: options.requiredScopes ?? [],
+        rateLimiter,
+        charged,
+        gateway: gw,
+        metrics,
+        app: handler,
+        logger,
+      },
+      appListener,
+    );
     await gw.start();
 
     const configFile = options.configFile;

@@ -74,15 +74,16 @@ function errorResponse(
 }
 
 /**
- * Answers a plain `tools/call` POSTed on `front`'s session, or undefined when the SDK's path must take it.
+ * Takes a plain `tools/call` POSTed on `front`'s session: `post` registers the POST with the transport
+ * and dispatches the call (its answer is `post`'s business); undefined when the SDK's path must take it.
  * `message` has passed the edge's JSON-RPC checks.
  */
-export function directToolsCall(
+export function directToolsCall<T>(
   front: FrontServer,
   transport: JsonFirstSessionTransport,
-  request: Request,
   message: unknown,
-): Promise<Response> | undefined {
+  post: (id: RequestId, dispatch: () => void) => T | undefined,
+): T | undefined {
   const params = plainCallParams(message);
   if (params === undefined) return undefined;
   const id = (message as { id: RequestId }).id;
@@ -117,7 +118,7 @@ export function directToolsCall(
     await transport.answer(response);
   };
 
-  return transport.directPost(request, id, () => {
+  return post(id, () => {
     run().catch((error: unknown) =>
       transport.onerror?.(error instanceof Error ? error : new Error(String(error))),
     );

@@ -1,6 +1,7 @@
 // The gateway: everything MCP inside `/mcp`. It builds per-agent views over the upstream children,
 // routes calls through a name table and relays notifications and child requests both ways.
 // It must not verify tokens, parse HTTP auth or apply rate limits: the edge does that before calling in.
+import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { isLegacyRequest, readRequestBody, type AuthInfo } from '@modelcontextprotocol/server';
@@ -52,6 +53,12 @@ export interface GatewayOptions {
 export interface Gateway {
   start(): Promise<void>;
   handleMcp(request: Request, principal: Principal, opts?: { parsedBody?: unknown }): Promise<Response>;
+  /**
+   * Takes a plain tools/call POSTed on the principal's own live 2025-era session `sid` (the node:http lane,
+   * proxy/edge/node-lane.ts), its answer going to `sink`; false when it must go through `handleMcp`
+   * (nothing has happened then). `message` has passed the edge's checks.
+   */
+  directCall(sid: string, principal: Principal, message: unknown, headers: HeaderSource, sink: DirectSink): boolean;
   setPolicy(policy: CompiledPolicy): void;
   /** A child's own supervisor (the launcher) says it is back: reconnect to it now. */
   reconnect(serverId: string): void;
@@ -121,6 +128,8 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
       }
       return modern.handle(request, principal, parsedBody, authInfo);
     },
+    directCall: (sid, principal, message, headers, sink) =>
+      legacy.directCall(sid, principal, message, headers, sink),
     setPolicy: (policy) => core.setPolicy(policy),
     reconnect: (serverId) => core.upstreams.get(serverId)?.retryNow(),
     upstreamStates: () =>

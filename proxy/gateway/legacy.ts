@@ -11,6 +11,8 @@ import { directToolsCall } from './direct-call.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
 import type { EraServing } from './serving.ts';
 import { JsonFirstSessionTransport } from './session-transport.ts';
+import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
+import type { Principal } from './types.ts';
 
 interface Session {
   id: string;
@@ -102,7 +104,9 @@ export function createLegacySessions(options: {
       session.lastSeen = Date.now();
       session.endpoint.principal = principal;
       if (request.method === 'POST') {
-        const direct = directToolsCall(session.front, session.transport, request, parsedBody);
+        const direct = directToolsCall(session.front, session.transport, parsedBody, (id, dispatch) =>
+          session.transport.directPost(request, id, dispatch),
+        );
         if (direct !== undefined) return direct;
       }
       return session.transport.handleRequest(request, { parsedBody, authInfo });
@@ -112,8 +116,31 @@ export function createLegacySessions(options: {
     return wireError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
   };
 
+  /**
+   * A plain tools/call POSTed on `agent`'s live session `sid`, for the node:http lane
+   * (proxy/edge/node-lane.ts): taken (true, its answer goes to `sink`) or not (false: nothing happened,
+   * the request goes through `handle` like any other).
+   */
+  const directCall = (
+    sid: string,
+    principal: Principal,
+    message: unknown,
+    headers: HeaderSource,
+    sink: DirectSink,
+  ): boolean => {
+    const session = sessions.get(sid);
+    if (session === undefined || session.agent !== principal.agent) return false;
+    session.lastSeen = Date.now();
+    session.endpoint.principal = principal;
+    const taken = directToolsCall(session.front, session.transport, message, (id, dispatch) =>
+      session.transport.directPostTo(headers, id, dispatch, sink) ? true : undefined,
+    );
+    return taken !== undefined;
+  };
+
   return {
     handle,
+    directCall,
     /** A live session of this agent (another agent's session id is treated like an unknown one). */
     has: (id: string, agent: string) => sessions.get(id)?.agent === agent,
     count: () => sessions.size,

@@ -6,7 +6,13 @@
 // either content type per POST. A client whose Accept lists text/event-stream before application/json
 // says it prefers the stream: its POSTs get SSE from the start, as the bare SDK transport would answer.
 // It must not change what is sent, only how it is framed; it knows nothing about agents or policy.
-import { directPost, type RequestId } from '../../lib/mcp-direct-post.ts';
+import {
+  directPost,
+  directPostTo,
+  type DirectSink,
+  type HeaderSource,
+  type RequestId,
+} from '../../lib/mcp-direct-post.ts';
 import {
   WebStandardStreamableHTTPServerTransport,
   type JSONRPCMessage,
@@ -19,6 +25,8 @@ type Encoder = InstanceType<typeof TextEncoder>;
 /** The SDK's per-POST stream record (private in its typings; stable in its JSON/SSE code paths). */
 interface StreamEntry {
   resolveJson?: (response: Response) => void;
+  /** A direct POST whose writer takes the answer as serialised JSON (lib/mcp-direct-post.ts). */
+  resolveText?: ((message: string) => void) | undefined;
   controller?: ReadableStreamDefaultController<Uint8Array>;
   encoder?: Encoder;
   cleanup: () => void;
@@ -50,7 +58,7 @@ function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: 
 }
 
 /** Accept lists text/event-stream ahead of application/json: the client asks for the stream first. */
-function prefersSse(request: Request | undefined): boolean {
+function prefersSse(request: HeaderSource | undefined): boolean {
   const accept = request?.headers.get('accept');
   if (accept === null || accept === undefined) return false;
   const sse = accept.indexOf('text/event-stream');
@@ -83,8 +91,13 @@ export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTr
    * Takes one plain request POSTed on this session past the SDK's generic POST handling
    * (lib/mcp-direct-post.ts); a client preferring SSE keeps the SDK's path, which streams from the start.
    */
-  directPost(req: Request, id: RequestId, dispatch: () => void): Promise<Response> | undefined {
+  directPost(req: HeaderSource, id: RequestId, dispatch: () => void): Promise<Response> | undefined {
     return prefersSse(req) ? undefined : directPost(this, req, id, dispatch);
+  }
+
+  /** `directPost` with its answer going to `sink` (the node:http lane, proxy/edge/node-lane.ts). */
+  directPostTo(req: HeaderSource, id: RequestId, dispatch: () => void, sink: DirectSink): boolean {
+    return !prefersSse(req) && directPostTo(this, req, id, dispatch, sink);
   }
 
   /**
@@ -97,9 +110,12 @@ export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTr
     const stream = streamId === undefined ? undefined : inner._streamMapping.get(streamId);
     const resolve = stream?.resolveJson;
     if (stream === undefined || resolve === undefined) return this.send(message);
+    const resolveText = stream.resolveText;
     delete stream.resolveJson;
+    delete stream.resolveText;
     inner._requestToStreamMapping.delete(message.id);
     stream.cleanup();
+    if (resolveText !== undefined) return resolveText(JSON.stringify(message));
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
     resolve(new Response(JSON.stringify(message), { status: 200, headers }));
@@ -127,6 +143,7 @@ export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTr
       const resolve = stream.resolveJson;
       if (resolve === undefined) continue;
       delete stream.resolveJson;
+      delete stream.resolveText;
       resolve(new Response(null, { status: 200, headers: this.headers() }));
     }
     return super.close();
@@ -144,6 +161,7 @@ export class JsonFirstSessionTransport extends WebStandardStreamableHTTPServerTr
     const inner = this as unknown as TransportInternals;
     const resolve = stream.resolveJson!;
     delete stream.resolveJson;
+    delete stream.resolveText;
     const encoder = new TextEncoder();
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const readable = new ReadableStream<Uint8Array>({
