@@ -128,7 +128,11 @@ function rulesFor(
 ): readonly CompiledRule[] {
   let known = applicable.get(policy);
   if (known === undefined) applicable.set(policy, (known = new Map<string, readonly CompiledRule[]>()));
-  const key = JSON.stringify([server ?? null, principal.agent, principal.groups ?? []]);
+  const groups = principal.groups;
+  const key =
+    groups === undefined || groups.length === 0
+      ? `${server ?? ''}\u0000${principal.agent}`
+      : JSON.stringify([server ?? null, principal.agent, groups]);
   let rules = known.get(key);
   if (rules === undefined) {
     if (known.size >= applicableCap) known.clear();
@@ -167,50 +171,83 @@ export function isVisible(
   return evaluate(policy, principal, target, false).allowed;
 }
 
+/** What the globs alone decide for one name under one set of applicable rules, and who allowed it. */
+interface Verdict {
+  decision: Decision;
+  /** The allowing rules, first one first (their argument constraints are checked per call). */
+  allowing: readonly CompiledRule[];
+}
+
+/**
+ * Verdicts depend only on the applicable rules (one frozen array per policy, subject and server, see
+ * `rulesFor`) and the name, so each is worked out once; only argument constraints are checked per call.
+ */
+const verdicts = new WeakMap<readonly CompiledRule[], Map<string, Verdict>>();
+
+function verdictFor(
+  rules: readonly CompiledRule[],
+  principal: PolicyPrincipal,
+  target: Omit<PolicyTarget, 'arguments'>,
+): Verdict {
+  const { kind, server, name } = target;
+  let known = verdicts.get(rules);
+  if (known === undefined) verdicts.set(rules, (known = new Map<string, Verdict>()));
+  const key = `${kind}:${name}`;
+  let verdict = known.get(key);
+  if (verdict !== undefined) return verdict;
+  const what = `${kind} "${name}"`;
+  let decision: Decision | undefined;
+  for (const rule of rules) {
+    const hit = rule.deny.find((g) => g.test(name));
+    if (hit !== undefined) {
+      decision = deny(
+        rule.id,
+        'ERR_POLICY_DENIED',
+        `${what} is denied by rule "${rule.id}" (deny "${hit.glob}")`,
+      );
+      break;
+    }
+  }
+  const allowing = decision === undefined ? rules.filter((rule) => rule.allow.some((g) => g.test(name))) : [];
+  const first = allowing[0];
+  if (decision === undefined && first === undefined) {
+    decision = deny(
+      'default-deny',
+      'ERR_POLICY_DENIED',
+      `no rule allows ${what} on server "${server}" for agent "${principal.agent}"`,
+    );
+  }
+  if (decision === undefined && first !== undefined) {
+    const glob = first.allow.find((g) => g.test(name))?.glob ?? '';
+    decision = {
+      allowed: true,
+      rule: first.id,
+      effect: 'allow',
+      reason: `${what} is allowed by rule "${first.id}" (allow "${glob}")`,
+    };
+  }
+  verdict = Object.freeze({ decision: Object.freeze(decision!), allowing: Object.freeze(allowing) });
+  if (known.size >= applicableCap) known.clear();
+  known.set(key, verdict);
+  return verdict;
+}
+
 function evaluate(
   policy: CompiledPolicy,
   principal: PolicyPrincipal,
   target: PolicyTarget,
   checkArguments: boolean,
 ): Decision {
-  const { kind, server, name } = target;
-  const what = `${kind} "${name}"`;
-  const rules = rulesFor(policy, principal, server);
-  for (const rule of rules) {
-    const hit = rule.deny.find((g) => g.test(name));
-    if (hit !== undefined) {
-      return deny(
-        rule.id,
-        'ERR_POLICY_DENIED',
-        `${what} is denied by rule "${rule.id}" (deny "${hit.glob}")`,
-      );
+  const { decision, allowing } = verdictFor(rulesFor(policy, principal, target.server), principal, target);
+  if (!checkArguments || !decision.allowed) return decision;
+  const args = target.arguments ?? {};
+  for (const rule of allowing) {
+    for (const [arg, constraint] of rule.arguments.get(target.name) ?? []) {
+      const problem = checkArgument(arg, Object.hasOwn(args, arg), args[arg], constraint);
+      if (problem !== undefined) return deny(rule.id, 'ERR_POLICY_ARGUMENTS', problem);
     }
   }
-  const allowing = rules.filter((rule) => rule.allow.some((g) => g.test(name)));
-  const first = allowing[0];
-  if (first === undefined) {
-    return deny(
-      'default-deny',
-      'ERR_POLICY_DENIED',
-      `no rule allows ${what} on server "${server}" for agent "${principal.agent}"`,
-    );
-  }
-  if (checkArguments) {
-    const args = target.arguments ?? {};
-    for (const rule of allowing) {
-      for (const [arg, constraint] of rule.arguments.get(name) ?? []) {
-        const problem = checkArgument(arg, Object.hasOwn(args, arg), args[arg], constraint);
-        if (problem !== undefined) return deny(rule.id, 'ERR_POLICY_ARGUMENTS', problem);
-      }
-    }
-  }
-  const glob = first.allow.find((g) => g.test(name))?.glob ?? '';
-  return {
-    allowed: true,
-    rule: first.id,
-    effect: 'allow',
-    reason: `${what} is allowed by rule "${first.id}" (allow "${glob}")`,
-  };
+  return decision;
 }
 
 function deny(rule: string, code: NonNullable<Decision['code']>, reason: string): Decision {

@@ -88,7 +88,8 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   // Bind first: with port 0 the public URL (and so the token audience) depends on the port we get.
   let handler: (request: Request) => Response | Promise<Response> = () =>
     jsonRpcErrorResponse(503, rpcCodes.serverError, 'Starting');
-  const appListener = getRequestListener((request: Request) => handler(request));
+  const honoListener = getRequestListener((request: Request) => handler(request));
+  const appListener: NodeListener = (req, res) => void honoListener(req, res);
   // Until the app exists every request goes to it (answering 503); then the node:http lane wraps it.
   let listener: NodeListener = appListener;
   const server = createServer((req, res) => listener(req, res));

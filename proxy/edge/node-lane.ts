@@ -17,7 +17,6 @@ import type { TokenVerifierLike } from '../app.ts';
 import type { Gateway, Principal } from '../gateway/index.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
-import { extractBearerToken } from './bearer.ts';
 import { checkJsonRpcMessage } from './jsonrpc.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -76,7 +75,7 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
   }
   res.writeHead(response.status, headers);
   res.flushHeaders();
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   res.once('close', () => void reader.cancel().catch(() => undefined));
   for (;;) {
     const { done, value } = await reader.read();
@@ -96,6 +95,16 @@ function rebuild(req: IncomingMessage, body: Buffer): Request {
     headers,
     body,
   });
+}
+
+/**
+ * The token of a plain `Bearer <token>` header, without the app's pattern match (proxy/edge/bearer.ts):
+ * a token that would not match it cannot verify, and then the app answers the request.
+ */
+function bearerOf(header: string | undefined): string | undefined {
+  if (header === undefined || !header.startsWith('Bearer ')) return undefined;
+  const token = header.slice(7);
+  return token.length > 0 && !token.includes(' ') && !token.includes('\t') ? token : undefined;
 }
 
 /** Wraps the app's node:http listener (`fallback`) with the lane. */
@@ -129,7 +138,8 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     } catch {
       return toApp(req, res, body, false);
     }
-    if (requiredScopes.some((scope) => !principal.scopes.includes(scope))) return toApp(req, res, body, false);
+    if (requiredScopes.some((scope) => !principal.scopes.includes(scope)))
+      return toApp(req, res, body, false);
     let message: unknown;
     try {
       message = JSON.parse(body.toString('utf8'));
@@ -139,7 +149,8 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     const check = checkJsonRpcMessage(message);
     if (!check.ok || check.kind !== 'request' || check.method !== 'tools/call')
       return toApp(req, res, body, false);
-    if (rateLimiter !== undefined && !rateLimiter.take(principal).allowed) return toApp(req, res, body, false);
+    if (rateLimiter !== undefined && !rateLimiter.take(principal).allowed)
+      return toApp(req, res, body, false);
     const sink: DirectSink = {
       text: (answer) => {
         if (res.destroyed) return;
@@ -168,7 +179,7 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     const h = req.headers;
     const sid = h['mcp-session-id'];
     const declared = h['content-length'];
-    const token = extractBearerToken(h.authorization);
+    const token = bearerOf(h.authorization);
     if (
       req.method !== 'POST' ||
       req.url !== '/mcp' ||
@@ -189,7 +200,9 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
       if (res.headersSent) return void res.destroy();
       res
         .writeHead(500, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
+        .end(
+          JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }),
+        );
     });
   };
 }

@@ -58,7 +58,13 @@ export interface Gateway {
    * proxy/edge/node-lane.ts), its answer going to `sink`; false when it must go through `handleMcp`
    * (nothing has happened then). `message` has passed the edge's checks.
    */
-  directCall(sid: string, principal: Principal, message: unknown, headers: HeaderSource, sink: DirectSink): boolean;
+  directCall(
+    sid: string,
+    principal: Principal,
+    message: unknown,
+    headers: HeaderSource,
+    sink: DirectSink,
+  ): boolean;
   setPolicy(policy: CompiledPolicy): void;
   /** A child's own supervisor (the launcher) says it is back: reconnect to it now. */
   reconnect(serverId: string): void;
