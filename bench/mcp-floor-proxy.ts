@@ -10,12 +10,15 @@ import { Agent, createServer, request, type IncomingMessage } from 'node:http';
 import { runBaseline } from './baseline-process.ts';
 import { decodeJwt } from 'jose';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { createLogger } from '../lib/log.ts';
+import { AUDIT_BUFFER_BYTES, createLogger } from '../lib/log.ts';
 
 const target = new URL(process.argv[2] ?? '');
 const namespace = process.argv[3] ?? 'e1';
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-const audit = createLogger({ name: 'floor' }).child({ component: 'audit' }, { redact: [] });
+const audit = createLogger({ name: 'floor', bufferBytes: AUDIT_BUFFER_BYTES }).child(
+  { component: 'audit' },
+  { redact: [] },
+);
 const registry = new Registry();
 const calls = new Counter({
   name: 'floor_calls_total',

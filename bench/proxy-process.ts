@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../config/load.ts';
-import { createLogger } from '../lib/log.ts';
+import { AUDIT_BUFFER_BYTES, createLogger } from '../lib/log.ts';
 import { startProxy } from '../proxy/start.ts';
 
 const file = process.argv[2];
@@ -14,7 +14,10 @@ if (file === undefined) {
   process.exit(2);
 }
 const config = await loadConfig(file);
-const proxy = await startProxy({ config, logger: createLogger({ name: 'bench-proxy', level: 'info' }) });
+const proxy = await startProxy({
+  config,
+  logger: createLogger({ name: 'bench-proxy', level: 'info', bufferBytes: AUDIT_BUFFER_BYTES }),
+});
 const deadline = Date.now() + 30_000;
 while (!proxy.gateway.isReady()) {
   if (Date.now() > deadline) {

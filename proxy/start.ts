@@ -11,7 +11,7 @@ import { createTokenVerifier } from '../auth/verify.ts';
 import { loadConfig } from '../config/load.ts';
 import type { McpcpConfig } from '../config/schema.ts';
 import { McpcpError } from '../lib/errors.ts';
-import { createLogger, type Logger } from '../lib/log.ts';
+import { AUDIT_BUFFER_BYTES, createLogger, type Logger } from '../lib/log.ts';
 import { createProxyApp } from './app.ts';
 import { createAuditLog } from './audit.ts';
 import { watchConfigFile, type ConfigWatcher } from './config-watch.ts';
@@ -80,7 +80,7 @@ function urlHost(host: string): string {
 
 export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ name: 'mcpcp-proxy' });
+  const logger = options.logger ?? createLogger({ name: 'mcpcp-proxy', bufferBytes: AUDIT_BUFFER_BYTES });
   const log = logger.child({ component: 'proxy' });
   const host = options.host ?? config.proxy.listen.host;
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;

@@ -10,7 +10,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { readRuntimeEnv } from '../../lib/env.ts';
 import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
-import { createLogger } from '../../lib/log.ts';
+import { AUDIT_BUFFER_BYTES, createLogger } from '../../lib/log.ts';
 import type { Register } from '../cli.ts';
 import { formatChildLine } from '../supervisor/child-log.ts';
 import { ensureDefaultFleet } from '../fleet/default-fleet.ts';
@@ -118,7 +118,7 @@ async function runUp(flags: UpFlags): Promise<void> {
   const config = await loadConfig(configFile);
   // Human mode keeps the terminal for progress and child lines; the proxy's structured logs only when asked.
   const level = flags.logLevel ?? (json ? readRuntimeEnv().logLevel : 'error');
-  const logger = createLogger({ name: 'mcpcp', level });
+  const logger = createLogger({ name: 'mcpcp', level, bufferBytes: AUDIT_BUFFER_BYTES });
 
   if (!json) say(`Starting ${config.servers.length} server(s)…`);
   let ready = false;
