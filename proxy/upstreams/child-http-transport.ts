@@ -1,8 +1,8 @@
 // The Streamable HTTP client transport toward one child: the SDK's StreamableHTTPClientTransport, with a
 // direct path for the answers nearly every call gets. A single JSON-RPC request is POSTed through
 // node:http with plain headers; a 200 JSON answer is parsed once and handed to the SDK Client, and a 200
-// SSE answer (what most 2025-era servers send) is read event by event with the SDK's own SSE parser and
-// handed on message by message, resuming through the SDK (Last-Event-ID) when the child closes it early
+// SSE answer (what most 2025-era servers send) is read event by event (answer-stream.ts, with eventsource-parser)
+// and handed on message by message, resuming through the SDK (Last-Event-ID) when the child closes it early
 // as the SDK would. Any other answer (an error status, a redirect) is handed, already received, to the
 // SDK's own send logic through a one-shot fetch, so auth and error mapping stay exactly the SDK's.
 // Handshakes, notifications, responses to the child's requests, batches and resumptions go through the
