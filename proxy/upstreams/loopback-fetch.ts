@@ -56,6 +56,8 @@ function abortReason(signal: AbortSignal): Error {
 }
 
 interface Target {
+  /** The Host header node:http would send (`u.host`: the port only when it is not the default). */
+  host: string;
   hostname: string;
   port: string;
   path: string;
@@ -69,6 +71,7 @@ function targetOf(url: string): Target {
   if (target === undefined) {
     const u = new URL(url);
     target = {
+      host: u.host,
       hostname: u.hostname.replace(/^\[|\]$/g, ''),
       port: u.port || '80',
       path: `${u.pathname}${u.search}`,
@@ -85,10 +88,24 @@ export function sendLoopback(url: string, o: LoopbackRequest): Promise<LoopbackA
     o.signal === undefined ? [] : o.signal instanceof AbortSignal ? [o.signal] : o.signal;
   const aborted = signals.find((s) => s.aborted);
   if (aborted !== undefined) return Promise.reject(abortReason(aborted));
-  const headers =
-    o.body === undefined ? o.headers : { ...o.headers, 'content-length': String(Buffer.byteLength(o.body)) };
+  const target = targetOf(url);
+  // Headers as a raw list: node:http then writes them as they are (still validated) instead of building
+  // its header object through setHeader one by one; Host is then ours to send.
+  const headers: string[] = ['host', o.headers.host ?? target.host];
+  for (const name in o.headers)
+    if (name !== 'host' && name !== 'content-length') headers.push(name, o.headers[name]!);
+  if (o.body !== undefined) headers.push('content-length', String(Buffer.byteLength(o.body)));
+  else if (o.headers['content-length'] !== undefined)
+    headers.push('content-length', o.headers['content-length']);
   return new Promise<LoopbackAnswer>((resolve, reject) => {
-    const req = httpRequest({ ...targetOf(url), method: o.method, headers, agent });
+    const req = httpRequest({
+      hostname: target.hostname,
+      port: target.port,
+      path: target.path,
+      method: o.method,
+      headers,
+      agent,
+    });
     const onAbort = function (this: AbortSignal): void {
       done();
       req.destroy();
