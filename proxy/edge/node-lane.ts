@@ -17,6 +17,7 @@ import type { TokenVerifierLike } from '../app.ts';
 import type { Gateway, Principal } from '../gateway/index.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
+import { extractBearerToken } from './bearer.ts';
 import { checkJsonRpcMessage } from './jsonrpc.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -97,16 +98,6 @@ function rebuild(req: IncomingMessage, body: Buffer): Request {
   });
 }
 
-/**
- * The token of a plain `Bearer <token>` header, without the app's pattern match (proxy/edge/bearer.ts):
- * a token that would not match it cannot verify, and then the app answers the request.
- */
-function bearerOf(header: string | undefined): string | undefined {
-  if (header === undefined || !header.startsWith('Bearer ')) return undefined;
-  const token = header.slice(7);
-  return token.length > 0 && !token.includes(' ') && !token.includes('\t') ? token : undefined;
-}
-
 /** Wraps the app's node:http listener (`fallback`) with the lane. */
 export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener): NodeListener {
   const { verifier, requiredScopes, rateLimiter, gateway, metrics, app, charged } = options;
@@ -179,7 +170,7 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     const h = req.headers;
     const sid = h['mcp-session-id'];
     const declared = h['content-length'];
-    const token = bearerOf(h.authorization);
+    const token = extractBearerToken(h.authorization);
     if (
       req.method !== 'POST' ||
       req.url !== '/mcp' ||
