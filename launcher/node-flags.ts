@@ -13,4 +13,13 @@
 // pause on the shared 2-core machine, so up to ~0.1 ms per call, within that machine's run-to-run noise.
 // 4 MB: 136-143 MB for ~35 scavenges per 1,000 calls; 1 MB: ~135 MB for ~130 and 0.3-1 ms of GC per call;
 // 16 MB: 159-160 MB.
-export const nodeFlags: readonly string[] = ['--max-semi-space-size=8'];
+//
+// --no-concurrent-recompilation: TurboFan then optimises hot functions on the main thread instead of on its
+// background threads. Those threads allocate their compile zones with malloc, in arenas of their own that
+// glibc keeps once the burst of compiling is over: with 1,000 idle sessions bench/proxy.ts measured ~24 MB of
+// anonymous memory outside V8's heap that way, 146-158 MB RSS in all, and 133.2-133.5 MB with the flag (warm
+// compile cache both, 9 runs). Limiting the threads (--concurrent-turbofan-max-threads=1) did not help
+// (146-157 MB). The compile work is the same, so CPU per call under load did not move beyond the run-to-run
+// noise; what moves is that a function's optimisation briefly holds the event loop while the process warms
+// up, and on the 2-core machines MCPCP targets the background threads compete for the same cores anyway.
+export const nodeFlags: readonly string[] = ['--max-semi-space-size=8', '--no-concurrent-recompilation'];

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --no-concurrent-recompilation
 // Entry point of the `mcpcp` CLI (the package's bin and `npm run mcpcp`). Plain JavaScript on purpose: it
 // turns on the compile cache (./start-up.js) before the first TypeScript module loads, so a warm start never
 // loads Node's type stripper. The Node flags on the #! line and in package.json's scripts are
