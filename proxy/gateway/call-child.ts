@@ -95,8 +95,10 @@ export function createCallChild(options: {
   logger: Logger;
   /** The child's own tool definitions as last listed (for header mirroring). */
   toolsOf: (server: string) => readonly Tool[] | undefined;
+  /** Marks the agent busy while its call runs (proxy/gateway/agent-idle.ts). */
+  hold: (agent: string) => () => void;
 }) {
-  const { upstreams, calls, callTimeoutMs, logger, toolsOf } = options;
+  const { upstreams, calls, callTimeoutMs, logger, toolsOf, hold } = options;
 
   const send = (conn: UpstreamConnection, o: CallOptions, inFlight: Set<Promise<void>>): Promise<Params> => {
     const client = conn.client;
@@ -158,39 +160,44 @@ export function createCallChild(options: {
   return async function callChild(o: CallOptions): Promise<Params> {
     const upstream = upstreams.get(o.server);
     if (!upstream) throw new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error');
-    for (let attempt = 0; ; attempt += 1) {
-      let conn: UpstreamConnection | undefined;
-      try {
-        conn = await upstream.connection(o.principal.agent);
-        const end = calls.begin(conn, o.relay);
-        const inFlight = new Set<Promise<void>>();
+    const release = hold(o.principal.agent);
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        let conn: UpstreamConnection | undefined;
         try {
-          const result = await send(conn, o, inFlight);
-          if (inFlight.size > 0) await Promise.all(inFlight);
-          return asProxyResult(result);
-        } finally {
-          end();
+          conn = await upstream.connection(o.principal.agent);
+          const end = calls.begin(conn, o.relay);
+          const inFlight = new Set<Promise<void>>();
+          try {
+            const result = await send(conn, o, inFlight);
+            if (inFlight.size > 0) await Promise.all(inFlight);
+            return asProxyResult(result);
+          } finally {
+            end();
+          }
+        } catch (error) {
+          if (o.signal.aborted) throw error;
+          if (conn && attempt === 0 && isStaleConnection(error)) {
+            // The child forgot our session (it restarted): reconnect and retry once, invisibly.
+            upstream.discard(conn);
+            continue;
+          }
+          const mapped = mapUpstreamError(error, o.server, callTimeoutMs);
+          if (mapped.outcome === 'error' && !(error instanceof ProtocolError)) {
+            logger.error(
+              {
+                server: o.server,
+                method: o.method,
+                err: error instanceof Error ? error.message : String(error),
+              },
+              'upstream call failed',
+            );
+          }
+          throw Object.assign(mapped.error, { outcome: mapped.outcome });
         }
-      } catch (error) {
-        if (o.signal.aborted) throw error;
-        if (conn && attempt === 0 && isStaleConnection(error)) {
-          // The child forgot our session (it restarted): reconnect and retry once, invisibly.
-          upstream.discard(conn);
-          continue;
-        }
-        const mapped = mapUpstreamError(error, o.server, callTimeoutMs);
-        if (mapped.outcome === 'error' && !(error instanceof ProtocolError)) {
-          logger.error(
-            {
-              server: o.server,
-              method: o.method,
-              err: error instanceof Error ? error.message : String(error),
-            },
-            'upstream call failed',
-          );
-        }
-        throw Object.assign(mapped.error, { outcome: mapped.outcome });
       }
+    } finally {
+      release();
     }
   };
 }

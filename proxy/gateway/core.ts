@@ -11,6 +11,7 @@ import {
   type Upstream,
   type UpstreamConnection,
 } from '../upstreams/index.ts';
+import { createAgentIdle } from './agent-idle.ts';
 import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './catalog.ts';
 import { createCallChild } from './call-child.ts';
 import { createChildMessageRouter } from './child-messages.ts';
@@ -46,6 +47,8 @@ export interface CoreOptions {
   healthIntervalMs?: number;
   /** Log sink, log files and ping of the stdio children the proxy supervises. */
   supervision?: StdioSupervision;
+  /** An agent gone this long (no session, listen stream or call) is let go (default 10 min). */
+  agentIdleMs?: number;
 }
 
 export type { CallOptions } from './call-child.ts';
@@ -69,6 +72,16 @@ export function createCore(options: CoreOptions) {
   const subscriptions = createSubscriptions({ timeoutMs: options.callTimeoutMs });
   const calls = createCallRegistry();
   let closed = false;
+  const idleListeners: Array<(agent: string) => void> = [];
+  const idle = createAgentIdle({
+    idleMs: options.agentIdleMs ?? 10 * 60_000,
+    onIdle: (agent) => {
+      logger.debug({ agent }, 'agent gone: its child sessions are ended');
+      for (const upstream of upstreams.values()) upstream.release(agent);
+      for (const key of views.keys()) if (key === agent || key.startsWith(`${agent}\0`)) views.delete(key);
+      for (const listener of idleListeners) listener(agent);
+    },
+  });
 
   const upstreams = new Map<string, Upstream>();
   for (const config of options.servers) {
@@ -209,11 +222,18 @@ export function createCore(options: CoreOptions) {
     callTimeoutMs: options.callTimeoutMs,
     logger,
     toolsOf: (server) => catalogs.get(server)?.tools,
+    hold: idle.hold,
   });
 
   return {
     upstreams,
     calls,
+    /** Marks an agent busy (a session, a listen stream, a request) until the returned function runs. */
+    hold: idle.hold,
+    /** Hears each agent let go, to drop what else is kept for it alone. */
+    onAgentIdle(listener: (agent: string) => void): void {
+      idleListeners.push(listener);
+    },
     get policy() {
       return policy;
     },
@@ -290,6 +310,7 @@ export function createCore(options: CoreOptions) {
     },
     async close(): Promise<void> {
       closed = true;
+      idle.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
     },
   };

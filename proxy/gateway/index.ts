@@ -79,6 +79,11 @@ export interface GatewayTuning {
   pageSize?: number;
   /** Legacy sessions idle longer than this are closed (default 30 min). */
   sessionIdleMs?: number;
+  /**
+   * An agent with no session, no listen stream and no call for this long is let go: its own sessions
+   * with the children are ended (HTTP DELETE) and its 2026-era handler dropped (default 10 min).
+   */
+  agentIdleMs?: number;
   /** Modern input_required flows not resumed within this are aborted (default: callTimeoutMs). */
   flowTtlMs?: number;
   /** Liveness ping interval for HTTP children (default 5000 ms). */

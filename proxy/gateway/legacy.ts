@@ -21,6 +21,8 @@ interface Session {
   front: FrontServer;
   endpoint: Endpoint;
   unregister: () => void;
+  /** Ends the session's hold on its agent (proxy/gateway/agent-idle.ts). */
+  release: () => void;
   lastSeen: number;
 }
 
@@ -47,6 +49,7 @@ export function createLegacySessions(options: {
     if (!s) return;
     sessions.delete(id);
     s.unregister();
+    s.release();
   };
 
   const open: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
@@ -71,6 +74,7 @@ export function createLegacySessions(options: {
           front,
           endpoint,
           unregister: core.register(endpoint),
+          release: core.hold(principal.agent),
           lastSeen: Date.now(),
         });
       },

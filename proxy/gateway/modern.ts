@@ -161,11 +161,29 @@ export function createModernServing(options: {
     const rejected = paramHeaderRejection(request, principal, parsedBody);
     if (rejected !== undefined) return rejected;
     const agent = handlerFor(principal);
-    const release = await trackListen(agent, principal, parsedBody);
-    const response = await agent.handler.fetch(request, {
-      authInfo,
-      ...(parsedBody === undefined ? {} : { parsedBody }),
-    });
+    // The agent is busy while its request is handled; an open listen stream holds it for as long.
+    const busy = core.hold(principal.agent);
+    let release: (() => void) | undefined;
+    let response: Response;
+    try {
+      const unlisten = await trackListen(agent, principal, parsedBody);
+      release =
+        unlisten === undefined
+          ? undefined
+          : () => {
+              unlisten();
+              busy();
+            };
+      response = await agent.handler.fetch(request, {
+        authInfo,
+        ...(parsedBody === undefined ? {} : { parsedBody }),
+      });
+    } catch (error) {
+      release?.();
+      throw error;
+    } finally {
+      if (release === undefined) busy();
+    }
     if (release === undefined) return response;
     if (response.body === null) {
       release();
@@ -182,6 +200,15 @@ export function createModernServing(options: {
     request.signal.addEventListener('abort', once, { once: true });
     return new Response(body, response);
   };
+
+  // An agent gone idle (so with no listen stream open) is let go with its handler.
+  core.onAgentIdle((name) => {
+    const agent = agents.get(name);
+    if (agent === undefined || agent.listens.size > 0) return;
+    agents.delete(name);
+    agent.unregister();
+    void agent.handler.close().catch(() => undefined);
+  });
 
   return {
     handle,

@@ -44,7 +44,9 @@ export function createSubscriptions(options: { timeoutMs: number }) {
         byUri.set(uri, held);
         const mine = held;
         held.ready.catch(() => {
-          if (byUri.get(uri) === mine) byUri.delete(uri);
+          if (byUri.get(uri) !== mine) return;
+          byUri.delete(uri);
+          if (byUri.size === 0 && byConn.get(conn) === byUri) byConn.delete(conn);
         });
       }
       held.endpoints.add(endpoint);
@@ -58,6 +60,8 @@ export function createSubscriptions(options: { timeoutMs: number }) {
           byUri.delete(u);
           close(conn, u, held);
         }
+        // A connection with nothing subscribed is not kept here (it may be a gone agent's).
+        if (byUri.size === 0) byConn.delete(conn);
       }
     },
     subscribers(conn: UpstreamConnection, uri: string): Iterable<Endpoint> {

@@ -61,3 +61,26 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
   }
   return conn;
 }
+
+/** How long ending a connection waits for the child to acknowledge the end of its session. */
+const endSessionTimeoutMs = 2000;
+
+/**
+ * Ends a connection for good: asks the child to drop its session (HTTP DELETE, as the MCP spec asks of a
+ * client that no longer needs one), so it frees what it kept for it, then closes the client.
+ */
+export async function endConnection(conn: UpstreamConnection): Promise<void> {
+  const transport = conn.client.transport as { terminateSession?: () => Promise<void> } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      transport?.terminateSession?.(),
+      new Promise((resolve) => (timer = setTimeout(resolve, endSessionTimeoutMs))),
+    ]);
+  } catch {
+    // A child that is gone, or refuses the DELETE, has nothing left to free that we could reach.
+  } finally {
+    clearTimeout(timer);
+    await conn.client.close().catch(() => undefined);
+  }
+}

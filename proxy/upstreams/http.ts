@@ -8,7 +8,7 @@ import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
 import { createRestartTracker } from '../../launcher/supervisor/backoff.ts';
-import { openHttpConnection } from './http-connection.ts';
+import { endConnection, openHttpConnection } from './http-connection.ts';
 import { isSessionExpired } from './http-errors.ts';
 import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
 
@@ -259,6 +259,15 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
         void connectProbe();
       }
       retire(conn);
+    },
+    release(agent) {
+      tokens.delete(agent);
+      if (!perAgent() || agent === probeAgent) return;
+      const pending = connections.get(agent);
+      if (pending === undefined) return;
+      connections.delete(agent);
+      settled.delete(agent);
+      void pending.then(endConnection, () => undefined);
     },
     retryNow() {
       if (closed || (status.phase !== 'down' && status.phase !== 'crash-looping')) return;

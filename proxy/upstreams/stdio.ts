@@ -108,6 +108,9 @@ export function createStdioUpstream(options: StdioUpstreamOptions): Upstream {
     retryNow() {
       // The proxy's own supervisor runs this child: it already knows when the child is back.
     },
+    release() {
+      // One process and one connection serve every agent: nothing is any one agent's.
+    },
     status: () => statusOf(child.status(), started),
     async close() {
       closed = true;

@@ -66,6 +66,11 @@ export interface Upstream {
    * waiting out the backoff. A no-op while connected, or where the proxy runs the child itself (stdio).
    */
   retryNow(): void;
+  /**
+   * The agent has gone (proxy/gateway/agent-idle.ts): end the connection that is its alone, if there is
+   * one, ending its session with the child. Its next call opens a new one. Shared connections stay.
+   */
+  release(agent: string): void;
   status(): UpstreamStatus;
   close(): Promise<void>;
 }
