@@ -27,6 +27,7 @@ export function createChildMessageRouter(deps: {
   ) {
     const relay = caller ?? calls.attribute(conn);
     if (relay === undefined || (conn.agent !== undefined && relay.agent !== conn.agent)) {
+      if (request.method === 'roots/list') return rootsOutsideCall(conn, signal);
       logger.warn(
         { server: conn.upstreamId, method: request.method },
         'child request with no attributable caller refused',
@@ -36,6 +37,24 @@ export function createChildMessageRouter(deps: {
       );
     }
     return relay.request(request, signal);
+  }
+
+  /**
+   * A child asked for roots with no one call to answer it (servers ask right after initialize, and again
+   * after roots/list_changed). On a connection that is one agent's, the agent's newest session that can
+   * list roots answers. Anywhere else no single agent's roots apply, and the proxy, a client with no roots
+   * of its own, answers an empty list: it grants nothing and shows no agent's roots to another.
+   */
+  function rootsOutsideCall(conn: UpstreamConnection, signal: AbortSignal): Promise<Record<string, unknown>> {
+    if (conn.agent !== undefined) {
+      const sessions = [...(endpoints.get(conn.agent) ?? [])].reverse();
+      for (const endpoint of sessions) {
+        const asked = endpoint.listRoots?.(signal);
+        if (asked !== undefined) return asked;
+      }
+    }
+    logger.debug({ server: conn.upstreamId }, 'roots asked outside any call: answered with none');
+    return Promise.resolve({ roots: [] });
   }
 
   function onChildNotification(

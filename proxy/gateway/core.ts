@@ -34,6 +34,11 @@ export interface Endpoint {
   resourceUpdated(uri: string): void;
   /** Out-of-call notifications such as log lines (legacy sessions only: they have a stream for them). */
   notify?(method: string, params: Record<string, unknown>): void;
+  /**
+   * Asks the agent's client for its roots outside any call (legacy sessions only); undefined when the
+   * client did not declare it can list them.
+   */
+  listRoots?(signal: AbortSignal): Promise<Record<string, unknown>> | undefined;
 }
 
 export interface CoreOptions {

@@ -62,6 +62,10 @@ export function createLegacySessions(options: {
       resourcesChanged: () => void server.sendResourceListChanged().catch(() => undefined),
       resourceUpdated: (uri) => void server.sendResourceUpdated({ uri }).catch(() => undefined),
       notify: (method, params) => void server.notification({ method, params }).catch(() => undefined),
+      listRoots: (signal) =>
+        server.getClientCapabilities()?.roots === undefined
+          ? undefined
+          : server.listRoots(undefined, { signal }),
     };
     const transport: JsonFirstSessionTransport = new JsonFirstSessionTransport({
       sessionIdGenerator: () => randomUUID(),

@@ -1,0 +1,68 @@
+// A child asking for roots outside any call (as servers do after initialize): on a connection that is one
+// agent's (a 2025-era HTTP child) the agent's own session answers with its roots; on a shared one (a stdio
+// child) the proxy answers an empty list, instead of the error that servers used to log on every start.
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allowAllPolicy,
+  childServer,
+  startHarness,
+  startHttpChild,
+  textOf,
+  waitFor,
+  type Harness,
+  type RunningChild,
+} from './harness.ts';
+
+let child: RunningChild;
+let h: Harness;
+
+beforeAll(async () => {
+  child = await startHttpChild('beta');
+  h = await startHarness(
+    `
+servers:
+${childServer('alpha')}
+  - id: beta
+    transport: http
+    url: ${child.url}
+${allowAllPolicy('*')}`,
+  );
+});
+afterAll(async () => {
+  await h?.close();
+  await child?.stop();
+});
+
+const withRoots = (uri: string) => ({
+  client: { capabilities: { roots: {} } },
+  setup: (client: Client) => client.setRequestHandler('roots/list', () => ({ roots: [{ uri }] })),
+});
+
+/** Has the child ask for roots after its call has ended, and returns what that request got. */
+async function rootsOutsideCall(client: Client, server: string): Promise<string> {
+  expect(textOf(await client.callTool({ name: `${server}_roots-later` }))).toBe('asking');
+  let seen = '';
+  await waitFor(async () => {
+    seen = textOf(await client.callTool({ name: `${server}_roots-seen` }));
+    return seen !== 'not asked yet';
+  });
+  return seen;
+}
+
+describe('roots asked outside any call', () => {
+  it("reach the agent's own session on a connection that is the agent's", async () => {
+    const alice = await h.connect('alice', withRoots('file:///alice'));
+    expect(await rootsOutsideCall(alice, 'beta')).toBe('roots: file:///alice');
+  });
+
+  it('answer an empty list when the agent cannot list roots', async () => {
+    const bob = await h.connect('bob');
+    expect(await rootsOutsideCall(bob, 'beta')).toBe('roots: ');
+  });
+
+  it("answer an empty list on a shared connection, showing no agent's roots", async () => {
+    const carol = await h.connect('carol', withRoots('file:///carol'));
+    expect(await rootsOutsideCall(carol, 'alpha')).toBe('roots: ');
+  });
+});
