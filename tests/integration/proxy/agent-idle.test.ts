@@ -2,34 +2,25 @@
 // session with a 2025-era child is ended (the child frees it), while present agents keep theirs, and a
 // returning agent simply gets a new one. A call that outlasts the idle time keeps its agent.
 import type { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, startHttpChild, textOf, waitFor, type Harness, type RunningChild } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { harnessWithHttpChild, textOf, waitFor } from './harness.ts';
 
 const idleMs = 1000;
-let child: RunningChild;
-let h: Harness;
-
-beforeAll(async () => {
-  child = await startHttpChild('kept');
-  h = await startHarness(
-    `
+const t = harnessWithHttpChild(
+  'kept',
+  (url) => `
 servers:
   - id: kept
     transport: http
-    url: ${child.url}
+    url: ${url}
 policy:
   rules:
     - id: all
       subjects: ['*']
       servers: ['*']
       allow: ['*', 'test://**']`,
-    { agentIdleMs: idleMs },
-  );
-});
-afterAll(async () => {
-  await h?.close();
-  await child?.stop();
-});
+  { agentIdleMs: idleMs },
+);
 
 /** The sessions the child holds: the proxy's probe plus one per agent that has called it. */
 async function childSessions(client: Client): Promise<number> {
@@ -40,8 +31,8 @@ const echo = (message: string) => ({ name: 'kept_echo', arguments: { message } }
 
 describe('agents that have gone', () => {
   it('end their child session after the idle time; present agents keep theirs; a return reopens', async () => {
-    const bob = await h.connect('bob');
-    const alice = await h.connect('alice');
+    const bob = await t.h.connect('bob');
+    const alice = await t.h.connect('alice');
     expect(textOf(await alice.callTool(echo('hi')))).toBe('kept: hi');
     expect(await childSessions(bob)).toBe(3);
 
@@ -52,15 +43,15 @@ describe('agents that have gone', () => {
     expect(Date.now() - ended).toBeGreaterThanOrEqual(idleMs - 50);
 
     // Bob, present all along, still has his; alice comes back and is served on a new one.
-    const again = await h.connect('alice');
+    const again = await t.h.connect('alice');
     expect(textOf(await again.callTool(echo('back')))).toBe('kept: back');
     expect(await childSessions(bob)).toBe(3);
   });
 
   it('keep a sessionless (2026-era) agent while its call runs longer than the idle time', async () => {
-    const bob = await h.connect('bob');
+    const bob = await t.h.connect('bob');
     const before = await childSessions(bob);
-    const carol = await h.connect('carol', { era: 'modern' });
+    const carol = await t.h.connect('carol', { era: 'modern' });
     const slow = await carol.callTool({ name: 'kept_slow', arguments: { steps: 4, delayMs: 500 } });
     expect(textOf(slow)).toBe('done after 4 steps');
     expect(await childSessions(bob)).toBe(before + 1);
@@ -73,9 +64,9 @@ describe('agents that have gone', () => {
   });
 
   it('keep a 2026-era agent whose listen stream is open, with its subscription', async () => {
-    const bob = await h.connect('bob');
+    const bob = await t.h.connect('bob');
     const before = await childSessions(bob);
-    const dave = await h.connect('dave', { era: 'modern' });
+    const dave = await t.h.connect('dave', { era: 'modern' });
     const updates: string[] = [];
     dave.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
     const sub = await dave.listen({ resourceSubscriptions: ['test://counter'] });

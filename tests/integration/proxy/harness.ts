@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
 import { Hono } from 'hono';
+import { afterAll, beforeAll } from 'vitest';
 import { compilePolicy } from '../../../auth/policy.ts';
 import { parseConfig } from '../../../config/load.ts';
 import type { McpcpConfig } from '../../../config/schema.ts';
@@ -194,5 +195,33 @@ export async function startHttpChild(name: string, port = 0, extra: string[] = [
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       }),
+  };
+}
+
+/**
+ * For a test file: one test-child HTTP server (`startHttpChild(name)`) and a harness whose config
+ * `yaml(url)` names it, started before the file's tests and stopped after them.
+ */
+export function harnessWithHttpChild(
+  name: string,
+  yaml: (url: string) => string,
+  tuning: Parameters<typeof startHarness>[1] = {},
+): { readonly h: Harness; readonly child: RunningChild } {
+  const held: { h?: Harness; child?: RunningChild } = {};
+  beforeAll(async () => {
+    held.child = await startHttpChild(name);
+    held.h = await startHarness(yaml(held.child.url), tuning);
+  });
+  afterAll(async () => {
+    await held.h?.close();
+    await held.child?.stop();
+  });
+  return {
+    get h() {
+      return held.h!;
+    },
+    get child() {
+      return held.child!;
+    },
   };
 }

@@ -1,38 +1,23 @@
 // An HTTP child that went away before the proxy's health check noticed: a call to it fails at once with
 // a clear "unavailable" error (and the audit outcome says so), not a bare "Internal error".
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allowAllPolicy,
-  startHarness,
-  startHttpChild,
-  textOf,
-  type Harness,
-  type RunningChild,
-} from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { allowAllPolicy, harnessWithHttpChild, textOf } from './harness.ts';
 
-let child: RunningChild;
-let h: Harness;
-
-beforeAll(async () => {
-  child = await startHttpChild('gone');
-  h = await startHarness(
-    `
+const t = harnessWithHttpChild(
+  'gone',
+  (url) => `
 servers:
   - id: gone
     transport: http
-    url: ${child.url}
+    url: ${url}
 ${allowAllPolicy('*')}`,
-    // The health check must not notice during the test: the call is what finds the child gone.
-    { healthIntervalMs: 60_000 },
-  );
-});
-afterAll(async () => {
-  await h?.close();
-  await child?.stop();
-});
+  // The health check must not notice during the test: the call is what finds the child gone.
+  { healthIntervalMs: 60_000 },
+);
 
 describe('an http child gone before the health check noticed', () => {
   it('fails a call promptly with an unavailable error naming the server', async () => {
+    const { h, child } = t;
     const alice = await h.connect('alice');
     expect(textOf(await alice.callTool({ name: 'gone_echo', arguments: { message: 'x' } }))).toBe('gone: x');
     await child.stop();

@@ -2,37 +2,19 @@
 // agent's (a 2025-era HTTP child) the agent's own session answers with its roots; on a shared one (a stdio
 // child) the proxy answers an empty list, instead of the error that servers used to log on every start.
 import type { Client } from '@modelcontextprotocol/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allowAllPolicy,
-  childServer,
-  startHarness,
-  startHttpChild,
-  textOf,
-  waitFor,
-  type Harness,
-  type RunningChild,
-} from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { allowAllPolicy, childServer, harnessWithHttpChild, textOf, waitFor } from './harness.ts';
 
-let child: RunningChild;
-let h: Harness;
-
-beforeAll(async () => {
-  child = await startHttpChild('beta');
-  h = await startHarness(
-    `
+const t = harnessWithHttpChild(
+  'beta',
+  (url) => `
 servers:
 ${childServer('alpha')}
   - id: beta
     transport: http
-    url: ${child.url}
+    url: ${url}
 ${allowAllPolicy('*')}`,
-  );
-});
-afterAll(async () => {
-  await h?.close();
-  await child?.stop();
-});
+);
 
 const withRoots = (uri: string) => ({
   client: { capabilities: { roots: {} } },
@@ -52,17 +34,17 @@ async function rootsOutsideCall(client: Client, server: string): Promise<string>
 
 describe('roots asked outside any call', () => {
   it("reach the agent's own session on a connection that is the agent's", async () => {
-    const alice = await h.connect('alice', withRoots('file:///alice'));
+    const alice = await t.h.connect('alice', withRoots('file:///alice'));
     expect(await rootsOutsideCall(alice, 'beta')).toBe('roots: file:///alice');
   });
 
   it('answer an empty list when the agent cannot list roots', async () => {
-    const bob = await h.connect('bob');
+    const bob = await t.h.connect('bob');
     expect(await rootsOutsideCall(bob, 'beta')).toBe('roots: ');
   });
 
   it("answer an empty list on a shared connection, showing no agent's roots", async () => {
-    const carol = await h.connect('carol', withRoots('file:///carol'));
+    const carol = await t.h.connect('carol', withRoots('file:///carol'));
     expect(await rootsOutsideCall(carol, 'alpha')).toBe('roots: ');
   });
 });
