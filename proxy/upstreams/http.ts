@@ -276,15 +276,24 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       void connectProbe();
     },
     status: () => status,
-    close() {
+    async close() {
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
       if (healthTimer) clearTimeout(healthTimer);
-      dropAll();
+      // The proxy is going: each session it holds with the child is ended, as a client that no longer needs
+      // one should, so a child that outlives the proxy (a remote server) does not keep them.
+      const ends = new Set<UpstreamConnection>(settled.values());
+      if (probe !== undefined) ends.add(probe);
+      // One still opening is ended once open, without holding up the close.
+      for (const [key, pending] of connections)
+        if (!settled.has(key)) void pending.then(endConnection, () => undefined);
+      connections.clear();
+      settled.clear();
+      probe = undefined;
       const w = waiters;
       waiters = [];
       for (const wake of w) wake();
-      return Promise.resolve();
+      await Promise.all([...ends].map(endConnection));
     },
   };
 }
