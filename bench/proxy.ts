@@ -3,16 +3,16 @@
 //   node bench/proxy.ts [--duration 5000] [--sessions 1000] [--child-protocol auto|2025-11-25] [--json-only]
 //                       [--memory-only]
 // Prints a table and one JSON line. See bench/README.md for what each figure means.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { generateKeyPair, loadSigner } from '../auth/keys.ts';
 import { issueAgentToken } from '../auth/tokens.ts';
-import { nodeFlags } from '../launcher/node-flags.ts';
-import { BenchSession, destroyAgent } from './mcp-http-client.ts';
+import { freshSession, load, openMany, percentile } from './load.ts';
+import { destroyAgent } from './mcp-http-client.ts';
+import { cpuPerCall, proxyStats, startBaseline, startEchoServers, startProxyProcess } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,152 +34,9 @@ const { values } = parseArgs({
 });
 const durationMs = Number(values.duration);
 const idleSessions = Number(values.sessions);
-const here = path.dirname(new URL(import.meta.url).pathname);
 const say = (line: string): void => {
   if (!values['json-only']) console.error(line);
 };
-
-interface ProxyStats {
-  cpu: NodeJS.CpuUsage;
-  /** GC pauses so far (proxy process only). */
-  gc?: { ms: number; count: number; minorMs: number; minor: number };
-  rss: number;
-  heapUsed: number;
-  memory: NodeJS.MemoryUsage;
-  spaces: Record<string, number>;
-  rssParts?: { anon: number; file: number };
-  /** Node loaded its type stripper (a compile cache miss: first run after an edit). */
-  typeStripperLoaded: boolean;
-  sessions: number;
-}
-
-function startEchoServers(count: number): Promise<{ child: ChildProcess; urls: string[] }> {
-  const child = spawn(process.execPath, [path.join(here, 'echo-server.ts'), '--count', String(count)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once('line', (line) => resolve({ child, urls: (JSON.parse(line) as { urls: string[] }).urls }));
-    child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
-  });
-}
-
-function startProxyProcess(
-  configFile: string,
-): Promise<{ child: ChildProcess; mcpUrl: string; resource: string; issuer: string }> {
-  const child = fork(path.join(here, 'proxy-process.ts'), [configFile], {
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    // Started as `mcpcp` starts the proxy it hosts: the CLI's Node flags, and the compile cache turned on
-    // by the same module before any TypeScript loads (launcher/bin/start-up.js); then the bench's own.
-    execArgv: [
-      ...nodeFlags,
-      '--import',
-      path.join(here, '../launcher/bin/start-up.js'),
-      '--expose-gc',
-      ...(values['proxy-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
-      ...(values['cpu-prof-dir'] === undefined
-        ? []
-        : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`]),
-    ],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { mcpUrl: string; resource: string; issuer: string }) =>
-      resolve({ child, ...m }),
-    );
-    child.once('exit', (code) => reject(new Error(`proxy exited with ${code}`)));
-  });
-}
-
-/** A baseline proxy in its own process (bench/pipe-proxy.ts, bench/mcp-floor-proxy.ts): its URL once listening. */
-function startBaseline(script: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(path.join(here, script), args, {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: [...nodeFlags, '--import', path.join(here, '../launcher/bin/start-up.js')],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { url: string }) => resolve({ child, url: m.url }));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
-
-/** CPU of a process over one load phase, per call. */
-async function cpuPerCall(
-  child: ChildProcess,
-  run: () => Promise<LoadResult>,
-): Promise<[LoadResult, number, number]> {
-  const before = await proxyStats(child);
-  const result = await run();
-  const after = await proxyStats(child);
-  const ms = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000;
-  return [result, ms / result.calls, (after.cpu.system - before.cpu.system) / 1000 / result.calls];
-}
-
-function proxyStats(child: ChildProcess): Promise<ProxyStats> {
-  return new Promise((resolve) => {
-    child.once('message', (m: ProxyStats) => resolve(m));
-    child.send({ type: 'stats' });
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-interface LoadResult {
-  calls: number;
-  seconds: number;
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
-async function load(sessions: BenchSession[], tool: string, ms: number): Promise<LoadResult> {
-  const latencies: number[] = [];
-  const start = performance.now();
-  const deadline = start + ms;
-  await Promise.all(
-    sessions.map(async (session) => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        await session.call('tools/call', { name: tool, arguments: { message: 'hello' } });
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    calls: latencies.length,
-    seconds,
-    rps: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
-}
-
-async function openMany(
-  url: string,
-  token: string | undefined,
-  n: number,
-  batch = 32,
-): Promise<BenchSession[]> {
-  const out: BenchSession[] = [];
-  while (out.length < n) {
-    const size = Math.min(batch, n - out.length);
-    out.push(...(await Promise.all(Array.from({ length: size }, () => BenchSession.open(url, token)))));
-  }
-  return out;
-}
-
-async function freshSession(url: string, token: string | undefined, tool: string): Promise<number> {
-  const t0 = performance.now();
-  const session = await BenchSession.open(url, token);
-  await session.call('tools/call', { name: tool, arguments: { message: 'hello' } });
-  const elapsed = performance.now() - t0;
-  await session.close();
-  return elapsed;
-}
 
 const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -219,7 +76,12 @@ policy:
         e1_echo: { message: { maxLength: 1000 } }
 `,
     );
-    const proxy = await startProxyProcess(configFile);
+    const proxy = await startProxyProcess(configFile, [
+      ...(values['proxy-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
+      ...(values['cpu-prof-dir'] === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`]),
+    ]);
     children.push(proxy.child);
     const token = await issueAgentToken(signer, {
       issuer: proxy.issuer,
