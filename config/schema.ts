@@ -44,6 +44,18 @@ const listenSchema = z
 const limitsSchema = z.strictObject({
   maxBodyBytes: z.int().positive().default(1_048_576),
   callTimeoutMs: z.int().positive().default(60_000),
+  sessionIdleMs: z
+    .int()
+    .positive()
+    .default(1_800_000)
+    .describe('A 2025-era agent session with no request for this long is closed.'),
+  agentIdleMs: z
+    .int()
+    .positive()
+    .default(600_000)
+    .describe(
+      'An agent with no session, listen stream or call for this long is let go: the sessions the proxy holds with children on its behalf are ended.',
+    ),
 });
 
 const proxySchema = z.strictObject({

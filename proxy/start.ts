@@ -135,6 +135,8 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       policy,
       childTokens,
       callTimeoutMs: config.proxy.limits.callTimeoutMs,
+      sessionIdleMs: config.proxy.limits.sessionIdleMs,
+      agentIdleMs: config.proxy.limits.agentIdleMs,
       logger,
       onCall: (event) => {
         audit.call(event);

@@ -40,6 +40,12 @@ describe('config errors', () => {
     expect(error.message).toBe('fleet.yaml:3:11: proxy.listen.port: expected number, got string "8080"');
   });
 
+  it('refuses an idle limit that is not a positive whole number of ms', () => {
+    const error = failure('proxy:\n  limits: { agentIdleMs: 0 }\n');
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toMatch(/^fleet\.yaml:2:\d+: proxy\.limits\.agentIdleMs: /);
+  });
+
   it('reports an unknown top-level key at the key', () => {
     const error = failure('proxy: {}\nservrs: []\n');
     expect(error.code).toBe('ERR_CONFIG_INVALID');

@@ -45,7 +45,12 @@ describe('parseConfig', () => {
         publicUrl: 'http://127.0.0.1:8080',
         issuer: 'http://127.0.0.1:8080',
         keysDir: '/srv/.mcpcp/keys',
-        limits: { maxBodyBytes: 1_048_576, callTimeoutMs: 60_000 },
+        limits: {
+          maxBodyBytes: 1_048_576,
+          callTimeoutMs: 60_000,
+          sessionIdleMs: 1_800_000,
+          agentIdleMs: 600_000,
+        },
       },
       servers: [],
       groups: {},
