@@ -221,6 +221,14 @@ export function createCore(options: CoreOptions) {
     await subscriptions.add(await upstream.connection(endpoint.agent), uri, endpoint);
   }
 
+  function deliverCall(event: CallEvent): void {
+    try {
+      options.onCall?.(event);
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'onCall listener threw');
+    }
+  }
+
   const callChild = createCallChild({
     upstreams,
     calls,
@@ -249,15 +257,12 @@ export function createCore(options: CoreOptions) {
     unsubscribe(endpoint: Endpoint, uri: string): void {
       subscriptions.remove(endpoint, uri);
     },
+    /**
+     * Records a call (audit line, metrics) once its answer is on its way: after the current I/O callbacks,
+     * so formatting the audit line is not on the call's own latency path.
+     */
     emit(event: CallEvent): void {
-      try {
-        options.onCall?.(event);
-      } catch (error) {
-        logger.error(
-          { err: error instanceof Error ? error.message : String(error) },
-          'onCall listener threw',
-        );
-      }
+      if (options.onCall !== undefined) setImmediate(deliverCall, event);
     },
     register(endpoint: Endpoint): () => void {
       let set = endpoints.get(endpoint.agent);

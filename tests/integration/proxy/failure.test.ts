@@ -62,7 +62,8 @@ describe('failure handling', () => {
     const error = await hung;
     expect((error as { code?: number }).code).toBe(-32001);
     expect((error as Error).message).toMatch(/timed out/);
-    expect(h.events.some((e) => e.name === 'alpha_hang' && e.outcome === 'timeout')).toBe(true);
+    // The call is recorded just after its answer is sent.
+    await waitFor(() => h.events.some((e) => e.name === 'alpha_hang' && e.outcome === 'timeout'));
   });
 
   it('keeps serving when a child writes garbage to stdout', async () => {
