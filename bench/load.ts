@@ -1,6 +1,6 @@
 // Load phases of bench/proxy.ts: sessions opened in batches, calls from each session back to back, and
 // the latency percentiles of a phase.
-import { BenchSession } from './mcp-http-client.ts';
+import { BenchSession, type FrontEra } from './mcp-http-client.ts';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -43,19 +43,25 @@ export async function openMany(
   url: string,
   token: string | undefined,
   n: number,
+  era: FrontEra = 'legacy',
   batch = 32,
 ): Promise<BenchSession[]> {
   const out: BenchSession[] = [];
   while (out.length < n) {
     const size = Math.min(batch, n - out.length);
-    out.push(...(await Promise.all(Array.from({ length: size }, () => BenchSession.open(url, token)))));
+    out.push(...(await Promise.all(Array.from({ length: size }, () => BenchSession.open(url, token, era)))));
   }
   return out;
 }
 
-export async function freshSession(url: string, token: string | undefined, tool: string): Promise<number> {
+export async function freshSession(
+  url: string,
+  token: string | undefined,
+  tool: string,
+  era: FrontEra = 'legacy',
+): Promise<number> {
   const t0 = performance.now();
-  const session = await BenchSession.open(url, token);
+  const session = await BenchSession.open(url, token, era);
   await session.call('tools/call', { name: tool, arguments: { message: 'hello' } });
   const elapsed = performance.now() - t0;
   await session.close();

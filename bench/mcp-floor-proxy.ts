@@ -34,7 +34,7 @@ const duration = new Histogram({
 });
 const tokens = new Map<string, { agent: string; exp: number }>();
 const allowed = new Set([`${namespace}_echo`]);
-const passHeaders = ['content-type', 'accept', 'mcp-session-id', 'mcp-protocol-version'];
+const passHeaders = ['content-type', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'mcp-method'];
 
 function readBody(stream: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -74,6 +74,9 @@ const server = createServer((req, res) => {
       const value = req.headers[key];
       if (typeof value === 'string') headers[key] = value;
     }
+    // A 2026-07-28 request names its tool in a header too: the child's name, as in the body.
+    if (name !== undefined && typeof req.headers['mcp-name'] === 'string')
+      headers['mcp-name'] = name.slice(namespace.length + 1);
     const upstream = request(target, { method: req.method, headers, agent }, (answer) => {
       void readBody(answer).then((raw) => {
         const type = answer.headers['content-type'] ?? '';

@@ -4,6 +4,16 @@
 import { Agent, request } from 'node:http';
 
 export const protocolVersion = '2025-11-25';
+export const modernProtocolVersion = '2026-07-28';
+
+/** The revision a session speaks: 2025-11-25 (initialize, a session) or 2026-07-28 (no session, `_meta`). */
+export type FrontEra = 'legacy' | 'modern';
+
+const modernEnvelope = {
+  'io.modelcontextprotocol/protocolVersion': modernProtocolVersion,
+  'io.modelcontextprotocol/clientInfo': { name: 'mcpcp-bench', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -81,18 +91,25 @@ export function del(url: string, headers: Record<string, string>): Promise<numbe
 
 let nextId = 1;
 
-/** One MCP session (or, against a stateless server, just the negotiated headers). */
+/**
+ * One MCP session (or, against a stateless server, just the negotiated headers). A 2026-07-28 one has no
+ * session: each request carries the `_meta` envelope and names its method (and tool) in headers.
+ */
 export class BenchSession {
   readonly url: string;
   readonly headers: Record<string, string>;
+  readonly modern: boolean;
 
-  private constructor(url: string, headers: Record<string, string>) {
+  private constructor(url: string, headers: Record<string, string>, modern = false) {
     this.url = url;
     this.headers = headers;
+    this.modern = modern;
   }
 
-  static async open(url: string, token?: string): Promise<BenchSession> {
+  static async open(url: string, token?: string, era: FrontEra = 'legacy'): Promise<BenchSession> {
     const base: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    if (era === 'modern')
+      return new BenchSession(url, { ...base, 'mcp-protocol-version': modernProtocolVersion }, true);
     const init = await post(
       url,
       {
@@ -114,7 +131,17 @@ export class BenchSession {
   }
 
   async call(method: string, params: Record<string, unknown>): Promise<unknown> {
-    const answer = await post(this.url, { jsonrpc: '2.0', id: nextId++, method, params }, this.headers);
+    const answer = this.modern
+      ? await post(
+          this.url,
+          { jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: modernEnvelope } },
+          {
+            ...this.headers,
+            'mcp-method': method,
+            ...(typeof params.name === 'string' ? { 'mcp-name': params.name } : {}),
+          },
+        )
+      : await post(this.url, { jsonrpc: '2.0', id: nextId++, method, params }, this.headers);
     if (answer.status !== 200 || answer.message === undefined || answer.message.error !== undefined) {
       throw new Error(`${method} failed: HTTP ${answer.status} ${JSON.stringify(answer.message)}`);
     }

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { generateKeyPair, loadSigner } from '../auth/keys.ts';
 import { issueAgentToken } from '../auth/tokens.ts';
 import { freshSession, load, openMany, percentile } from './load.ts';
-import { destroyAgent } from './mcp-http-client.ts';
+import { destroyAgent, type FrontEra } from './mcp-http-client.ts';
 import { cpuPerCall, proxyStats, startBaseline, startEchoServers, startProxyProcess } from './processes.ts';
 
 const { values } = parseArgs({
@@ -30,8 +30,18 @@ const { values } = parseArgs({
     'child-protocol': { type: 'string', default: 'auto' },
     /** Extra Node flags for the proxy process, space-separated (e.g. "--max-semi-space-size=4"). */
     'proxy-flags': { type: 'string', default: '' },
+    /**
+     * The revision the load generator speaks to every endpoint: 2025-11-25 (a session each) or 2026-07-28
+     * (no sessions: each request carries the `_meta` envelope and Mcp-Method / Mcp-Name headers).
+     */
+    'front-protocol': { type: 'string', default: '2025-11-25' },
   },
 });
+if (values['front-protocol'] !== '2025-11-25' && values['front-protocol'] !== '2026-07-28') {
+  console.error('--front-protocol must be 2025-11-25 or 2026-07-28');
+  process.exit(2);
+}
+const era: FrontEra = values['front-protocol'] === '2026-07-28' ? 'modern' : 'legacy';
 const durationMs = Number(values.duration);
 const idleSessions = Number(values.sessions);
 const say = (line: string): void => {
@@ -94,7 +104,7 @@ policy:
 
     // Idle sessions first, on a fresh proxy: after the load phases V8 keeps heap slack that is not theirs.
     say(`${idleSessions} idle sessions`);
-    const idle = await openMany(proxy.mcpUrl, token, idleSessions);
+    const idle = await openMany(proxy.mcpUrl, token, idleSessions, era);
     const idleAfter = await proxyStats(proxy.child);
     say(`proxy memory at start ${JSON.stringify(atStart.memory)}`);
     say(`proxy memory with idle ${JSON.stringify(idleAfter.memory)}`);
@@ -123,10 +133,10 @@ policy:
     children.push(pipe.child);
     const floor = await startBaseline('mcp-floor-proxy.ts', [directUrl, 'e1']);
     children.push(floor.child);
-    const direct32 = await openMany(directUrl, undefined, 32);
-    const piped32 = await openMany(pipe.url, undefined, 32);
-    const floored32 = await openMany(floor.url, token, 32);
-    const proxied32 = await openMany(proxy.mcpUrl, token, 32);
+    const direct32 = await openMany(directUrl, undefined, 32, era);
+    const piped32 = await openMany(pipe.url, undefined, 32, era);
+    const floored32 = await openMany(floor.url, token, 32, era);
+    const proxied32 = await openMany(proxy.mcpUrl, token, 32, era);
     say('warming up');
     await load(direct32, 'echo', 1000);
     await load(piped32, 'echo', 1000);
@@ -165,8 +175,8 @@ policy:
     const freshDirect: number[] = [];
     const freshProxy: number[] = [];
     for (let i = 0; i < 40; i++) {
-      freshDirect.push(await freshSession(directUrl, undefined, 'echo'));
-      freshProxy.push(await freshSession(proxy.mcpUrl, token, 'e1_echo'));
+      freshDirect.push(await freshSession(directUrl, undefined, 'echo', era));
+      freshProxy.push(await freshSession(proxy.mcpUrl, token, 'e1_echo', era));
     }
     freshDirect.sort((a, b) => a - b);
     freshProxy.sort((a, b) => a - b);
@@ -270,7 +280,13 @@ policy:
       }
     }
     console.log(
-      JSON.stringify({ bench: 'proxy', durationMs, childProtocol: values['child-protocol'], ...figures }),
+      JSON.stringify({
+        bench: 'proxy',
+        durationMs,
+        childProtocol: values['child-protocol'],
+        frontProtocol: values['front-protocol'],
+        ...figures,
+      }),
     );
   } finally {
     destroyAgent();
