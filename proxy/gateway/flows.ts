@@ -16,7 +16,10 @@ interface Pending {
 }
 
 export interface Flow {
+  /** The requestState an `input_required` round names (random, made on first use: most calls never need it). */
   readonly id: string;
+  /** Who the flow's child messages belong to (proxy/gateway/relay.ts): unique per flow, never shown. */
+  readonly session: string;
   readonly agent: string;
   /** For the upstream relay: queue a child's request for the next `input_required`. */
   ask(request: ChildRequest, signal: AbortSignal): Promise<Record<string, unknown>>;
@@ -31,8 +34,12 @@ export interface Flow {
 
 export function createFlowStore(options: { ttlMs: number }) {
   const flows = new Map<string, { flow: Flow; timer: NodeJS.Timeout }>();
+  /** Flows that have been in `flows` (handed out in an input_required round). */
+  const kept = new WeakSet<Flow>();
+  let started = 0;
 
   const touch = (flow: Flow): void => {
+    kept.add(flow);
     const held = flows.get(flow.id);
     if (held) clearTimeout(held.timer);
     const timer = setTimeout(() => {
@@ -51,8 +58,13 @@ export function createFlowStore(options: { ttlMs: number }) {
       let wake: (() => void) | undefined;
       let settled: Outcome | undefined;
       let failure: Error | undefined;
+      let id: string | undefined;
+      started += 1;
       const flow: Flow = {
-        id: `flow_${randomBytes(24).toString('base64url')}`,
+        get id() {
+          return (id ??= `flow_${randomBytes(24).toString('base64url')}`);
+        },
+        session: `flow:${started}`,
         agent,
         abort: new AbortController(),
         notifier: undefined,
@@ -124,6 +136,7 @@ export function createFlowStore(options: { ttlMs: number }) {
       return held.flow;
     },
     finish(flow: Flow): void {
+      if (!kept.has(flow)) return;
       const held = flows.get(flow.id);
       if (held) clearTimeout(held.timer);
       flows.delete(flow.id);

@@ -50,7 +50,7 @@ export async function callViaFlow(
         ...(progressToken === undefined ? {} : { progressToken }),
         relay: {
           agent: principal.agent,
-          session: f.id,
+          session: f.session,
           notify: (n) => f.notifier?.(n) ?? Promise.resolve(),
           request: (r, signal) => f.ask(r, signal),
         },
