@@ -163,41 +163,34 @@ export function createModernServing(options: {
     const agent = handlerFor(principal);
     // The agent is busy while its request is handled; an open listen stream holds it for as long.
     const busy = core.hold(principal.agent);
-    let release: (() => void) | undefined;
+    let unlisten: (() => void) | undefined;
     let response: Response;
     try {
-      const unlisten = await trackListen(agent, principal, parsedBody);
-      release =
-        unlisten === undefined
-          ? undefined
-          : () => {
-              unlisten();
-              busy();
-            };
+      unlisten = await trackListen(agent, principal, parsedBody);
       response = await agent.handler.fetch(request, {
         authInfo,
         ...(parsedBody === undefined ? {} : { parsedBody }),
       });
     } catch (error) {
-      release?.();
+      unlisten?.();
+      busy();
       throw error;
-    } finally {
-      if (release === undefined) busy();
     }
-    if (release === undefined) return response;
-    if (response.body === null) {
-      release();
+    if (unlisten === undefined || response.body === null) {
+      unlisten?.();
+      busy();
       return response;
     }
+    const stopListening = unlisten;
     let done = false;
-    const once = (): void => {
-      if (!done) {
-        done = true;
-        release();
-      }
+    const release = (): void => {
+      if (done) return;
+      done = true;
+      stopListening();
+      busy();
     };
-    const body = response.body.pipeThrough(new TransformStream({ flush: once }));
-    request.signal.addEventListener('abort', once, { once: true });
+    const body = response.body.pipeThrough(new TransformStream({ flush: release }));
+    request.signal.addEventListener('abort', release, { once: true });
     return new Response(body, response);
   };
 

@@ -93,19 +93,26 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       generation,
     });
 
-  const dropAll = (): void => {
-    const all = [...connections.values()];
+  /**
+   * Forgets every connection and finishes each with `end` (by default a plain close); resolves once the
+   * open ones are finished. One still opening is finished once open, without holding anyone up.
+   */
+  const dropAll = (
+    end: (conn: UpstreamConnection) => Promise<void> = (conn) => conn.client.close(),
+  ): Promise<void> => {
+    const open = new Set<UpstreamConnection>(settled.values());
+    if (probe !== undefined) open.add(probe);
+    for (const [key, pending] of connections)
+      if (!settled.has(key)) void pending.then(end).catch(() => undefined);
     connections.clear();
     settled.clear();
-    const p = probe;
     probe = undefined;
-    for (const pending of all) void pending.then((c) => c.client.close()).catch(() => undefined);
-    if (p) void p.client.close().catch(() => undefined);
+    return Promise.all([...open].map((conn) => end(conn).catch(() => undefined))).then(() => undefined);
   };
 
   const markDown = (reason: string): void => {
     if (closed || status.phase === 'down' || status.phase === 'crash-looping') return;
-    dropAll();
+    void dropAll();
     const decision = restarts.onFailure();
     setStatus({ phase: decision.crashLooping ? 'crash-looping' : 'down', lastError: reason });
     logger.warn({ reason, delayMs: decision.delayMs }, 'child unreachable; retrying');
@@ -282,18 +289,11 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       if (healthTimer) clearTimeout(healthTimer);
       // The proxy is going: each session it holds with the child is ended, as a client that no longer needs
       // one should, so a child that outlives the proxy (a remote server) does not keep them.
-      const ends = new Set<UpstreamConnection>(settled.values());
-      if (probe !== undefined) ends.add(probe);
-      // One still opening is ended once open, without holding up the close.
-      for (const [key, pending] of connections)
-        if (!settled.has(key)) void pending.then(endConnection, () => undefined);
-      connections.clear();
-      settled.clear();
-      probe = undefined;
+      const ending = dropAll(endConnection);
       const w = waiters;
       waiters = [];
       for (const wake of w) wake();
-      await Promise.all([...ends].map(endConnection));
+      await ending;
     },
   };
 }
