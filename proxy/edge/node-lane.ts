@@ -14,11 +14,12 @@ import { isJsonContentType, validateHostHeader } from '@modelcontextprotocol/ser
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { TokenVerifierLike } from '../app.ts';
-import type { Gateway, Principal } from '../gateway/index.ts';
+import type { Gateway, ModernAnswer, Principal } from '../gateway/index.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { extractBearerToken } from './bearer.ts';
 import { checkJsonRpcMessage } from './jsonrpc.ts';
+import { modernRevision } from '../gateway/modern-direct.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -31,7 +32,7 @@ export interface NodeLaneOptions {
   rateLimiter?: RateLimiter<Principal> | undefined;
   /** Requests whose rate-limit token the lane has already taken (the app must not take another). */
   charged: WeakSet<Request>;
-  gateway: Pick<Gateway, 'directCall'>;
+  gateway: Pick<Gateway, 'directCall' | 'directModernCall'>;
   metrics: Pick<ProxyMetrics, 'recordHttp'>;
   /** The Hono app, for a request the lane has read but does not take. */
   app: (request: Request) => Response | Promise<Response>;
@@ -98,6 +99,11 @@ function rebuild(req: IncomingMessage, body: Buffer): Request {
   });
 }
 
+/** A sessionless request naming 2026-07-28 and tools/call in its headers (the modern lane's candidate). */
+function modernCall(h: IncomingHttpHeaders): boolean {
+  return h['mcp-protocol-version'] === modernRevision && h['mcp-method'] === 'tools/call';
+}
+
 /** Wraps the app's node:http listener (`fallback`) with the lane. */
 export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener): NodeListener {
   const { verifier, requiredScopes, rateLimiter, gateway, metrics, app, charged } = options;
@@ -121,7 +127,42 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     await writeResponse(res, await app(request));
   };
 
-  const take = async (req: IncomingMessage, res: ServerResponse, token: string, sid: string) => {
+  /** A 2026-07-28 answer written to node:http: one JSON body, or an SSE stream as the SDK streams it. */
+  const modernAnswer = (res: ServerResponse): ModernAnswer => {
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort(new Error('the client went away'));
+    });
+    return {
+      signal: gone.signal,
+      json: (status, body) => {
+        if (res.destroyed) return;
+        res
+          .writeHead(status, {
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          })
+          .end(body);
+        metrics.recordHttp('/mcp', 'POST', status);
+      },
+      sse: () => {
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        res.flushHeaders();
+        metrics.recordHttp('/mcp', 'POST', 200);
+        return {
+          write: (frame) => void (res.destroyed || res.write(frame)),
+          end: () => void res.end(),
+        };
+      },
+    };
+  };
+
+  const take = async (req: IncomingMessage, res: ServerResponse, token: string, sid: string | undefined) => {
     const body = await readBody(req);
     let principal: Principal;
     try {
@@ -162,8 +203,11 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
         });
       },
     };
-    if (!gateway.directCall(sid, principal, message, headerSource(req.headers), sink))
-      return toApp(req, res, body, rateLimiter !== undefined);
+    const taken =
+      sid === undefined
+        ? gateway.directModernCall(principal, message, headerSource(req.headers), modernAnswer(res))
+        : gateway.directCall(sid, principal, message, headerSource(req.headers), sink);
+    if (!taken) return toApp(req, res, body, rateLimiter !== undefined);
   };
 
   return (req, res) => {
@@ -174,7 +218,7 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     if (
       req.method !== 'POST' ||
       req.url !== '/mcp' ||
-      typeof sid !== 'string' ||
+      (typeof sid !== 'string' && !(sid === undefined && modernCall(h))) ||
       token === undefined ||
       h.origin !== undefined ||
       h['transfer-encoding'] !== undefined ||

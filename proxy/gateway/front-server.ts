@@ -25,6 +25,8 @@ export interface FrontContext {
   endpoint?: Endpoint;
   flows: FlowStore;
   pageSize: number;
+  /** Modern requests: told each `_meta` envelope the SDK accepted for a tools/call (modern-direct.ts). */
+  onEnvelope?: (envelope: Record<string, unknown>) => void;
 }
 
 const privateCache = { cacheScope: 'private' as const, ttlMs: 0 };
@@ -237,6 +239,7 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
   };
 
   server.setRequestHandler('tools/call', async (req, ctx) => {
+    if (ctx.mcpReq.envelope !== undefined) fc.onEnvelope?.(ctx.mcpReq.envelope);
     const params = req.params as unknown as Params;
     return (await forward(
       'tool',

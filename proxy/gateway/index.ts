@@ -10,10 +10,12 @@ import { wireError } from './errors.ts';
 import { createFlowStore } from './flows.ts';
 import { createLegacySessions } from './legacy.ts';
 import { createModernServing } from './modern.ts';
+import type { ModernAnswer } from './modern-direct.ts';
 import type { CompiledPolicy, Principal } from './types.ts';
 import type { StdioSupervision } from '../upstreams/index.ts';
 
 export type { CompiledPolicy, Principal } from './types.ts';
+export type { ModernAnswer } from './modern-direct.ts';
 
 export interface CallEvent {
   agent: string;
@@ -64,6 +66,16 @@ export interface Gateway {
     message: unknown,
     headers: HeaderSource,
     sink: DirectSink,
+  ): boolean;
+  /**
+   * Takes a plain sessionless 2026-07-28 tools/call (proxy/gateway/modern-direct.ts), its answer going to
+   * `answer`; false when it must go through `handleMcp` (nothing has happened then).
+   */
+  directModernCall(
+    principal: Principal,
+    message: unknown,
+    headers: HeaderSource,
+    answer: ModernAnswer,
   ): boolean;
   setPolicy(policy: CompiledPolicy): void;
   /** A child's own supervisor (the launcher) says it is back: reconnect to it now. */
@@ -141,6 +153,8 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
     },
     directCall: (sid, principal, message, headers, sink) =>
       legacy.directCall(sid, principal, message, headers, sink),
+    directModernCall: (principal, message, headers, answer) =>
+      modern.directCall(principal, message, headers, answer),
     setPolicy: (policy) => core.setPolicy(policy),
     reconnect: (serverId) => core.upstreams.get(serverId)?.retryNow(),
     upstreamStates: () =>

@@ -3,13 +3,16 @@
 // whose factory builds a fresh front Server per request. The SDK checks Mcp-Method/Mcp-Name against
 // the body and answers server/discover; lists carry cacheScope 'private'.
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { Logger } from '../../lib/log.ts';
 import { jsonRpcErrorResponse } from '../edge/jsonrpc.ts';
 import { routeResource } from './catalog.ts';
 import type { Core, Endpoint } from './core.ts';
 import type { FlowStore } from './flows.ts';
-import { buildFrontServer } from './front-server.ts';
+import { buildFrontServer, type FrontServer } from './front-server.ts';
+import type { HeaderSource } from '../../lib/mcp-direct-post.ts';
+import { plainModernCall, runModernCall, serveModern, type ModernAnswer } from './modern-direct.ts';
 import { checkParamHeaders, paramHeaders } from './param-headers.ts';
 import type { EraServing } from './serving.ts';
 import { visible } from './policy.ts';
@@ -20,7 +23,14 @@ interface AgentHandler {
   endpoint: Endpoint;
   unregister: () => void;
   listens: Map<string, number>;
+  /** `_meta` envelopes the SDK accepted for this agent's calls: the direct lane takes only these. */
+  envelopes: Record<string, unknown>[];
+  /** The direct lane's front Server, for the principal it was built for. */
+  lane?: { principal: Principal; front: FrontServer };
 }
+
+/** How many distinct accepted envelopes an agent keeps (a client sends one, or a few). */
+const envelopeMemo = 4;
 
 export function principalOf(authInfo: AuthInfo | undefined): Principal {
   const principal = authInfo?.extra?.principal as Principal | undefined;
@@ -45,6 +55,12 @@ export function createModernServing(options: {
       held.endpoint.principal = principal;
       return held;
     }
+    const envelopes: Record<string, unknown>[] = [];
+    const remember = (envelope: Record<string, unknown>): void => {
+      if (envelopes.some((known) => isDeepStrictEqual(known, envelope))) return;
+      if (envelopes.length >= envelopeMemo) envelopes.shift();
+      envelopes.push(envelope);
+    };
     const handler = createMcpHandler(
       (ctx) =>
         buildFrontServer({
@@ -54,6 +70,7 @@ export function createModernServing(options: {
           session: randomUUID(),
           flows: options.flows,
           pageSize: options.pageSize,
+          onEnvelope: remember,
         }).server,
       {
         legacy: 'reject',
@@ -76,6 +93,7 @@ export function createModernServing(options: {
       endpoint,
       unregister: core.register(endpoint),
       listens: new Map(),
+      envelopes,
     };
     agents.set(principal.agent, created);
     return created;
@@ -194,6 +212,46 @@ export function createModernServing(options: {
     return new Response(body, response);
   };
 
+  /**
+   * Takes a plain tools/call (modern-direct.ts) of an agent whose envelope the SDK has accepted before;
+   * false when it must go through `handle` (nothing has happened then). `message` passed the edge's checks.
+   */
+  const directCall = (
+    principal: Principal,
+    message: unknown,
+    req: HeaderSource,
+    answer: ModernAnswer,
+  ): boolean => {
+    const agent = agents.get(principal.agent);
+    if (agent === undefined) return false;
+    const call = plainModernCall(message, req);
+    if (call === undefined || !agent.envelopes.some((known) => isDeepStrictEqual(known, call.envelope)))
+      return false;
+    // A tool declaring `x-mcp-header` arguments has its headers checked on the SDK's path.
+    const entry = core.tables().tool.get(call.name);
+    if (entry === undefined || paramHeaders(entry.item.inputSchema).length > 0) return false;
+    agent.endpoint.principal = principal;
+    if (agent.lane?.principal !== principal) {
+      const front = buildFrontServer({
+        core,
+        principal,
+        era: 'modern',
+        session: randomUUID(),
+        flows: options.flows,
+        pageSize: options.pageSize,
+      });
+      serveModern(front.server);
+      agent.lane = { principal, front };
+    }
+    const busy = core.hold(principal.agent);
+    runModernCall(agent.lane.front.server, call, answer)
+      .catch((error: unknown) =>
+        options.logger.error({ agent: principal.agent, err: error }, 'modern direct call failed'),
+      )
+      .finally(busy);
+    return true;
+  };
+
   // An agent gone idle (so with no listen stream open) is let go with its handler.
   core.onAgentIdle((name) => {
     const agent = agents.get(name);
@@ -205,6 +263,7 @@ export function createModernServing(options: {
 
   return {
     handle,
+    directCall,
     async close(): Promise<void> {
       for (const agent of agents.values()) {
         agent.unregister();
