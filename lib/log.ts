@@ -22,8 +22,32 @@ export const AUDIT_BUFFER_BYTES = 4096;
 /** How long a buffered line may wait for its write. */
 const FLUSH_MS = 200;
 
+/** Buffered destinations, flushed when the process exits (pino flushes only its async ones). */
+const buffered = new Set<{ flushSync(): void }>();
+
+function flushAtExit(destination: { flushSync(): void }): void {
+  if (buffered.size === 0)
+    process.once('exit', () => {
+      for (const d of buffered) {
+        try {
+          d.flushSync();
+        } catch {
+          // A closed descriptor has nothing left to write to.
+        }
+      }
+    });
+  buffered.add(destination);
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const buffer = options.bufferBytes ?? 0;
+  // A buffered destination writes synchronously: its writes are rare (one per buffer), and an async
+  // write still in flight at exit could land after the exit's own flush, out of order.
+  const destination = pino.destination({
+    fd: options.destination ?? 2,
+    ...(buffer > 0 ? { sync: true, minLength: buffer, periodicFlush: FLUSH_MS } : { sync: false }),
+  });
+  if (buffer > 0) flushAtExit(destination);
   return pino(
     {
       name: options.name,
@@ -33,11 +57,7 @@ export function createLogger(options: LoggerOptions): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination({
-      fd: options.destination ?? 2,
-      sync: false,
-      ...(buffer > 0 ? { minLength: buffer, periodicFlush: FLUSH_MS } : {}),
-    }),
+    destination,
   );
 }
 
