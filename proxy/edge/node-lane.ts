@@ -162,6 +162,28 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     };
   };
 
+  /** A 2025-era session's answer written to node:http: JSON straight to the socket, or the SDK's Response. */
+  const legacySink = (res: ServerResponse, sid: string): DirectSink => ({
+    text: (answer) => {
+      if (res.destroyed) return;
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'mcp-session-id': sid,
+          'content-length': String(Buffer.byteLength(answer)),
+        })
+        .end(answer);
+      metrics.recordHttp('/mcp', 'POST', 200);
+    },
+    json: (response) => {
+      metrics.recordHttp('/mcp', 'POST', response.status);
+      writeResponse(res, response).catch((error: unknown) => {
+        log.debug({ err: error }, 'answer stream ended early');
+        res.destroy();
+      });
+    },
+  });
+
   const take = async (req: IncomingMessage, res: ServerResponse, token: string, sid: string | undefined) => {
     const body = await readBody(req);
     let principal: Principal;
@@ -183,30 +205,10 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
       return toApp(req, res, body, false);
     if (rateLimiter !== undefined && !rateLimiter.take(principal).allowed)
       return toApp(req, res, body, false);
-    const sink: DirectSink = {
-      text: (answer) => {
-        if (res.destroyed) return;
-        res
-          .writeHead(200, {
-            'content-type': 'application/json',
-            'mcp-session-id': sid,
-            'content-length': String(Buffer.byteLength(answer)),
-          })
-          .end(answer);
-        metrics.recordHttp('/mcp', 'POST', 200);
-      },
-      json: (response) => {
-        metrics.recordHttp('/mcp', 'POST', response.status);
-        writeResponse(res, response).catch((error: unknown) => {
-          log.debug({ err: error }, 'answer stream ended early');
-          res.destroy();
-        });
-      },
-    };
     const taken =
       sid === undefined
         ? gateway.directModernCall(principal, message, headerSource(req.headers), modernAnswer(res))
-        : gateway.directCall(sid, principal, message, headerSource(req.headers), sink);
+        : gateway.directCall(sid, principal, message, headerSource(req.headers), legacySink(res, sid));
     if (!taken) return toApp(req, res, body, rateLimiter !== undefined);
   };
 

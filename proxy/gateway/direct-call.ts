@@ -55,8 +55,9 @@ function normalised(result: Params): Params {
   return { ...result, content: [] };
 }
 
-function errorResponse(
-  server: ServerInternals,
+/** An error thrown by a handler, framed as the SDK's dispatch frames it (both eras). */
+export function errorResponseFor(
+  encodeErrorCode: (code: number) => number,
   id: RequestId,
   error: unknown,
 ): JSONRPCMessage & { id: RequestId } {
@@ -66,8 +67,8 @@ function errorResponse(
     jsonrpc: '2.0',
     id,
     error: {
-      code: server._wireCodec().encodeErrorCode(code),
-      message: typeof e.message === 'string' ? e.message : 'Internal error',
+      code: encodeErrorCode(code),
+      message: (e.message as string | undefined) ?? 'Internal error',
       ...(e.data === undefined ? {} : { data: e.data }),
     },
   };
@@ -108,7 +109,7 @@ export function directToolsCall<T>(
       }
       response = { jsonrpc: '2.0', id, result: checked.value };
     } catch (error) {
-      response = errorResponse(server, id, error);
+      response = errorResponseFor((code) => server._wireCodec().encodeErrorCode(code), id, error);
     } finally {
       if (server._requestHandlerAbortControllers.get(id) === abort)
         server._requestHandlerAbortControllers.delete(id);

@@ -13,6 +13,7 @@ import {
   ProtocolErrorCode,
   type Server,
 } from '@modelcontextprotocol/server';
+import { errorResponseFor } from './direct-call.ts';
 import { isPlainObject, plainRequest, type HeaderSource, type RequestId } from '../../lib/mcp-direct-post.ts';
 
 type Params = Record<string, unknown>;
@@ -147,22 +148,12 @@ export async function runModernCall(
     }
   } catch (error) {
     if (answer.signal.aborted) return;
-    const e = error as { code?: unknown; message?: unknown; data?: unknown };
-    const code = Number.isSafeInteger(e.code) ? (e.code as number) : ProtocolErrorCode.InternalError;
-    message = {
-      jsonrpc: '2.0',
-      id,
-      error: {
-        code: codec.encodeErrorCode(code),
-        message: (e.message as string | undefined) ?? 'Internal error',
-        ...(e.data === undefined ? {} : { data: e.data }),
-      },
-    };
+    message = errorResponseFor((code) => codec.encodeErrorCode(code), id, error);
   } finally {
     done = true;
+    clearInterval(timer);
   }
   if (stream !== undefined) {
-    clearInterval(timer);
     stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
     stream.end();
     return;
