@@ -15,7 +15,7 @@ import { createSilentLogger } from '../lib/log.ts';
 import { ensureDefaultFleet } from '../launcher/fleet/default-fleet.ts';
 import { startFleet } from '../launcher/fleet/fleet.ts';
 import { childTokenSource, superviseHttpChild } from '../launcher/fleet/launched.ts';
-import { supervise, type ReadyChild } from '../launcher/supervisor/supervisor.ts';
+import { supervise, type ReadyChild } from '../supervisor/supervisor.ts';
 
 const runs = Number(process.argv[2] ?? 5);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -12,7 +12,7 @@ import { readRuntimeEnv } from '../../lib/env.ts';
 import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import { AUDIT_BUFFER_BYTES, createLogger } from '../../lib/log.ts';
 import type { Register } from '../cli.ts';
-import { formatChildLine } from '../supervisor/child-log.ts';
+import { formatChildLine } from '../../supervisor/child-log.ts';
 import { ensureDefaultFleet } from '../fleet/default-fleet.ts';
 import type { Fleet, FleetEvent, FleetStatus } from '../fleet/fleet.ts';
 import { renderProblems, renderProgress, renderTable } from '../fleet/render.ts';

@@ -3,7 +3,7 @@
 // Reports progress as events; rendering them is the command's job. It must not parse flags or print.
 import type { HttpServerConfig, McpcpConfig } from '../../config/schema.ts';
 import { startProxy, type RunningProxy } from '../../proxy/start.ts';
-import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { Supervisor } from '../../supervisor/supervisor.ts';
 import { assertNoFleet, startAdminServer } from './admin-socket.ts';
 import type { Fleet, FleetOptions, FleetStatus, ServerRow } from './fleet-types.ts';
 import { childTokenSource, reapLeftovers, rowFromSupervisor, superviseHttpChild } from './launched.ts';

@@ -6,8 +6,8 @@ import { issueChildToken } from '../../auth/internal.ts';
 import { loadSigner } from '../../auth/keys.ts';
 import type { HttpServerConfig, McpcpConfig } from '../../config/schema.ts';
 import type { Logger } from '../../lib/log.ts';
-import { signalGroup } from '../supervisor/spawn-guarded.ts';
-import { supervise, type ChildStatus, type Supervisor } from '../supervisor/supervisor.ts';
+import { signalGroup } from '../../supervisor/spawn-guarded.ts';
+import { supervise, type ChildStatus, type Supervisor } from '../../supervisor/supervisor.ts';
 import type { FleetOptions, ServerRow } from './fleet-types.ts';
 
 /** Belt and braces: a child the proxy did not manage to stop within 2 s is killed (it and its group). */

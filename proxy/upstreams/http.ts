@@ -7,7 +7,7 @@
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
-import { createRestartTracker } from '../../launcher/supervisor/backoff.ts';
+import { createRestartTracker } from '../../supervisor/backoff.ts';
 import { endConnection, openHttpConnection } from './http-connection.ts';
 import { isSessionExpired } from './http-errors.ts';
 import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';

@@ -1,4 +1,4 @@
-// A stdio child, run under the launcher's supervisor (ARCHITECTURE.md decision 9): guarded spawn in its own
+// A stdio child, run under the shared supervisor (`supervisor/`) (ARCHITECTURE.md decision 9): guarded spawn in its own
 // process group (dies with us even on SIGKILL), readiness by handshake + tools/list, ping liveness, restart with
 // backoff and crash-loop detection, the stdin → SIGTERM → SIGKILL ladder, `[id]` log lines and a stderr tail.
 // This module only maps the supervisor onto `Upstream`: one process serves all agents, and each generation's
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { StdioServerConfig } from '../../config/schema.ts';
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { formatChildLine, type ChildLogLine } from '../../launcher/supervisor/child-log.ts';
-import { supervise, type ChildStatus } from '../../launcher/supervisor/supervisor.ts';
+import { formatChildLine, type ChildLogLine } from '../../supervisor/child-log.ts';
+import { supervise, type ChildStatus } from '../../supervisor/supervisor.ts';
 import { createUpstreamClient } from './client.ts';
 import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamPhase, UpstreamStatus } from './types.ts';
 

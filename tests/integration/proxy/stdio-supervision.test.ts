@@ -1,10 +1,10 @@
-// The proxy's stdio children run under the launcher's supervisor (ARCHITECTURE.md decision 9): their pid, state,
+// The proxy's stdio children run under the shared supervisor (`supervisor/`) (ARCHITECTURE.md decision 9): their pid, state,
 // last error, restarts and stderr tail show in upstreamStates(); they live in their own process group and die with
 // the proxy even when it is SIGKILLed; a hung child is restarted by ping; their lines carry the `[id]` prefix.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChildLogLine } from '../../../launcher/supervisor/child-log.ts';
+import type { ChildLogLine } from '../../../supervisor/child-log.ts';
 import { isGone } from '../launcher/helpers.ts';
 import { node, startHarness, waitFor, type Harness } from './harness.ts';
 

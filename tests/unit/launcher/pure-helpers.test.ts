@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { sampleArguments, serverOf } from '../../../client/demo.ts';
 import { parseConfig } from '../../../config/load.ts';
 import { renderProgress, renderTable } from '../../../launcher/fleet/render.ts';
-import { ChildLog, type ChildLogLine } from '../../../launcher/supervisor/child-log.ts';
-import { needsListeningLine, parseListeningLine } from '../../../launcher/supervisor/readiness.ts';
+import { ChildLog, type ChildLogLine } from '../../../supervisor/child-log.ts';
+import { needsListeningLine, parseListeningLine } from '../../../supervisor/readiness.ts';
 
 describe('listening line', () => {
   it('reads the URL from the one line first-party servers print', () => {

@@ -4,7 +4,7 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, Tool, Transport } from '@modelcontextprotocol/client';
-import { McpcpError } from '../../lib/errors.ts';
+import { McpcpError } from '../lib/errors.ts';
 
 /** The URL from a `{"event":"listening","url":"http://…"}` stdout line, or undefined for any other line. */
 export function parseListeningLine(line: string): string | undefined {

@@ -10,7 +10,7 @@
 // only for this.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { pickChildEnv } from '../../lib/env.ts';
+import { pickChildEnv } from '../lib/env.ts';
 
 const watcherScript = [
   'read -r pgid <&3 || exit 0',

@@ -5,7 +5,7 @@ import {
   judgeCrash,
   type CrashHistory,
   type RestartPolicy,
-} from '../../../launcher/supervisor/backoff.ts';
+} from '../../../supervisor/backoff.ts';
 
 const policy: RestartPolicy = {
   policy: 'on-failure',

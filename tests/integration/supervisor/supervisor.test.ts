@@ -3,14 +3,14 @@
 import { createServer } from 'node:net';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RestartPolicy } from '../../../launcher/supervisor/backoff.ts';
+import type { RestartPolicy } from '../../../supervisor/backoff.ts';
 import {
   supervise,
   type ChildSpec,
   type ReadyChild,
   type Supervisor,
-} from '../../../launcher/supervisor/supervisor.ts';
-import { fixturesDir, httpChild, isGone, stdioChild, waitFor } from './helpers.ts';
+} from '../../../supervisor/supervisor.ts';
+import { fixturesDir, httpChild, isGone, stdioChild, waitFor } from '../launcher/helpers.ts';
 
 const fastRestart: RestartPolicy = {
   policy: 'on-failure',
@@ -228,7 +228,7 @@ describe('supervisor', () => {
 
   it('leaves no timer behind for an HTTP child that exits before it listens: the process exits by itself', async () => {
     const script = `
-      import { supervise } from ${JSON.stringify(new URL('../../../launcher/supervisor/supervisor.ts', import.meta.url).pathname)};
+      import { supervise } from ${JSON.stringify(new URL('../../../supervisor/supervisor.ts', import.meta.url).pathname)};
       const child = supervise({ id: 'gone', transport: 'http', command: process.execPath,
         args: [${JSON.stringify(stdioChild)}, '--crash-at-start'], readyTimeoutMs: 30000,
         restart: { policy: 'on-failure', maxRestarts: 1, windowMs: 60000, backoffMs: 10, maxBackoffMs: 10 } });
