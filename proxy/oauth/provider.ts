@@ -124,7 +124,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       rpInitiatedLogout: { enabled: false },
       userinfo: { enabled: false },
       introspection: { enabled: false },
-      revocation: { enabled: true },
+      // A client may revoke only its own tokens (RFC 7009 §2.1); others' are ignored with 200, as the RFC asks.
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       registration: {
         enabled: oauth.clients.registration,
         initialAccessToken: false,

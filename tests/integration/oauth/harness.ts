@@ -280,6 +280,11 @@ export class TestOAuthProvider implements OAuthClientProvider {
   codeVerifier() {
     return this.#verifier;
   }
+  invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
+    if (scope === 'all' || scope === 'tokens') this.#tokens = undefined;
+    if (scope === 'all' || scope === 'client') this.#client = undefined;
+    if (scope === 'all' || scope === 'discovery') this.#discovery = undefined;
+  }
   #discovery: unknown;
   saveDiscoveryState(state: unknown) {
     this.#discovery = state;
