@@ -47,7 +47,15 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(key, expected);
 }
 
+/** The scrypt parameters of a stored hash, or the defaults when it is missing or malformed. */
+export function scryptParamsOf(stored: string | undefined): { N: number; r: number; p: number } {
+  const [, N, r, p] = (stored ?? '').split('$').map(Number);
+  return N !== undefined && r !== undefined && p !== undefined && N >= 1024 && r >= 1 && p >= 1
+    ? { N, r, p }
+    : defaultScryptParams;
+}
+
 /** A hash of a random password: checked against when the user is unknown, so both cases take as long. */
-export async function decoyHash(params = defaultScryptParams): Promise<string> {
+export async function decoyHash(params: { N: number; r: number; p: number } = defaultScryptParams): Promise<string> {
   return hashPassword(randomBytes(24).toString('base64url'), params);
 }

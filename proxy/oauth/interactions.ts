@@ -6,12 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { summariseAccess } from '../../auth/access-summary.ts';
-import { decoyHash, verifyPassword } from '../../auth/password.ts';
+import { decoyHash, scryptParamsOf, verifyPassword } from '../../auth/password.ts';
 import type { McpcpConfig, OAuthConfig } from '../../config/schema.ts';
 import type { Logger } from '../../lib/log.ts';
-import { createRateLimiter } from '../rate-limit.ts';
 import { checkCsrf, csrfCookie, csrfCookieHeader, csrfToken, newCsrfCookieValue, readCookie } from './csrf.ts';
 import { pageHeaders, renderConsentPage, renderErrorPage, renderLoginPage, type ClientView } from './pages.ts';
+import { createLoginThrottle } from './login-throttle.ts';
 import { interactionPath } from './provider.ts';
 import type { OAuthStore } from './store.ts';
 
@@ -52,15 +52,11 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
   const secret = store.secret('csrf-key');
   const secure = options.publicOrigin.startsWith('https:');
   const access = new Map(summariseAccess(options.config).map((a) => [a.agent, a]));
-  const limit = {
-    requestsPerMinute: (oauth.loginRateLimit.attempts * 60) / oauth.loginRateLimit.windowSeconds,
-    burst: oauth.loginRateLimit.attempts,
-  };
-  const clock = options.now ?? Date.now;
-  const byUser = createRateLimiter<string>({ limitFor: () => limit, keyOf: (k) => k, now: clock });
-  const byAddress = createRateLimiter<string>({ limitFor: () => limit, keyOf: (k) => k, now: clock });
+  const throttle = createLoginThrottle({ ...oauth.loginRateLimit, now: options.now });
   // Made on first need: checked against when the user is unknown, so both refusals take as long.
+  // With the first user's scrypt parameters, so that it costs what a real check costs.
   let decoy: Promise<string> | undefined;
+  const decoyParams = scryptParamsOf(Object.values(oauth.users)[0]?.passwordHash);
 
   async function clientView(clientId: string, redirectUri: string): Promise<ClientView> {
     const client = await provider.Client.find(clientId);
@@ -127,14 +123,11 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
       return send(res, 400, renderErrorPage('invalid_request', 'This sign-in is not waiting for a password.'));
     }
     const user = form.get('user') ?? '';
-    const address = req.socket.remoteAddress ?? 'unknown';
-    const userLimit = byUser.take(user.toLowerCase());
-    const addressLimit = byAddress.take(address);
-    if (!userLimit.allowed || !addressLimit.allowed) {
-      const wait = Math.max(
-        userLimit.allowed ? 0 : userLimit.retryAfterSeconds,
-        addressLimit.allowed ? 0 : addressLimit.retryAfterSeconds,
-      );
+    const userKey = `user:${user.toLowerCase()}`;
+    const addressKey = `address:${req.socket.remoteAddress ?? 'unknown'}`;
+    const address = req.socket.remoteAddress;
+    const wait = Math.max(throttle.waitSeconds(userKey), throttle.waitSeconds(addressKey));
+    if (wait > 0) {
       log.warn({ user, address }, 'sign-in rate limited');
       res.setHeader('retry-after', String(wait));
       return showPage(req, res, { status: 429, message: `Too many attempts. Try again in ${wait} seconds.` }, user);
@@ -143,9 +136,11 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
     const password = form.get('password') ?? '';
     const ok =
       person === undefined
-        ? (await verifyPassword(password, await (decoy ??= decoyHash())), false)
+        ? (await verifyPassword(password, await (decoy ??= decoyHash(decoyParams))), false)
         : await verifyPassword(password, person.passwordHash);
     if (!ok) {
+      throttle.fail(userKey);
+      throttle.fail(addressKey);
       log.warn({ user, address, known: person !== undefined }, 'sign-in refused');
       return showPage(req, res, { status: 401, message: 'Wrong user name or password.' }, user);
     }

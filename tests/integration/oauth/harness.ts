@@ -3,6 +3,7 @@
 // with its own self-signed certificate that serves client metadata documents (and misbehaves on request).
 // Also a minimal "browser" (cookies, no redirects followed by itself) that signs in and answers the consent
 // page over HTTP, and an OAuthClientProvider for the SDK's own OAuth support.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -46,6 +47,8 @@ export interface DeploymentOptions {
   oauthYaml?: string;
   /** Reuse a folder (a restart keeps keys and the store). */
   dir?: string;
+  /** The development setting that lets metadata documents come from loopback (default on). */
+  loopbackDocuments?: boolean;
 }
 
 export async function startDeployment(options: DeploymentOptions = {}): Promise<Deployment> {
@@ -98,7 +101,7 @@ oauth:
       passwordHash: "${hash}"
       agents: [bob]
   development:
-    allowLoopbackClientIds: true
+    allowLoopbackClientIds: ${options.loopbackDocuments ?? true}
     trustedCaFile: docs-ca.pem
 ${options.oauthYaml ?? ''}`;
   await writeFile(path.join(dir, 'mcpcp.yaml'), yaml);
@@ -325,4 +328,119 @@ export async function connectWithOAuth(
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
   await client.connect(transport);
   return { client, transport, callback };
+}
+
+/** A PKCE pair (RFC 7636, S256). */
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** Registers a public client by DCR; returns its client_id. */
+export async function registerClient(
+  d: Pick<Deployment, 'proxy'>,
+  redirectUri: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const response = await fetch(`${d.proxy.url}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'Raw Client',
+      redirect_uris: [redirectUri],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      ...extra,
+    }),
+  });
+  const body = (await response.json()) as { client_id?: string };
+  if (response.status !== 201 || body.client_id === undefined) {
+    throw new Error(`registration failed: ${response.status} ${JSON.stringify(body)}`);
+  }
+  return body.client_id;
+}
+
+/** An authorization request URL; pass `undefined` to leave a parameter out. */
+export function authorizeUrl(
+  d: Pick<Deployment, 'proxy'>,
+  params: Record<string, string | undefined>,
+): string {
+  const url = new URL(`${d.proxy.url}/oauth/authorize`);
+  const defaults: Record<string, string | undefined> = {
+    response_type: 'code',
+    scope: 'mcp',
+    state: 'st-1',
+    resource: d.proxy.urls.resource,
+    code_challenge_method: 'S256',
+  };
+  for (const [key, value] of Object.entries({ ...defaults, ...params })) {
+    if (value !== undefined) url.searchParams.set(key, value);
+  }
+  return url.toString();
+}
+
+/** POST /oauth/token with form fields; returns status and JSON body. */
+export async function tokenRequest(
+  d: Pick<Deployment, 'proxy'>,
+  fields: Record<string, string | undefined>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) form.set(key, value);
+  const response = await fetch(`${d.proxy.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Registers by DCR, signs in, consents and exchanges the code: a fresh token set for `agent`. */
+export async function obtainTokens(
+  d: Pick<Deployment, 'proxy'>,
+  agent = 'alice',
+): Promise<{ clientId: string; access: string; refresh: string }> {
+  const redirectUri = 'http://127.0.0.1:9/cb';
+  const clientId = await registerClient(d, redirectUri);
+  const { verifier, challenge } = pkce();
+  const callback = await approve(
+    new Browser(),
+    authorizeUrl(d, { client_id: clientId, redirect_uri: redirectUri, code_challenge: challenge }),
+    d.proxy.url,
+    { agent },
+  );
+  const { status, body } = await tokenRequest(d, {
+    grant_type: 'authorization_code',
+    code: callback.get('code') ?? '',
+    redirect_uri: redirectUri,
+    client_id: clientId,
+    code_verifier: verifier,
+    resource: d.proxy.urls.resource,
+  });
+  if (status !== 200) throw new Error(`token request failed: ${status} ${JSON.stringify(body)}`);
+  return { clientId, access: String(body.access_token), refresh: String(body.refresh_token) };
+}
+
+/** A raw request (default: initialize) to /mcp with a Bearer token: the HTTP status and WWW-Authenticate. */
+export async function pingWith(
+  d: Pick<Deployment, 'proxy'>,
+  token: string,
+  body: unknown = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  },
+): Promise<{ status: number; challenge: string | null; text: string }> {
+  const response = await fetch(d.proxy.mcpUrl, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, challenge: response.headers.get('www-authenticate'), text: await response.text() };
 }
