@@ -39,6 +39,9 @@ export interface Deployment {
   serve(path: string, route: Route | Record<string, unknown>): void;
   /** A client metadata document for `path` on the document server, redirecting to `redirectUri`. */
   document(path: string, redirectUri: string, extra?: Record<string, unknown>): Record<string, unknown>;
+  /** Stops the proxy and the document server, keeping the folder. */
+  stop(): Promise<void>;
+  /** Stops, and removes the folder unless it was given. */
   close(): Promise<void>;
 }
 
@@ -47,6 +50,8 @@ export interface DeploymentOptions {
   oauthYaml?: string;
   /** Reuse a folder (a restart keeps keys and the store). */
   dir?: string;
+  /** The port to listen on (a restart keeps its URL); default any. */
+  port?: number;
   /** The development setting that lets metadata documents come from loopback (default on). */
   loopbackDocuments?: boolean;
 }
@@ -73,7 +78,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
   const docsBase = `https://127.0.0.1:${(docs.address() as AddressInfo).port}`;
   const hash = await hashPassword(password, testScrypt);
   const yaml = `proxy:
-  listen: { host: 127.0.0.1, port: 0 }
+  listen: { host: 127.0.0.1, port: ${options.port ?? 0} }
   keysDir: keys
 servers:
 ${childServer('alpha')}
@@ -133,10 +138,13 @@ ${options.oauthYaml ?? ''}`;
         ...extra,
       };
     },
-    async close() {
+    async stop() {
       await proxy.close();
       docs.closeAllConnections();
       await new Promise<void>((resolve) => docs.close(() => resolve()));
+    },
+    async close() {
+      await this.stop();
       if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
