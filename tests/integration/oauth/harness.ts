@@ -112,7 +112,7 @@ ${options.oauthYaml ?? ''}`;
   await writeFile(path.join(dir, 'mcpcp.yaml'), yaml);
   const config = parseConfig(yaml, path.join(dir, 'mcpcp.yaml'));
   const proxy = await startProxy({ config, logger: createSilentLogger(), closeTimeoutMs: 500 });
-  return {
+  const deployment: Deployment = {
     proxy,
     dir,
     docsBase,
@@ -144,10 +144,11 @@ ${options.oauthYaml ?? ''}`;
       await new Promise<void>((resolve) => docs.close(() => resolve()));
     },
     async close() {
-      await this.stop();
+      await deployment.stop();
       if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
+  return deployment;
 }
 
 /** A cookie jar over fetch that never follows redirects by itself. */
