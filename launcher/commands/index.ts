@@ -8,6 +8,7 @@ import { registerPolicy } from './policy.ts';
 import { registerStatus } from './status.ts';
 import { registerToken } from './token.ts';
 import { registerUp } from './up.ts';
+import { registerUsers } from './users.ts';
 import { registerVerify } from './verify.ts';
 
 export const commands: Register[] = [
@@ -19,5 +20,6 @@ export const commands: Register[] = [
   registerStatus,
   registerToken,
   registerUp,
+  registerUsers,
   registerVerify,
 ];
