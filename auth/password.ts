@@ -30,7 +30,9 @@ export async function hashPassword(
   }
   const salt = randomBytes(saltLength);
   const key = await scrypt(password, salt, { ...params, maxmem: memoryFor(params) });
-  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join(
+    '$',
+  );
 }
 
 /** True when `password` matches `stored`; false for a wrong password or a malformed hash. */
@@ -56,6 +58,8 @@ export function scryptParamsOf(stored: string | undefined): { N: number; r: numb
 }
 
 /** A hash of a random password: checked against when the user is unknown, so both cases take as long. */
-export async function decoyHash(params: { N: number; r: number; p: number } = defaultScryptParams): Promise<string> {
+export async function decoyHash(
+  params: { N: number; r: number; p: number } = defaultScryptParams,
+): Promise<string> {
   return hashPassword(randomBytes(24).toString('base64url'), params);
 }

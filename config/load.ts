@@ -78,7 +78,10 @@ function resolveOAuthPaths(oauth: NonNullable<ParsedConfig['oauth']>, dir: strin
   return {
     ...oauth,
     store: oauth.store === ':memory:' ? oauth.store : path.resolve(dir, oauth.store),
-    development: { ...oauth.development, ...(ca === undefined ? {} : { trustedCaFile: path.resolve(dir, ca) }) },
+    development: {
+      ...oauth.development,
+      ...(ca === undefined ? {} : { trustedCaFile: path.resolve(dir, ca) }),
+    },
   };
 }
 

@@ -5,7 +5,11 @@
 import type { z } from 'zod';
 
 interface CheckedConfig {
-  readonly proxy: { readonly publicUrl?: string | undefined; readonly issuer?: string | undefined; readonly jwksUrl?: string | undefined };
+  readonly proxy: {
+    readonly publicUrl?: string | undefined;
+    readonly issuer?: string | undefined;
+    readonly jwksUrl?: string | undefined;
+  };
   readonly agents: Readonly<Record<string, unknown>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;
   readonly policy: { readonly rules: readonly { readonly subjects: readonly string[] }[] };

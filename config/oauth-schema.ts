@@ -11,7 +11,8 @@ export const scopeNamePattern = /^[a-zA-Z0-9_.:-]{1,64}$/;
 
 /** `scrypt$N$r$p$salt$hash` (base64url), as `mcpcp users add` writes it (auth/password.ts). */
 const passwordHash = z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{32,}$/, {
-  error: 'passwordHash must be a hash written by `mcpcp users add NAME` (scrypt$N$r$p$salt$hash), never a password',
+  error:
+    'passwordHash must be a hash written by `mcpcp users add NAME` (scrypt$N$r$p$salt$hash), never a password',
 });
 
 const userSchema = z.strictObject({
@@ -66,7 +67,9 @@ const developmentSchema = z
         'Development only: a PEM file of extra CA certificates trusted when fetching metadata documents (a local test CA). Relative to the config file.',
       ),
   })
-  .describe('Settings that weaken SSRF protection for local development and tests. Never set them in production.');
+  .describe(
+    'Settings that weaken SSRF protection for local development and tests. Never set them in production.',
+  );
 
 const scopeSchema = z.strictObject({
   description: z.string().min(1),
@@ -117,7 +120,9 @@ export const oauthSchema = z
         z.string().regex(scopeNamePattern, { error: `scope names must match ${String(scopeNamePattern)}` }),
         scopeSchema,
       )
-      .default({ mcp: { description: 'Use the tools, prompts and resources the agent is allowed', allow: ['**'] } })
+      .default({
+        mcp: { description: 'Use the tools, prompts and resources the agent is allowed', allow: ['**'] },
+      })
       .describe(
         'Scopes a client may ask for. A call on a name no granted scope covers gets 403 insufficient_scope naming the scopes it needs.',
       ),

@@ -53,7 +53,13 @@ export interface ProxyAppOptions {
    * Step-up for OAuth-issued tokens (proxy/oauth/scopes.ts): the scopes a request needs when its token lacks
    * them, answered with 403 insufficient_scope naming them. Default: none.
    */
-  stepUp?: ((principal: Principal, method: string, params: Record<string, unknown> | undefined) => readonly string[] | undefined) | undefined;
+  stepUp?:
+    | ((
+        principal: Principal,
+        method: string,
+        params: Record<string, unknown> | undefined,
+      ) => readonly string[] | undefined)
+    | undefined;
   /** Scopes named in the 401 challenge, so OAuth clients know what to ask for. Default: none. */
   challengeScopes?: readonly string[] | undefined;
   /** Extra routes (e.g. the OAuth authorization server) mounted on the same origin. */
@@ -281,7 +287,8 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     const check = checkJsonRpcMessage(parsed);
     if (!check.ok) return jsonRpcErrorResponse(400, check.code, check.message, { id: check.id });
 
-    const needed = check.kind === 'request' ? options.stepUp?.(principal, check.method, check.params) : undefined;
+    const needed =
+      check.kind === 'request' ? options.stepUp?.(principal, check.method, check.params) : undefined;
     if (needed !== undefined && check.kind === 'request') return insufficientScope(needed, check.id);
     if (check.kind === 'request' && options.rateLimiter !== undefined && !options.charged?.has(request)) {
       const decision = options.rateLimiter.take(principal);

@@ -2,6 +2,7 @@
 import type { Register } from '../cli.ts';
 import { registerConfig } from './config.ts';
 import { registerDemo } from './demo.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
 import { registerKeys } from './keys.ts';
 import { registerPolicy } from './policy.ts';
@@ -14,6 +15,7 @@ import { registerVerify } from './verify.ts';
 export const commands: Register[] = [
   registerConfig,
   registerDemo,
+  registerDoctor,
   registerDown,
   registerKeys,
   registerPolicy,

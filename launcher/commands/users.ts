@@ -42,7 +42,9 @@ export const registerUsers: Register = (program) => {
 
   users
     .command('add')
-    .description('add a person (or, with --force, replace one) with a scrypt password hash and the agents they may act as')
+    .description(
+      'add a person (or, with --force, replace one) with a scrypt password hash and the agents they may act as',
+    )
     .argument('<name>', `user name (${String(userNamePattern)})`)
     .requiredOption('--agent <agent...>', 'an agent this person may act as (repeat for several)')
     .option('--config <file>', `config file (default: ./${defaultConfigFile})`)
@@ -51,7 +53,10 @@ export const registerUsers: Register = (program) => {
     .option('--json', 'print JSON')
     .action(
       withUsageErrors(
-        async (name: string, flags: UserFlags & { agent: string[]; passwordStdin?: boolean; force?: boolean }) => {
+        async (
+          name: string,
+          flags: UserFlags & { agent: string[]; passwordStdin?: boolean; force?: boolean },
+        ) => {
           if (!userNamePattern.test(name)) {
             throw new McpcpError('ERR_INVALID_ARGUMENT', `user name must match ${String(userNamePattern)}`);
           }
@@ -89,7 +94,11 @@ export const registerUsers: Register = (program) => {
         }
         doc.deleteIn(['oauth', 'users', name]);
         await writeConfigText(file, doc.toString());
-        process.stdout.write(flags.json === true ? `${JSON.stringify({ removed: name, file })}\n` : `removed ${name} from ${file}\n`);
+        process.stdout.write(
+          flags.json === true
+            ? `${JSON.stringify({ removed: name, file })}\n`
+            : `removed ${name} from ${file}\n`,
+        );
       }),
     );
 
@@ -103,7 +112,10 @@ export const registerUsers: Register = (program) => {
         void command;
         const file = flags.config ?? defaultConfigFile;
         const config = parseConfig(await readConfigText(file), file, path.dirname(path.resolve(file)));
-        const list = Object.entries(config.oauth?.users ?? {}).map(([user, entry]) => ({ user, agents: entry.agents }));
+        const list = Object.entries(config.oauth?.users ?? {}).map(([user, entry]) => ({
+          user,
+          agents: entry.agents,
+        }));
         process.stdout.write(
           flags.json === true
             ? `${JSON.stringify(list)}\n`

@@ -3,7 +3,7 @@
 // checked address, so DNS cannot answer differently a moment later), no redirects followed, a time limit on
 // the whole exchange and a size cap counted while reading. It is handed to oidc-provider as its `fetch`.
 // It must not parse or judge the document: oidc-provider does.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns';
 import { request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
@@ -37,11 +37,11 @@ function guardedLookup(allowLoopback: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error !== null) return callback(error, '', 0);
-      const list = addresses as unknown as LookupAddress[];
+      const list = addresses;
       const refused = list.find((a) => !addressAllowed(a.address, allowLoopback));
       if (refused !== undefined || list.length === 0) {
         const reason = new ClientFetchError('address', `${hostname} resolves to a refused address`);
-        return callback(reason as NodeJS.ErrnoException, '', 0);
+        return callback(reason, '', 0);
       }
       if (options.all === true) return callback(null, list);
       const first = list[0]!;
@@ -57,7 +57,9 @@ export function createClientFetch(options: ClientFetchOptions): FetchLike {
     new Promise<Response>((resolve, reject) => {
       const url = new URL(String(input));
       if (url.protocol !== 'https:') {
-        return reject(new ClientFetchError('scheme', 'client metadata documents are fetched over https only'));
+        return reject(
+          new ClientFetchError('scheme', 'client metadata documents are fetched over https only'),
+        );
       }
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
       // An IP literal skips DNS (and so `lookup`): check it here.
@@ -68,12 +70,21 @@ export function createClientFetch(options: ClientFetchOptions): FetchLike {
       if (init.signal) signals.push(init.signal);
       const signal = AbortSignal.any(signals);
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'mcpcp' };
-      const req = request(url, { method: 'GET', headers, lookup, signal, ...(ca === undefined ? {} : { ca }) });
+      const req = request(url, {
+        method: 'GET',
+        headers,
+        lookup,
+        signal,
+        ...(ca === undefined ? {} : { ca }),
+      });
       req.once('error', (error) => {
-        if (signal.aborted) return reject(new ClientFetchError('timeout', 'client metadata document fetch timed out'));
+        if (signal.aborted)
+          return reject(new ClientFetchError('timeout', 'client metadata document fetch timed out'));
         reject(error instanceof ClientFetchError ? error : new ClientFetchError('network', error.message));
       });
-      req.once('response', (res: IncomingMessage) => resolve(toResponse(res, options.maxBytes, req.destroy.bind(req))));
+      req.once('response', (res: IncomingMessage) =>
+        resolve(toResponse(res, options.maxBytes, req.destroy.bind(req))),
+      );
       req.end();
     });
 }
@@ -81,7 +92,8 @@ export function createClientFetch(options: ClientFetchOptions): FetchLike {
 /** A Web Response over node's response, whose body errors once more than `maxBytes` arrive. */
 function toResponse(res: IncomingMessage, maxBytes: number, destroy: (error?: Error) => void): Response {
   const headers = new Headers();
-  for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+  for (let i = 0; i < res.rawHeaders.length; i += 2)
+    headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
   const status = res.statusCode ?? 500;
   if (status === 204 || status === 304 || (status >= 300 && status < 400)) {
     res.resume();
@@ -94,7 +106,10 @@ function toResponse(res: IncomingMessage, maxBytes: number, destroy: (error?: Er
       res.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > maxBytes) {
-          const error = new ClientFetchError('too-large', `client metadata document larger than ${maxBytes} bytes`);
+          const error = new ClientFetchError(
+            'too-large',
+            `client metadata document larger than ${maxBytes} bytes`,
+          );
           controller.error(error);
           destroy(error);
           return;

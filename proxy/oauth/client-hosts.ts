@@ -6,6 +6,8 @@ export function hostAllowed(hostname: string, allowedHosts: readonly string[] | 
   const host = hostname.toLowerCase().replace(/\.$/, '');
   return allowedHosts.some((entry) => {
     const pattern = entry.toLowerCase();
-    return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern;
+    return pattern.startsWith('*.')
+      ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1
+      : host === pattern;
   });
 }

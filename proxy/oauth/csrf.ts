@@ -37,7 +37,11 @@ export function checkCsrf(options: {
   secFetchSite: string | undefined;
   expectedOrigin: string;
 }): string | undefined {
-  if (options.secFetchSite !== undefined && options.secFetchSite !== 'same-origin' && options.secFetchSite !== 'none')
+  if (
+    options.secFetchSite !== undefined &&
+    options.secFetchSite !== 'same-origin' &&
+    options.secFetchSite !== 'none'
+  )
     return 'cross-site form post';
   if (options.origin !== undefined && options.origin !== 'null' && options.origin !== options.expectedOrigin)
     return 'form posted from another origin';

@@ -50,18 +50,31 @@ export interface AuthorizationServer {
 const wellKnownAs = '/.well-known/oauth-authorization-server';
 const wellKnownOidc = '/.well-known/openid-configuration';
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res
-    .writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers })
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+      ...headers,
+    })
     .end(text);
 }
 
-export async function createAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
+export async function createAuthorizationServer(
+  options: AuthorizationServerOptions,
+): Promise<AuthorizationServer> {
   const { oauth, urls } = options;
   const log = options.logger.child({ component: 'oauth' });
   const extraCa =
-    oauth.development.trustedCaFile === undefined ? undefined : await readFile(oauth.development.trustedCaFile, 'utf8');
+    oauth.development.trustedCaFile === undefined
+      ? undefined
+      : await readFile(oauth.development.trustedCaFile, 'utf8');
   if (oauth.development.allowLoopbackClientIds || extraCa !== undefined) {
     log.warn('oauth.development settings are on: client metadata documents may come from loopback addresses');
   }
@@ -93,7 +106,8 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
   const registrations = createRateLimiter<string>({
     limitFor: () => ({
       requestsPerMinute: oauth.clients.registrationRateLimit.requestsPerMinute,
-      burst: oauth.clients.registrationRateLimit.burst ?? oauth.clients.registrationRateLimit.requestsPerMinute,
+      burst:
+        oauth.clients.registrationRateLimit.burst ?? oauth.clients.registrationRateLimit.requestsPerMinute,
     }),
     keyOf: (address) => address,
   });
@@ -157,7 +171,10 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
           if (grantId === undefined) return principal;
           const bound = typeof grantId === 'string' ? store.grantAgent(grantId) : undefined;
           if (bound === undefined || bound.agent !== principal.agent) {
-            throw new McpcpError('ERR_TOKEN_REVOKED', 'the grant behind this token was revoked or has expired');
+            throw new McpcpError(
+              'ERR_TOKEN_REVOKED',
+              'the grant behind this token was revoked or has expired',
+            );
           }
           return principal;
         },

@@ -9,8 +9,21 @@ import { summariseAccess } from '../../auth/access-summary.ts';
 import { decoyHash, scryptParamsOf, verifyPassword } from '../../auth/password.ts';
 import type { McpcpConfig, OAuthConfig } from '../../config/schema.ts';
 import type { Logger } from '../../lib/log.ts';
-import { checkCsrf, csrfCookie, csrfCookieHeader, csrfToken, newCsrfCookieValue, readCookie } from './csrf.ts';
-import { pageHeaders, renderConsentPage, renderErrorPage, renderLoginPage, type ClientView } from './pages.ts';
+import {
+  checkCsrf,
+  csrfCookie,
+  csrfCookieHeader,
+  csrfToken,
+  newCsrfCookieValue,
+  readCookie,
+} from './csrf.ts';
+import {
+  pageHeaders,
+  renderConsentPage,
+  renderErrorPage,
+  renderLoginPage,
+  type ClientView,
+} from './pages.ts';
 import { createLoginThrottle } from './login-throttle.ts';
 import { interactionPath } from './provider.ts';
 import type { OAuthStore } from './store.ts';
@@ -31,7 +44,9 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise
 const maxFormBytes = 16 * 1024;
 
 function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...pageHeaders, ...headers, 'content-length': String(Buffer.byteLength(html)) }).end(html);
+  res
+    .writeHead(status, { ...pageHeaders, ...headers, 'content-length': String(Buffer.byteLength(html)) })
+    .end(html);
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
@@ -60,7 +75,8 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
 
   async function clientView(clientId: string, redirectUri: string): Promise<ClientView> {
     const client = await provider.Client.find(clientId);
-    const cimd = (client as { clientIdMetadataDocument?: boolean } | undefined)?.clientIdMetadataDocument === true;
+    const cimd =
+      (client as { clientIdMetadataDocument?: boolean } | undefined)?.clientIdMetadataDocument === true;
     return {
       name: typeof client?.clientName === 'string' && client.clientName !== '' ? client.clientName : clientId,
       clientId,
@@ -85,12 +101,18 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
     return asked.filter((s) => Object.hasOwn(oauth.scopes, s));
   }
 
-  async function showPage(req: IncomingMessage, res: ServerResponse, error?: { status: number; message: string }, user?: string): Promise<void> {
+  async function showPage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    error?: { status: number; message: string },
+    user?: string,
+  ): Promise<void> {
     const details = await provider.interactionDetails(req, res);
     const params = details.params as Record<string, unknown>;
     const client = await clientView(String(params.client_id), String(params.redirect_uri));
     const csrf = csrfFor(req, details.uid);
-    const headers: Record<string, string> = csrf.setCookie === undefined ? {} : { 'set-cookie': csrf.setCookie };
+    const headers: Record<string, string> =
+      csrf.setCookie === undefined ? {} : { 'set-cookie': csrf.setCookie };
     if (details.prompt.name === 'login') {
       const html = renderLoginPage({
         client,
@@ -104,23 +126,39 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
     const accountId = details.session?.accountId ?? '';
     const person = oauth.users[accountId];
     if (details.prompt.name !== 'consent' || person === undefined) {
-      return send(res, 400, renderErrorPage('invalid_request', 'This step of the sign-in is not known here.'));
+      return send(
+        res,
+        400,
+        renderErrorPage('invalid_request', 'This step of the sign-in is not known here.'),
+      );
     }
     const html = renderConsentPage({
       client,
       user: accountId,
       agents: person.agents.map((name) => ({ name, access: access.get(name) ?? access.get('*') })),
-      scopes: requestedScopes(params.scope).map((name) => ({ name, description: oauth.scopes[name]!.description })),
+      scopes: requestedScopes(params.scope).map((name) => ({
+        name,
+        description: oauth.scopes[name]!.description,
+      })),
       action: `${interactionPath}/${details.uid}/consent`,
       csrf: csrf.token,
     });
     return send(res, error?.status ?? 200, html, headers);
   }
 
-  async function login(req: IncomingMessage, res: ServerResponse, uid: string, form: URLSearchParams): Promise<void> {
+  async function login(
+    req: IncomingMessage,
+    res: ServerResponse,
+    uid: string,
+    form: URLSearchParams,
+  ): Promise<void> {
     const details = await provider.interactionDetails(req, res);
     if (details.uid !== uid || details.prompt.name !== 'login') {
-      return send(res, 400, renderErrorPage('invalid_request', 'This sign-in is not waiting for a password.'));
+      return send(
+        res,
+        400,
+        renderErrorPage('invalid_request', 'This sign-in is not waiting for a password.'),
+      );
     }
     const user = form.get('user') ?? '';
     const userKey = `user:${user.toLowerCase()}`;
@@ -130,7 +168,12 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
     if (wait > 0) {
       log.warn({ user, address }, 'sign-in rate limited');
       res.setHeader('retry-after', String(wait));
-      return showPage(req, res, { status: 429, message: `Too many attempts. Try again in ${wait} seconds.` }, user);
+      return showPage(
+        req,
+        res,
+        { status: 429, message: `Too many attempts. Try again in ${wait} seconds.` },
+        user,
+      );
     }
     const person = Object.hasOwn(oauth.users, user) ? oauth.users[user] : undefined;
     const password = form.get('password') ?? '';
@@ -145,10 +188,20 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
       return showPage(req, res, { status: 401, message: 'Wrong user name or password.' }, user);
     }
     log.info({ user }, 'signed in');
-    await provider.interactionFinished(req, res, { login: { accountId: user } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user } },
+      { mergeWithLastSubmission: false },
+    );
   }
 
-  async function consent(req: IncomingMessage, res: ServerResponse, uid: string, form: URLSearchParams): Promise<void> {
+  async function consent(
+    req: IncomingMessage,
+    res: ServerResponse,
+    uid: string,
+    form: URLSearchParams,
+  ): Promise<void> {
     const details = await provider.interactionDetails(req, res);
     if (details.uid !== uid || details.prompt.name !== 'consent') {
       return send(res, 400, renderErrorPage('invalid_request', 'This sign-in is not waiting for consent.'));
@@ -172,11 +225,14 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
     const grant = new provider.Grant({ accountId: user, clientId: String(params.client_id) });
     const asked = typeof params.scope === 'string' ? params.scope.split(' ') : [];
     // oidc-provider counts every configured scope as an OpenID one too; its consent check wants them all granted.
-    const oidcScopes = asked.filter((s) => s === 'openid' || s === 'offline_access' || Object.hasOwn(oauth.scopes, s));
+    const oidcScopes = asked.filter(
+      (s) => s === 'openid' || s === 'offline_access' || Object.hasOwn(oauth.scopes, s),
+    );
     if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes.join(' '));
     const resources = Array.isArray(params.resource) ? params.resource : [params.resource];
     for (const resource of resources) {
-      if (typeof resource === 'string') grant.addResourceScope(resource, requestedScopes(params.scope).join(' '));
+      if (typeof resource === 'string')
+        grant.addResourceScope(resource, requestedScopes(params.scope).join(' '));
     }
     const grantId = await grant.save();
     store.setGrantAgent(grantId, user, agent);
@@ -202,12 +258,16 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
         cookieValue: readCookie(req.headers.cookie, csrfCookie),
         formToken: form.get('csrf') ?? undefined,
         origin: req.headers.origin,
-        secFetchSite: req.headers['sec-fetch-site'] as string | undefined,
+        secFetchSite: req.headers['sec-fetch-site'],
         expectedOrigin: options.publicOrigin,
       });
       if (refused !== undefined) {
         log.warn({ reason: refused }, 'form refused (CSRF)');
-        return send(res, 403, renderErrorPage('forbidden', 'This form could not be verified. Go back and try again.'));
+        return send(
+          res,
+          403,
+          renderErrorPage('forbidden', 'This form could not be verified. Go back and try again.'),
+        );
       }
       if (step === 'login') return await login(req, res, uid, form);
       return await consent(req, res, uid, form);
@@ -217,7 +277,10 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
         return send(
           res,
           400,
-          renderErrorPage('session_not_found', 'This sign-in has expired or was opened in another browser. Start again from your client.'),
+          renderErrorPage(
+            'session_not_found',
+            'This sign-in has expired or was opened in another browser. Start again from your client.',
+          ),
         );
       }
       log.error({ err: error }, 'interaction failed');

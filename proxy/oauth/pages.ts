@@ -67,15 +67,23 @@ export function renderLoginPage(options: {
 }
 
 function accessList(access: AgentAccess | undefined): string {
-  if (access === undefined || access.rules.length === 0) return '<p class="warn">No rule allows this agent anything yet.</p>';
+  if (access === undefined || access.rules.length === 0)
+    return '<p class="warn">No rule allows this agent anything yet.</p>';
   const items = access.rules.map((r) => {
-    const allow = r.allow.length === 0 ? 'nothing' : r.allow.map((g) => `<code>${escapeHtml(g)}</code>`).join(', ');
-    const deny = r.deny.length === 0 ? '' : `; never ${r.deny.map((g) => `<code>${escapeHtml(g)}</code>`).join(', ')}`;
-    const args = r.arguments.length === 0 ? '' : `; with constrained arguments: ${r.arguments.map((a) => `<code>${escapeHtml(a)}</code>`).join(', ')}`;
+    const allow =
+      r.allow.length === 0 ? 'nothing' : r.allow.map((g) => `<code>${escapeHtml(g)}</code>`).join(', ');
+    const deny =
+      r.deny.length === 0 ? '' : `; never ${r.deny.map((g) => `<code>${escapeHtml(g)}</code>`).join(', ')}`;
+    const args =
+      r.arguments.length === 0
+        ? ''
+        : `; with constrained arguments: ${r.arguments.map((a) => `<code>${escapeHtml(a)}</code>`).join(', ')}`;
     return `<li>server <strong>${escapeHtml(r.server)}</strong>: ${allow}${deny}${args} <span class="muted">(rule ${escapeHtml(r.rule)})</span></li>`;
   });
   const limit =
-    access.rateLimit === undefined ? '' : `<li>at most ${access.rateLimit.requestsPerMinute} requests a minute</li>`;
+    access.rateLimit === undefined
+      ? ''
+      : `<li>at most ${access.rateLimit.requestsPerMinute} requests a minute</li>`;
   return `<ul>${items.join('')}${limit}</ul>`;
 }
 

@@ -7,7 +7,12 @@
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  errors,
+  interactionPolicy,
+  type Configuration,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 import type { OAuthConfig } from '../../config/schema.ts';
 import type { Signer } from '../../auth/keys.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -35,7 +40,6 @@ export const oauthRoutes = {
 
 export const interactionPath = '/oauth/interaction';
 
-
 export interface OidcProviderOptions {
   issuer: string;
   /** The canonical resource (the proxy's /mcp URL): the only `resource` tokens are issued for. */
@@ -57,10 +61,13 @@ function consentEveryTime(): ReturnType<typeof interactionPolicy.base> {
   const policy = interactionPolicy.base();
   const consent = policy.get('consent');
   consent?.checks.add(
-    new interactionPolicy.Check('mcpcp_choose_agent', 'the person chooses the agent for this connection', (ctx) =>
-      ctx.oidc.result?.consent?.grantId === undefined
-        ? interactionPolicy.Check.REQUEST_PROMPT
-        : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    new interactionPolicy.Check(
+      'mcpcp_choose_agent',
+      'the person chooses the agent for this connection',
+      (ctx) =>
+        ctx.oidc.result?.consent?.grantId === undefined
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),
   );
   return policy;
@@ -75,7 +82,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
 
   const configuration: Configuration = {
     adapter: (name: string) => store.adapterFor(name),
-    jwks: { keys: [signingJwk(options.signer) as never] },
+    jwks: { keys: [signingJwk(options.signer)] },
     routes: oauthRoutes,
     responseTypes: ['code'],
     pkce: { required: () => true },
@@ -125,7 +132,10 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       userinfo: { enabled: false },
       introspection: { enabled: false },
       // A client may revoke only its own tokens (RFC 7009 §2.1); others' are ignored with 200, as the RFC asks.
-      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
       registration: {
         enabled: oauth.clients.registration,
         initialAccessToken: false,
@@ -145,12 +155,14 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
           if (ctx.oidc.params?.resource === undefined) {
             throw new errors.InvalidTarget(`the resource parameter is required (${resource})`);
           }
-          return undefined as unknown as string;
+          return undefined;
         },
         useGrantedResource: () => false,
         getResourceServerInfo: (_ctx, indicator) => {
           if (indicator !== resource) {
-            throw new errors.InvalidTarget(`unknown resource; this server issues tokens for ${resource} only`);
+            throw new errors.InvalidTarget(
+              `unknown resource; this server issues tokens for ${resource} only`,
+            );
           }
           return {
             scope: scopeNames.join(' '),
@@ -193,7 +205,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
   provider.use(async (ctx, next) => {
     await next();
     // RFC 8414 metadata: the scopes a client may ask for are MCPCP's, not OpenID Connect's.
-    if (ctx.oidc?.route === 'discovery' && typeof ctx.body === 'object' && ctx.body !== null) {
+    const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
+    if (route === 'discovery' && typeof ctx.body === 'object' && ctx.body !== null) {
       (ctx.body as Record<string, unknown>).scopes_supported = scopeNames;
     }
   });
@@ -214,8 +227,13 @@ const maxTokenRequestBytes = 56 * 1024;
  */
 function requireResourceAtToken(resource: string): Parameters<Provider['use']>[0] {
   return async (ctx, next) => {
-    if (ctx.path !== oauthRoutes.token || ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) {
-      return next();
+    if (
+      ctx.path !== oauthRoutes.token ||
+      ctx.method !== 'POST' ||
+      !ctx.is('application/x-www-form-urlencoded')
+    ) {
+      await next();
+      return;
     }
     const req = ctx.req;
     const chunks: Buffer[] = [];
@@ -248,6 +266,6 @@ function requireResourceAtToken(resource: string): Parameters<Provider['use']>[0
       socket: req.socket,
     });
     ctx.req = replay as unknown as IncomingMessage;
-    return next();
+    await next();
   };
 }

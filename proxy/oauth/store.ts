@@ -62,6 +62,15 @@ export interface OAuthStore {
   close(): void;
 }
 
+/** oidc-provider wants promises; node:sqlite is synchronous. A throw becomes a rejection. */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('base64url');
 
 export function openOAuthStore(options: { file: string; now?: () => number }): OAuthStore {
@@ -88,57 +97,75 @@ export function openOAuthStore(options: { file: string; now?: () => number }): O
       return parsed;
     };
     return {
-      async upsert(id, payload, expiresIn) {
-        const stored: AdapterPayload = { ...payload };
-        if (hashed) delete stored.jti;
-        const expiresAt = typeof expiresIn === 'number' ? now() + expiresIn * 1000 : null;
-        q(
-          `INSERT INTO oauth_records (model, id, payload, grant_id, uid, user_code, expires_at)
+      upsert(id, payload, expiresIn) {
+        return settle(() => {
+          const stored: AdapterPayload = { ...payload };
+          if (hashed) delete stored.jti;
+          const expiresAt = typeof expiresIn === 'number' ? now() + expiresIn * 1000 : null;
+          q(
+            `INSERT INTO oauth_records (model, id, payload, grant_id, uid, user_code, expires_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
              uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-        ).run(
-          model,
-          key(id),
-          JSON.stringify(stored),
-          payload.grantId ?? null,
-          payload.uid ?? null,
-          payload.userCode === undefined ? null : sha256(payload.userCode),
-          expiresAt,
-        );
-      },
-      async find(id) {
-        return read(
-          q(`SELECT payload FROM oauth_records WHERE model = ? AND id = ? ${live}`).get(model, key(id), now()),
-          id,
-        );
-      },
-      async findByUid(uid) {
-        return read(
-          q(`SELECT payload FROM oauth_records WHERE model = ? AND uid = ? ${live}`).get(model, uid, now()),
-          undefined,
-        );
-      },
-      async findByUserCode(userCode) {
-        return read(
-          q(`SELECT payload FROM oauth_records WHERE model = ? AND user_code = ? ${live}`).get(
+          ).run(
             model,
-            sha256(userCode),
-            now(),
-          ),
-          undefined,
-        );
+            key(id),
+            JSON.stringify(stored),
+            payload.grantId ?? null,
+            payload.uid ?? null,
+            payload.userCode === undefined ? null : sha256(payload.userCode),
+            expiresAt,
+          );
+        });
       },
-      async consume(id) {
-        q(
-          `UPDATE oauth_records SET payload = json_set(payload, '$.consumed', ?) WHERE model = ? AND id = ?`,
-        ).run(Math.floor(now() / 1000), model, key(id));
+      find(id) {
+        return settle(() => {
+          return read(
+            q(`SELECT payload FROM oauth_records WHERE model = ? AND id = ? ${live}`).get(
+              model,
+              key(id),
+              now(),
+            ),
+            id,
+          );
+        });
       },
-      async destroy(id) {
-        q('DELETE FROM oauth_records WHERE model = ? AND id = ?').run(model, key(id));
+      findByUid(uid) {
+        return settle(() => {
+          return read(
+            q(`SELECT payload FROM oauth_records WHERE model = ? AND uid = ? ${live}`).get(model, uid, now()),
+            undefined,
+          );
+        });
       },
-      async revokeByGrantId(grantId) {
-        q('DELETE FROM oauth_records WHERE model = ? AND grant_id = ?').run(model, grantId);
+      findByUserCode(userCode) {
+        return settle(() => {
+          return read(
+            q(`SELECT payload FROM oauth_records WHERE model = ? AND user_code = ? ${live}`).get(
+              model,
+              sha256(userCode),
+              now(),
+            ),
+            undefined,
+          );
+        });
+      },
+      consume(id) {
+        return settle(() => {
+          q(
+            `UPDATE oauth_records SET payload = json_set(payload, '$.consumed', ?) WHERE model = ? AND id = ?`,
+          ).run(Math.floor(now() / 1000), model, key(id));
+        });
+      },
+      destroy(id) {
+        return settle(() => {
+          q('DELETE FROM oauth_records WHERE model = ? AND id = ?').run(model, key(id));
+        });
+      },
+      revokeByGrantId(grantId) {
+        return settle(() => {
+          q('DELETE FROM oauth_records WHERE model = ? AND grant_id = ?').run(model, grantId);
+        });
       },
     };
   }
@@ -160,14 +187,17 @@ export function openOAuthStore(options: { file: string; now?: () => number }): O
       return JSON.parse(row.agent) as { user: string; agent: string };
     },
     secret(name) {
-      const row = q('SELECT value FROM oauth_secrets WHERE name = ?').get(name) as { value: string } | undefined;
+      const row = q('SELECT value FROM oauth_secrets WHERE name = ?').get(name) as
+        { value: string } | undefined;
       if (row !== undefined) return row.value;
       const value = randomBytes(32).toString('base64url');
       q('INSERT OR IGNORE INTO oauth_secrets (name, value) VALUES (?, ?)').run(name, value);
       return (q('SELECT value FROM oauth_secrets WHERE name = ?').get(name) as { value: string }).value;
     },
     sweep() {
-      return Number(q('DELETE FROM oauth_records WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now()).changes);
+      return Number(
+        q('DELETE FROM oauth_records WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now()).changes,
+      );
     },
     close() {
       db.close();
@@ -176,7 +206,9 @@ export function openOAuthStore(options: { file: string; now?: () => number }): O
 }
 
 function migrate(db: DatabaseSync): void {
-  db.exec('CREATE TABLE IF NOT EXISTS oauth_migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS oauth_migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+  );
   const row = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM oauth_migrations').get() as { id: number };
   for (let id = row.id + 1; id <= migrations.length; id += 1) {
     db.exec('BEGIN IMMEDIATE');

@@ -42,7 +42,10 @@ afterAll(async () => {
 
 describe('mcpcp users', () => {
   it('adds a person with a scrypt hash, never the password, keeping the comments', async () => {
-    const result = await mcpcp(['users', 'add', 'carol', '--agent', 'alice', '--agent', 'bob', '--password-stdin'], 's3cret-passphrase\n');
+    const result = await mcpcp(
+      ['users', 'add', 'carol', '--agent', 'alice', '--agent', 'bob', '--password-stdin'],
+      's3cret-passphrase\n',
+    );
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('added carol');
     const text = await readFile(file, 'utf8');
@@ -58,7 +61,10 @@ describe('mcpcp users', () => {
 
   it('refuses to replace a person without --force (exit 2, file unchanged)', async () => {
     const before = await readFile(file, 'utf8');
-    const result = await mcpcp(['users', 'add', 'carol', '--agent', 'alice', '--password-stdin'], 'another-one\n');
+    const result = await mcpcp(
+      ['users', 'add', 'carol', '--agent', 'alice', '--password-stdin'],
+      'another-one\n',
+    );
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('--force');
     expect(await readFile(file, 'utf8')).toBe(before);
@@ -66,14 +72,21 @@ describe('mcpcp users', () => {
 
   it('refuses an agent the config does not know, naming file, line and field (exit 2, file unchanged)', async () => {
     const before = await readFile(file, 'utf8');
-    const result = await mcpcp(['users', 'add', 'dave', '--agent', 'nobody', '--password-stdin'], 'long-enough-pw\n');
+    const result = await mcpcp(
+      ['users', 'add', 'dave', '--agent', 'nobody', '--password-stdin'],
+      'long-enough-pw\n',
+    );
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/mcpcp\.yaml:\d+:\d+: oauth\.users\.dave\.agents\[0\]: unknown agent "nobody"/);
+    expect(result.stderr).toMatch(
+      /mcpcp\.yaml:\d+:\d+: oauth\.users\.dave\.agents\[0\]: unknown agent "nobody"/,
+    );
     expect(await readFile(file, 'utf8')).toBe(before);
   });
 
   it('refuses a short password and a missing terminal', async () => {
-    expect((await mcpcp(['users', 'add', 'erin', '--agent', 'bob', '--password-stdin'], 'short\n')).exitCode).toBe(2);
+    expect(
+      (await mcpcp(['users', 'add', 'erin', '--agent', 'bob', '--password-stdin'], 'short\n')).exitCode,
+    ).toBe(2);
     const noTty = await mcpcp(['users', 'add', 'erin', '--agent', 'bob'], '');
     expect(noTty.exitCode).toBe(2);
     expect(noTty.stderr).toContain('--password-stdin');

@@ -3,7 +3,17 @@
 // is not the document's URL), the HTTP cache, and what the consent page shows about the client.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approve, authorizeUrl, Browser, formAction, formField, password, pkce, startDeployment, type Deployment } from './harness.ts';
+import {
+  approve,
+  authorizeUrl,
+  Browser,
+  formAction,
+  formField,
+  password,
+  pkce,
+  startDeployment,
+  type Deployment,
+} from './harness.ts';
 
 const redirectUri = 'http://127.0.0.1:9/cb';
 
@@ -18,7 +28,8 @@ async function authorizeAs(d: Deployment, clientId: string): Promise<{ status: n
 describe('with loopback documents allowed (the development setting)', () => {
   let d: Deployment;
   const hits = new Map<string, number>();
-  const counted = (name: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  const counted =
+    (name: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
     (_req: IncomingMessage, res: ServerResponse) => {
       hits.set(name, (hits.get(name) ?? 0) + 1);
       res.writeHead(200, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
@@ -39,7 +50,9 @@ describe('with loopback documents allowed (the development setting)', () => {
   });
 
   it('refuses a document that redirects', async () => {
-    d.serve('/moved.json', (_req, res, base) => res.writeHead(302, { location: `${base}/client.json` }).end());
+    d.serve('/moved.json', (_req, res, base) =>
+      res.writeHead(302, { location: `${base}/client.json` }).end(),
+    );
     d.serve('/client.json', d.document('/client.json', redirectUri));
     const { status, text } = await authorizeAs(d, `${d.docsBase}/moved.json`);
     expect(status).toBe(400);
@@ -76,14 +89,20 @@ describe('with loopback documents allowed (the development setting)', () => {
   });
 
   it('keeps a document as long as its Cache-Control allows (at most 24 hours)', async () => {
-    d.serve('/cached.json', counted('cached', d.document('/cached.json', redirectUri), { 'cache-control': 'max-age=600' }));
+    d.serve(
+      '/cached.json',
+      counted('cached', d.document('/cached.json', redirectUri), { 'cache-control': 'max-age=600' }),
+    );
     expect((await authorizeAs(d, `${d.docsBase}/cached.json`)).status).toBe(303);
     expect((await authorizeAs(d, `${d.docsBase}/cached.json`)).status).toBe(303);
     expect(hits.get('cached')).toBe(1);
   });
 
   it("shows the client's name, where it sends the browser back, the agents and what each may use", async () => {
-    d.serve('/shown.json', d.document('/shown.json', 'http://127.0.0.1:9/back', { client_name: 'Shown <Client>' }));
+    d.serve(
+      '/shown.json',
+      d.document('/shown.json', 'http://127.0.0.1:9/back', { client_name: 'Shown <Client>' }),
+    );
     const browser = new Browser();
     const url = authorizeUrl(d, {
       client_id: `${d.docsBase}/shown.json`,
@@ -98,7 +117,10 @@ describe('with loopback documents allowed (the development setting)', () => {
       user: 'carol',
       password,
     });
-    ({ response } = await browser.follow(new URL(posted.headers.get('location')!, d.proxy.url).toString(), d.proxy.url));
+    ({ response } = await browser.follow(
+      new URL(posted.headers.get('location')!, d.proxy.url).toString(),
+      d.proxy.url,
+    ));
     const html = await response.text();
     expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(html).not.toMatch(/<script|src=|href=/);
@@ -120,7 +142,9 @@ describe('without the development setting', () => {
     d = await startDeployment({ loopbackDocuments: false });
     d.serve('/client.json', (req, res) => {
       connections += 1;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(d.document('/client.json', redirectUri)));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(d.document('/client.json', redirectUri)));
       void req;
     });
   });

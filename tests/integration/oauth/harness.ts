@@ -50,6 +50,8 @@ export interface DeploymentOptions {
   oauthYaml?: string;
   /** Reuse a folder (a restart keeps keys and the store). */
   dir?: string;
+  /** proxy.publicUrl (e.g. a test's own front server); default the listen address. */
+  publicUrl?: string;
   /** The port to listen on (a restart keeps its URL); default any. */
   port?: number;
   /** The development setting that lets metadata documents come from loopback (default on). */
@@ -64,7 +66,13 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     algorithm: 'sha256',
     extensions: [
       { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
     ],
   });
   await writeFile(path.join(dir, 'docs-ca.pem'), pems.cert);
@@ -80,7 +88,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
   const yaml = `proxy:
   listen: { host: 127.0.0.1, port: ${options.port ?? 0} }
   keysDir: keys
-servers:
+${options.publicUrl === undefined ? '' : `  publicUrl: ${options.publicUrl}\n`}servers:
 ${childServer('alpha')}
 ${childServer('beta')}
 agents:
@@ -123,7 +131,9 @@ ${options.oauthYaml ?? ''}`;
           ? route
           : (_req, res) => {
               const body = JSON.stringify(route);
-              res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' }).end(body);
+              res
+                .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' })
+                .end(body);
             },
       );
     },
@@ -185,7 +195,11 @@ export class Browser {
     throw new Error('too many redirects');
   }
 
-  async postForm(url: string, fields: Record<string, string>, extraHeaders: Record<string, string> = {}): Promise<Response> {
+  async postForm(
+    url: string,
+    fields: Record<string, string>,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Response> {
     return this.request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...extraHeaders },
@@ -224,7 +238,8 @@ export async function approve(
       password: choice.password ?? password,
     });
     const location = posted.headers.get('location');
-    if (location === null) throw new Error(`sign-in failed (${posted.status}): ${(await posted.text()).slice(0, 400)}`);
+    if (location === null)
+      throw new Error(`sign-in failed (${posted.status}): ${(await posted.text()).slice(0, 400)}`);
     ({ url, response } = await browser.follow(new URL(location, origin).toString(), origin));
     if (!url.startsWith(origin)) return new URL(url).searchParams;
     html = await response.text();
@@ -235,7 +250,8 @@ export async function approve(
     decision: choice.decision ?? 'allow',
   });
   const location = posted.headers.get('location');
-  if (location === null) throw new Error(`consent failed (${posted.status}): ${(await posted.text()).slice(0, 400)}`);
+  if (location === null)
+    throw new Error(`consent failed (${posted.status}): ${(await posted.text()).slice(0, 400)}`);
   const done = await browser.follow(new URL(location, origin).toString(), origin);
   return new URL(done.url).searchParams;
 }
@@ -318,7 +334,8 @@ export async function connectWithOAuth(
   browser = new Browser(),
 ): Promise<{ client: Client; transport: StreamableHTTPClientTransport; callback: URLSearchParams }> {
   const origin = new URL(mcpUrl).origin;
-  const clientOptions = era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } } } : {};
+  const clientOptions =
+    era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } } } : {};
   const first = new Client({ name: 'oauth-test', version: '1.0.0' }, clientOptions);
   const firstTransport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
   await first.connect(firstTransport).then(
@@ -451,5 +468,9 @@ export async function pingWith(
     },
     body: JSON.stringify(body),
   });
-  return { status: response.status, challenge: response.headers.get('www-authenticate'), text: await response.text() };
+  return {
+    status: response.status,
+    challenge: response.headers.get('www-authenticate'),
+    text: await response.text(),
+  };
 }

@@ -30,67 +30,72 @@ describe.each(['legacy', 'modern'] as const)('the SDK client (%s era)', (era) =>
   it.each([
     ['a client ID metadata document', 'alice', ['alpha_add', 'alpha_echo']],
     ['dynamic client registration', 'bob', ['beta_add', 'beta_echo']],
-  ] as const)('registers by %s, acts as %s, refreshes and is refused after revocation', async (how, agent, some) => {
-    const cimd = how === 'a client ID metadata document';
-    const provider = new TestOAuthProvider({
-      redirectUrl,
-      ...(cimd ? { clientMetadataUrl: `${d.docsBase}/client.json` } : {}),
-    });
-    const { client, callback } = await connectWithOAuth(d.proxy.mcpUrl, provider, { agent }, era);
-    try {
-      // RFC 9207: the authorization response names the issuer.
-      expect(callback.get('iss')).toBe(d.proxy.urls.issuer);
-      const clientId = provider.clientInformation()!.client_id;
-      if (cimd) expect(clientId).toBe(`${d.docsBase}/client.json`);
-      else expect(clientId).not.toContain('https://');
-
-      const token = provider.tokens()!;
-      expect(decodeProtectedHeader(token.access_token)).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
-      expect(decodeJwt(token.access_token)).toMatchObject({
-        sub: agent,
-        aud: d.proxy.urls.resource,
-        iss: d.proxy.urls.issuer,
-        mcpcp_user: 'carol',
-        scope: 'mcp',
+  ] as const)(
+    'registers by %s, acts as %s, refreshes and is refused after revocation',
+    async (how, agent, some) => {
+      const cimd = how === 'a client ID metadata document';
+      const provider = new TestOAuthProvider({
+        redirectUrl,
+        ...(cimd ? { clientMetadataUrl: `${d.docsBase}/client.json` } : {}),
       });
+      const { client, callback } = await connectWithOAuth(d.proxy.mcpUrl, provider, { agent }, era);
+      try {
+        // RFC 9207: the authorization response names the issuer.
+        expect(callback.get('iss')).toBe(d.proxy.urls.issuer);
+        const clientId = provider.clientInformation()!.client_id;
+        if (cimd) expect(clientId).toBe(`${d.docsBase}/client.json`);
+        else expect(clientId).not.toContain('https://');
 
-      const names = (await client.listTools()).tools.map((t) => t.name).sort();
-      if (agent === 'alice') expect(names).toEqual([...some]);
-      else {
-        expect(names).toEqual(expect.arrayContaining([...some]));
-        expect(names.every((n) => n.startsWith('beta_'))).toBe(true);
+        const token = provider.tokens()!;
+        expect(decodeProtectedHeader(token.access_token)).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+        expect(decodeJwt(token.access_token)).toMatchObject({
+          sub: agent,
+          aud: d.proxy.urls.resource,
+          iss: d.proxy.urls.issuer,
+          mcpcp_user: 'carol',
+          scope: 'mcp',
+        });
+
+        const names = (await client.listTools()).tools.map((t) => t.name).sort();
+        if (agent === 'alice') expect(names).toEqual([...some]);
+        else {
+          expect(names).toEqual(expect.arrayContaining([...some]));
+          expect(names.every((n) => n.startsWith('beta_'))).toBe(true);
+        }
+        const tool = agent === 'alice' ? 'alpha_echo' : 'beta_echo';
+        expect(textOf(await client.callTool({ name: tool, arguments: { message: 'hi' } }))).toContain('hi');
+
+        // A broken access token makes the SDK refresh; the refresh token is rotated.
+        const firstRefresh = token.refresh_token!;
+        provider.setAccessToken('broken');
+        expect(textOf(await client.callTool({ name: tool, arguments: { message: 'again' } }))).toContain(
+          'again',
+        );
+        const refreshed = provider.tokens()!;
+        expect(refreshed.refresh_token).toBeDefined();
+        expect(refreshed.refresh_token).not.toBe(firstRefresh);
+        expect(decodeJwt(refreshed.access_token).sub).toBe(agent);
+
+        // Revoking the refresh token revokes the grant: the live access token stops working at once.
+        expect((await revoke(refreshed.refresh_token!, clientId)).status).toBe(200);
+        const raw = await fetch(d.proxy.mcpUrl, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${refreshed.access_token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+        });
+        expect(raw.status).toBe(401);
+        expect(raw.headers.get('www-authenticate')).toContain('invalid_token');
+        provider.authorizationUrl = undefined;
+        await expect(client.callTool({ name: tool, arguments: { message: 'no' } })).rejects.toThrow();
+        // The SDK could not refresh either, so it asked for a new authorization.
+        expect(provider.authorizationUrl).toBeDefined();
+      } finally {
+        await client.close().catch(() => undefined);
       }
-      const tool = agent === 'alice' ? 'alpha_echo' : 'beta_echo';
-      expect(textOf(await client.callTool({ name: tool, arguments: { message: 'hi' } }))).toContain('hi');
-
-      // A broken access token makes the SDK refresh; the refresh token is rotated.
-      const firstRefresh = token.refresh_token!;
-      provider.setAccessToken('broken');
-      expect(textOf(await client.callTool({ name: tool, arguments: { message: 'again' } }))).toContain('again');
-      const refreshed = provider.tokens()!;
-      expect(refreshed.refresh_token).toBeDefined();
-      expect(refreshed.refresh_token).not.toBe(firstRefresh);
-      expect(decodeJwt(refreshed.access_token).sub).toBe(agent);
-
-      // Revoking the refresh token revokes the grant: the live access token stops working at once.
-      expect((await revoke(refreshed.refresh_token!, clientId)).status).toBe(200);
-      const raw = await fetch(d.proxy.mcpUrl, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${refreshed.access_token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
-      });
-      expect(raw.status).toBe(401);
-      expect(raw.headers.get('www-authenticate')).toContain('invalid_token');
-      provider.authorizationUrl = undefined;
-      await expect(client.callTool({ name: tool, arguments: { message: 'no' } })).rejects.toThrow();
-      // The SDK could not refresh either, so it asked for a new authorization.
-      expect(provider.authorizationUrl).toBeDefined();
-    } finally {
-      await client.close().catch(() => undefined);
-    }
-  });
+    },
+  );
 });

@@ -34,7 +34,10 @@ afterAll(async () => {
 });
 
 /** Runs an authorization to the redirect back; returns the callback's query. */
-async function authorize(params: Record<string, string | undefined>, agent = 'alice'): Promise<URLSearchParams> {
+async function authorize(
+  params: Record<string, string | undefined>,
+  agent = 'alice',
+): Promise<URLSearchParams> {
   return approve(
     new Browser(),
     authorizeUrl(d, { client_id: clientId, redirect_uri: redirectUri, ...params }),
@@ -50,7 +53,11 @@ async function codeFor(challenge: string): Promise<string> {
   return code;
 }
 
-function exchange(code: string, verifier: string | undefined, extra: Record<string, string | undefined> = {}) {
+function exchange(
+  code: string,
+  verifier: string | undefined,
+  extra: Record<string, string | undefined> = {},
+) {
   return tokenRequest(d, {
     grant_type: 'authorization_code',
     code,
@@ -67,7 +74,7 @@ describe('PKCE', () => {
     const callback = await authorize({ code_challenge: undefined, code_challenge_method: undefined });
     expect(callback.get('code')).toBeNull();
     expect(callback.get('error')).toBe('invalid_request');
-    expect(callback.get("error_description")).toMatch(/PKCE/);
+    expect(callback.get('error_description')).toMatch(/PKCE/);
   });
 
   it('refuses the plain method', async () => {
@@ -122,7 +129,11 @@ describe('redirect URIs', () => {
 
   it('refuses a redirect URI a registered client did not register', async () => {
     const response = await new Browser().request(
-      authorizeUrl(d, { client_id: clientId, redirect_uri: 'http://127.0.0.1:9/other', code_challenge: pkce().challenge }),
+      authorizeUrl(d, {
+        client_id: clientId,
+        redirect_uri: 'http://127.0.0.1:9/other',
+        code_challenge: pkce().challenge,
+      }),
     );
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
@@ -136,7 +147,10 @@ describe('resource indicators', () => {
   });
 
   it('refuses to issue a token for another resource', async () => {
-    const callback = await authorize({ code_challenge: pkce().challenge, resource: 'https://other.example/mcp' });
+    const callback = await authorize({
+      code_challenge: pkce().challenge,
+      resource: 'https://other.example/mcp',
+    });
     expect(callback.get('code')).toBeNull();
     expect(callback.get('error')).toBe('invalid_target');
   });
@@ -228,7 +242,11 @@ describe('the consent form', () => {
   /** Signs in and returns the consent page's HTML, its action URL and the browser. */
   async function consentPage(): Promise<{ browser: Browser; html: string; action: string }> {
     const browser = new Browser();
-    const url = authorizeUrl(d, { client_id: clientId, redirect_uri: redirectUri, code_challenge: pkce().challenge });
+    const url = authorizeUrl(d, {
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: pkce().challenge,
+    });
     let { response } = await browser.follow(url, d.proxy.url);
     const login = await response.text();
     const posted = await browser.postForm(new URL(formAction(login), d.proxy.url).toString(), {
@@ -236,7 +254,10 @@ describe('the consent form', () => {
       user: 'carol',
       password,
     });
-    ({ response } = await browser.follow(new URL(posted.headers.get('location')!, d.proxy.url).toString(), d.proxy.url));
+    ({ response } = await browser.follow(
+      new URL(posted.headers.get('location')!, d.proxy.url).toString(),
+      d.proxy.url,
+    ));
     const html = await response.text();
     return { browser, html, action: new URL(formAction(html), d.proxy.url).toString() };
   }
@@ -251,7 +272,11 @@ describe('the consent form', () => {
   it('refuses a post from another browser (the token without its cookie)', async () => {
     const { html, action } = await consentPage();
     const attacker = new Browser();
-    const response = await attacker.postForm(action, { csrf: formField(html, 'csrf')!, agent: 'alice', decision: 'allow' });
+    const response = await attacker.postForm(action, {
+      csrf: formField(html, 'csrf')!,
+      agent: 'alice',
+      decision: 'allow',
+    });
     expect(response.status).toBe(403);
   });
 
@@ -264,20 +289,35 @@ describe('the consent form', () => {
     );
     expect(response.status).toBe(403);
     // The refused post changed nothing: the real form still works.
-    const ok = await browser.postForm(action, { csrf: formField(html, 'csrf')!, agent: 'alice', decision: 'allow' });
+    const ok = await browser.postForm(action, {
+      csrf: formField(html, 'csrf')!,
+      agent: 'alice',
+      decision: 'allow',
+    });
     expect(ok.status).toBe(303);
   });
 
   it('refuses an agent the person may not act as', async () => {
     const { browser, html, action } = await consentPage();
-    const response = await browser.postForm(action, { csrf: formField(html, 'csrf')!, agent: 'mallory', decision: 'allow' });
+    const response = await browser.postForm(action, {
+      csrf: formField(html, 'csrf')!,
+      agent: 'mallory',
+      decision: 'allow',
+    });
     expect(response.status).toBe(400);
   });
 
   it('answers access_denied to the client when the person declines', async () => {
     const { browser, html, action } = await consentPage();
-    const posted = await browser.postForm(action, { csrf: formField(html, 'csrf')!, agent: 'alice', decision: 'deny' });
-    const done = await browser.follow(new URL(posted.headers.get('location')!, d.proxy.url).toString(), d.proxy.url);
+    const posted = await browser.postForm(action, {
+      csrf: formField(html, 'csrf')!,
+      agent: 'alice',
+      decision: 'deny',
+    });
+    const done = await browser.follow(
+      new URL(posted.headers.get('location')!, d.proxy.url).toString(),
+      d.proxy.url,
+    );
     expect(new URL(done.url).searchParams.get('error')).toBe('access_denied');
   });
 });
@@ -295,7 +335,11 @@ describe('sign-in', () => {
   });
 
   async function loginPage(browser: Browser): Promise<{ html: string; action: string }> {
-    const url = authorizeUrl(own, { client_id: ownClient, redirect_uri: redirectUri, code_challenge: pkce().challenge });
+    const url = authorizeUrl(own, {
+      client_id: ownClient,
+      redirect_uri: redirectUri,
+      code_challenge: pkce().challenge,
+    });
     const { response } = await browser.follow(url, own.proxy.url);
     const html = await response.text();
     return { html, action: new URL(formAction(html), own.proxy.url).toString() };
@@ -304,8 +348,16 @@ describe('sign-in', () => {
   it('refuses an unknown user exactly like a wrong password', async () => {
     const browser = new Browser();
     const { html, action } = await loginPage(browser);
-    const unknown = await browser.postForm(action, { csrf: formField(html, 'csrf')!, user: 'nobody', password });
-    const wrong = await browser.postForm(action, { csrf: formField(html, 'csrf')!, user: 'dave', password: 'wrong password' });
+    const unknown = await browser.postForm(action, {
+      csrf: formField(html, 'csrf')!,
+      user: 'nobody',
+      password,
+    });
+    const wrong = await browser.postForm(action, {
+      csrf: formField(html, 'csrf')!,
+      user: 'dave',
+      password: 'wrong password',
+    });
     expect(unknown.status).toBe(401);
     expect(wrong.status).toBe(401);
     const message = (text: string) => /<p class="err">([^<]*)<\/p>/.exec(text)?.[1];

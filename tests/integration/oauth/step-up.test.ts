@@ -78,7 +78,11 @@ async function call(token: string, method: string, params: Record<string, unknow
       },
     }),
   });
-  return { status: response.status, challenge: response.headers.get('www-authenticate'), body: await response.text() };
+  return {
+    status: response.status,
+    challenge: response.headers.get('www-authenticate'),
+    body: await response.text(),
+  };
 }
 
 describe('step-up', () => {
@@ -91,20 +95,30 @@ describe('step-up', () => {
     };
     expect(prm.scopes_supported).toEqual(['tools.echo', 'tools.math']);
     expect(as.scopes_supported).toEqual(['tools.echo', 'tools.math']);
-    const unauthenticated = await fetch(d.proxy.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const unauthenticated = await fetch(d.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(unauthenticated.headers.get('www-authenticate')).toContain('scope="tools.echo tools.math"');
   });
 
   it('lets a call through that a granted scope covers', async () => {
     const token = await tokenWithScope('tools.echo', 'alice');
-    const { status, body } = await call(token, 'tools/call', { name: 'alpha_echo', arguments: { message: 'hi' } });
+    const { status, body } = await call(token, 'tools/call', {
+      name: 'alpha_echo',
+      arguments: { message: 'hi' },
+    });
     expect(status).toBe(200);
     expect(body).toContain('alpha: hi');
   });
 
   it('answers 403 insufficient_scope naming the scopes held and the one the call needs', async () => {
     const token = await tokenWithScope('tools.echo', 'alice');
-    const { status, challenge, body } = await call(token, 'tools/call', { name: 'alpha_add', arguments: { a: 1, b: 2 } });
+    const { status, challenge, body } = await call(token, 'tools/call', {
+      name: 'alpha_add',
+      arguments: { a: 1, b: 2 },
+    });
     expect(status).toBe(403);
     expect(challenge).toContain('error="insufficient_scope"');
     expect(challenge).toContain('scope="tools.echo tools.math"');
@@ -122,14 +136,20 @@ describe('step-up', () => {
 
   it('after stepping up with the named scopes, the call goes through', async () => {
     const token = await tokenWithScope('tools.echo tools.math', 'alice');
-    const { status, body } = await call(token, 'tools/call', { name: 'alpha_add', arguments: { a: 1, b: 2 } });
+    const { status, body } = await call(token, 'tools/call', {
+      name: 'alpha_add',
+      arguments: { a: 1, b: 2 },
+    });
     expect(status).toBe(200);
     expect(body).toContain('3');
   });
 
   it('still applies the policy after the scopes: another agent’s tool answers as unknown', async () => {
     const token = await tokenWithScope('tools.echo', 'alice');
-    const { status, body } = await call(token, 'tools/call', { name: 'beta_echo', arguments: { message: 'x' } });
+    const { status, body } = await call(token, 'tools/call', {
+      name: 'beta_echo',
+      arguments: { message: 'x' },
+    });
     expect(status).toBe(200);
     expect(body).toMatch(/unknown|not found/i);
   });
@@ -143,8 +163,12 @@ describe('step-up', () => {
       }),
     );
     try {
-      expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'ok' } }))).toContain('ok');
-      await expect(client.callTool({ name: 'alpha_add', arguments: { a: 1, b: 2 } })).rejects.toThrow(/403|insufficient/i);
+      expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'ok' } }))).toContain(
+        'ok',
+      );
+      await expect(client.callTool({ name: 'alpha_add', arguments: { a: 1, b: 2 } })).rejects.toThrow(
+        /403|insufficient/i,
+      );
     } finally {
       await client.close();
     }

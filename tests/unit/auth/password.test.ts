@@ -21,7 +21,9 @@ describe('password hashes', () => {
 
   it('treats malformed or absurdly expensive hashes as a mismatch', async () => {
     expect(await verifyPassword('x', 'plain')).toBe(false);
-    expect(await verifyPassword('x', `scrypt$1073741824$8$1$${'a'.repeat(22)}$${'b'.repeat(43)}`)).toBe(false);
+    expect(await verifyPassword('x', `scrypt$1073741824$8$1$${'a'.repeat(22)}$${'b'.repeat(43)}`)).toBe(
+      false,
+    );
   });
 
   it('reads the parameters of a stored hash, defaulting when malformed', () => {

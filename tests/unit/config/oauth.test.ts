@@ -33,7 +33,11 @@ describe('the oauth section', () => {
     expect(oauth.development).toEqual({ allowLoopbackClientIds: false, trustedCaFile: '/srv/ca.pem' });
     expect(Object.keys(oauth.scopes)).toEqual(['mcp']);
     expect(oauth.lifetimes.accessTokenSeconds).toBe(600);
-    expect(oauth.clients).toMatchObject({ metadataDocuments: true, registration: true, maxDocumentBytes: 16384 });
+    expect(oauth.clients).toMatchObject({
+      metadataDocuments: true,
+      registration: true,
+      maxDocumentBytes: 16384,
+    });
   });
 
   it('refuses a plain password where the hash belongs', () => {
@@ -44,11 +48,15 @@ describe('the oauth section', () => {
 
   it('refuses an agent the config does not know', () => {
     const error = failure(`${base}  users:\n    carol: { passwordHash: "${hash}", agents: [alice, zed] }\n`);
-    expect(error.message).toMatch(/^fleet\.yaml:5:\d+: oauth\.users\.carol\.agents\[1\]: unknown agent "zed"/);
+    expect(error.message).toMatch(
+      /^fleet\.yaml:5:\d+: oauth\.users\.carol\.agents\[1\]: unknown agent "zed"/,
+    );
   });
 
   it('refuses an issuer other than the public URL', () => {
-    const error = failure(`proxy:\n  publicUrl: https://mcp.example\n  issuer: https://login.example\n${base}  users: {}\n`);
+    const error = failure(
+      `proxy:\n  publicUrl: https://mcp.example\n  issuer: https://login.example\n${base}  users: {}\n`,
+    );
     expect(error.message).toMatch(/^fleet\.yaml:3:\d+: proxy\.issuer: .*built-in authorization server/);
   });
 
