@@ -36,7 +36,9 @@ describe('with loopback documents allowed (the development setting)', () => {
     };
 
   beforeAll(async () => {
-    d = await startDeployment({ oauthYaml: '  clients: { fetchTimeoutMs: 400 }\n' });
+    d = await startDeployment({
+      oauthYaml: '  clients: { fetchTimeoutMs: 400, registrationRateLimit: { requestsPerMinute: 3 } }\n',
+    });
   });
   afterAll(async () => {
     await d?.close();
@@ -47,6 +49,25 @@ describe('with loopback documents allowed (the development setting)', () => {
     const { status, text } = await authorizeAs(d, 'https://169.254.169.254/latest/client.json');
     expect(status).toBe(400);
     expect(text).toContain('invalid_client');
+  });
+
+  it('rate-limits dynamic client registration per address', async () => {
+    const register = () =>
+      fetch(`${d.proxy.url}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          redirect_uris: [redirectUri],
+          token_endpoint_auth_method: 'none',
+          application_type: 'native',
+        }),
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await register()).status);
+    expect(statuses.slice(0, 3)).toEqual([201, 201, 201]);
+    const limited = await register();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('refuses a document that redirects', async () => {

@@ -26,6 +26,39 @@ async function revoke(token: string, clientId: string): Promise<Response> {
   });
 }
 
+describe('the authorization server metadata', () => {
+  it('is served at both well-knowns with the issuer it is served from and what MCP clients need', async () => {
+    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      const response = await fetch(`${d.proxy.url}${path}`, {
+        headers: { origin: 'https://inspector.example' },
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe('https://inspector.example');
+      const meta = (await response.json()) as Record<string, unknown>;
+      expect(meta).toMatchObject({
+        issuer: d.proxy.urls.issuer,
+        code_challenge_methods_supported: ['S256'],
+        response_types_supported: ['code'],
+        client_id_metadata_document_supported: true,
+        authorization_response_iss_parameter_supported: true,
+        registration_endpoint: `${d.proxy.url}/oauth/register`,
+        revocation_endpoint: `${d.proxy.url}/oauth/revoke`,
+        scopes_supported: ['mcp'],
+      });
+      expect(meta.token_endpoint_auth_methods_supported).toContain('none');
+      expect(meta).not.toHaveProperty('pushed_authorization_request_endpoint');
+      expect(meta).not.toHaveProperty('dpop_signing_alg_values_supported');
+    }
+    const prm = (await (
+      await fetch(`${d.proxy.url}/.well-known/oauth-protected-resource/mcp`)
+    ).json()) as Record<string, unknown>;
+    expect(prm).toMatchObject({
+      resource: d.proxy.urls.resource,
+      authorization_servers: [d.proxy.urls.issuer],
+    });
+  });
+});
+
 describe.each(['legacy', 'modern'] as const)('the SDK client (%s era)', (era) => {
   it.each([
     ['a client ID metadata document', 'alice', ['alpha_add', 'alpha_echo']],
