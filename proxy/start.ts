@@ -230,7 +230,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
           JSON.stringify(next.proxy) !== JSON.stringify(current.proxy) ||
           JSON.stringify(next.oauth) !== JSON.stringify(current.oauth))
       ) {
-        log.warn({ file: configFile }, 'servers, proxy or oauth settings changed: they apply at the next restart');
+        log.warn(
+          { file: configFile },
+          'servers, proxy or oauth settings changed: they apply at the next restart',
+        );
       }
       current = next;
       log.info({ file: configFile, rules: next.policy.rules.length }, 'policy reloaded');
