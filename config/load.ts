@@ -62,6 +62,7 @@ function resolvePaths(config: ParsedConfig, dir: string): ParsedConfig {
   return {
     ...config,
     proxy: { ...config.proxy, keysDir: path.resolve(dir, config.proxy.keysDir) },
+    ...(config.oauth === undefined ? {} : { oauth: resolveOAuthPaths(config.oauth, dir) }),
     servers: config.servers.map((server) =>
       server.transport === 'stdio'
         ? { ...server, cwd: path.resolve(dir, server.cwd) }
@@ -69,6 +70,18 @@ function resolvePaths(config: ParsedConfig, dir: string): ParsedConfig {
           ? server
           : { ...server, start: { ...server.start, cwd: path.resolve(dir, server.start.cwd) } },
     ),
+  };
+}
+
+function resolveOAuthPaths(oauth: NonNullable<ParsedConfig['oauth']>, dir: string): typeof oauth {
+  const ca = oauth.development.trustedCaFile;
+  return {
+    ...oauth,
+    store: oauth.store === ':memory:' ? oauth.store : path.resolve(dir, oauth.store),
+    development: {
+      ...oauth.development,
+      ...(ca === undefined ? {} : { trustedCaFile: path.resolve(dir, ca) }),
+    },
   };
 }
 

@@ -2,6 +2,8 @@
 // It must not read files, the environment or the clock; config/load.ts does I/O and path resolution.
 import { z } from 'zod';
 import { checkReferences } from './cross-checks.ts';
+import { checkOAuth } from './oauth-checks.ts';
+import { oauthSchema } from './oauth-schema.ts';
 
 export const serverIdPattern = /^[a-z][a-z0-9-]{0,31}$/;
 /** '' (empty) means "no prefix": the server's names are exposed unchanged. */
@@ -247,6 +249,7 @@ const configObjectSchema = z.strictObject({
     .record(name('agent name'), z.strictObject({ description: z.string().optional() }).prefault({}))
     .default({}),
   policy: policySchema.prefault({}),
+  oauth: oauthSchema.optional(),
 });
 
 type ConfigObject = z.output<typeof configObjectSchema>;
@@ -259,7 +262,10 @@ function fillDerived(config: ConfigObject) {
   return { ...config, proxy: { listen, publicUrl, issuer: issuer ?? publicUrl, ...rest } };
 }
 
-export const mcpcpConfigSchema = configObjectSchema.superRefine(checkReferences).transform(fillDerived);
+export const mcpcpConfigSchema = configObjectSchema
+  .superRefine(checkReferences)
+  .superRefine(checkOAuth)
+  .transform(fillDerived);
 
 type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]
@@ -278,6 +284,7 @@ export type HttpServerConfig = Extract<ServerConfig, { transport: 'http' }>;
 export type PolicyRule = McpcpConfig['policy']['rules'][number];
 export type ArgumentConstraint = DeepReadonly<z.output<typeof argumentConstraintSchema>>;
 export type RateLimit = NonNullable<PolicyRule['rateLimit']>;
+export type OAuthConfig = NonNullable<McpcpConfig['oauth']>;
 
 /** The canonical resource URL of the proxy's MCP endpoint: the token audience. */
 export function canonicalResource(config: { readonly proxy: { readonly publicUrl: string } }): string {

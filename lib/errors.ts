@@ -19,6 +19,8 @@ export const errorCodes = [
   'ERR_TOKEN_SIGNATURE',
   'ERR_TOKEN_UNKNOWN_KEY',
   'ERR_TOKEN_CLAIMS',
+  // an OAuth-issued token whose grant was revoked (or whose user may no longer act as its agent)
+  'ERR_TOKEN_REVOKED',
   'ERR_JWKS_FETCH',
   // policy
   'ERR_POLICY_DENIED',

@@ -49,6 +49,19 @@ export interface ProxyAppOptions {
    * proxy/edge/node-lane.ts, hands over a call it has charged but cannot take itself).
    */
   charged?: WeakSet<Request> | undefined;
+  /**
+   * Step-up for OAuth-issued tokens (proxy/oauth/scopes.ts): the scopes a request needs when its token lacks
+   * them, answered with 403 insufficient_scope naming them. Default: none.
+   */
+  stepUp?:
+    | ((
+        principal: Principal,
+        method: string,
+        params: Record<string, unknown> | undefined,
+      ) => readonly string[] | undefined)
+    | undefined;
+  /** Scopes named in the 401 challenge, so OAuth clients know what to ask for. Default: none. */
+  challengeScopes?: readonly string[] | undefined;
   /** Extra routes (e.g. the OAuth authorization server) mounted on the same origin. */
   routes?: ((app: Hono) => void) | undefined;
 }
@@ -188,7 +201,7 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     const missing = isMcpcpError(error, 'ERR_TOKEN_MISSING');
     if (!missing) log.debug({ code: isMcpcpError(error) ? error.code : undefined }, 'token refused');
     const challenge = missing
-      ? bearerChallenge({ resourceMetadataUrl: urls.resourceMetadataUrl })
+      ? bearerChallenge({ resourceMetadataUrl: urls.resourceMetadataUrl, scope: options.challengeScopes })
       : bearerChallenge({
           resourceMetadataUrl: urls.resourceMetadataUrl,
           error: 'invalid_token',
@@ -199,14 +212,15 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     });
   }
 
-  function insufficientScope(): Response {
+  function insufficientScope(scope: readonly string[] = requiredScopes, id: JsonRpcId = null): Response {
     const challenge = bearerChallenge({
       resourceMetadataUrl: urls.resourceMetadataUrl,
       error: 'insufficient_scope',
       description: 'The access token lacks a required scope',
-      scope: requiredScopes,
+      scope,
     });
     return jsonRpcErrorResponse(403, rpcCodes.serverError, 'Forbidden: insufficient scope', {
+      id,
       headers: { 'www-authenticate': challenge },
     });
   }
@@ -273,6 +287,9 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     const check = checkJsonRpcMessage(parsed);
     if (!check.ok) return jsonRpcErrorResponse(400, check.code, check.message, { id: check.id });
 
+    const needed =
+      check.kind === 'request' ? options.stepUp?.(principal, check.method, check.params) : undefined;
+    if (needed !== undefined && check.kind === 'request') return insufficientScope(needed, check.id);
     if (check.kind === 'request' && options.rateLimiter !== undefined && !options.charged?.has(request)) {
       const decision = options.rateLimiter.take(principal);
       if (!decision.allowed) {

@@ -22,6 +22,7 @@ import { jsonRpcErrorResponse } from './edge/jsonrpc.ts';
 import { rpcCodes } from './errors-to-wire.ts';
 import { createGateway, type Gateway, type GatewayOptions, type Principal } from './gateway/index.ts';
 import { createProxyMetrics } from './metrics.ts';
+import { createAuthorizationServer, type AuthorizationServer } from './oauth/index.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
 export interface StartProxyOptions {
@@ -108,12 +109,14 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   const url = `http://${urlHost(host)}:${port}`;
 
   let gateway: Gateway | undefined;
+  let authServer: AuthorizationServer | undefined;
   try {
     const urls = resolveProxyUrls({ ...config.proxy, listen: { host, port } }, port);
     const jwks =
       config.proxy.jwksUrl === undefined ? { dir: config.proxy.keysDir } : { url: config.proxy.jwksUrl };
-    const verifier = createTokenVerifier({ issuer: urls.issuer, audience: urls.resource, jwks });
-    const needsSigner = config.servers.some((s) => s.firstParty);
+    const tokenVerifier = createTokenVerifier({ issuer: urls.issuer, audience: urls.resource, jwks });
+    const oauth = config.oauth?.enabled === true ? config.oauth : undefined;
+    const needsSigner = oauth !== undefined || config.servers.some((s) => s.firstParty);
     const signer = needsSigner ? await loadSigner(config.proxy.keysDir) : undefined;
     const childTokens =
       signer === undefined
@@ -149,6 +152,18 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       publicUrl: urls.publicUrl,
       allowedOrigins: config.proxy.allowedOrigins,
     });
+    // The built-in authorization server (ARCHITECTURE.md decision 15), on the same server and origin.
+    if (oauth !== undefined && signer !== undefined) {
+      authServer = await createAuthorizationServer({
+        config,
+        oauth,
+        urls,
+        signer,
+        hosts: guard.hosts,
+        logger,
+      });
+    }
+    const verifier = authServer?.guardVerifier(tokenVerifier) ?? tokenVerifier;
     const charged = new WeakSet<Request>();
     const app = createProxyApp({
       verifier,
@@ -162,6 +177,9 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       guard,
       charged,
       requiredScopes: options.requiredScopes,
+      scopesSupported: authServer?.scopes,
+      challengeScopes: authServer?.scopes,
+      stepUp: authServer?.stepUp,
     });
     handler = (request) => app.fetch(request);
     listener = createNodeLane(
@@ -170,6 +188,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         maxBodyBytes: config.proxy.limits.maxBodyBytes,
         verifier,
         requiredScopes: options.requiredScopes ?? [],
+        stepUp: authServer?.stepUp,
         rateLimiter,
         charged,
         gateway: gw,
@@ -179,6 +198,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       },
       appListener,
     );
+    if (authServer !== undefined) listener = authServer.wrap(listener);
     await gw.start();
 
     const configFile = options.configFile;
@@ -207,9 +227,13 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       if (
         current !== undefined &&
         (JSON.stringify(next.servers) !== JSON.stringify(current.servers) ||
-          JSON.stringify(next.proxy) !== JSON.stringify(current.proxy))
+          JSON.stringify(next.proxy) !== JSON.stringify(current.proxy) ||
+          JSON.stringify(next.oauth) !== JSON.stringify(current.oauth))
       ) {
-        log.warn({ file: configFile }, 'servers or proxy settings changed: they apply at the next restart');
+        log.warn(
+          { file: configFile },
+          'servers, proxy or oauth settings changed: they apply at the next restart',
+        );
       }
       current = next;
       log.info({ file: configFile, rules: next.policy.rules.length }, 'policy reloaded');
@@ -249,6 +273,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       await gw.close();
       server.closeAllConnections();
       await stopped;
+      authServer?.close();
       log.info('proxy closed');
     }
 
@@ -264,6 +289,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     };
   } catch (error) {
     await gateway?.close().catch(() => undefined);
+    authServer?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;

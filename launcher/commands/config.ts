@@ -3,8 +3,8 @@
 // config exits 2 with file:line:col errors (runCli's mapping).
 import { canonicalResource } from '../../config/schema.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
-import { summariseAccess } from '../access-summary.ts';
-import type { AgentAccess } from '../access-summary.ts';
+import { summariseAccess } from '../../auth/access-summary.ts';
+import type { AgentAccess } from '../../auth/access-summary.ts';
 import { configWarnings, type ConfigWarning } from '../config-warnings.ts';
 import type { Register } from '../cli.ts';
 import { defaultConfigFile, loadCliConfig } from '../config-file.ts';

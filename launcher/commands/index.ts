@@ -2,22 +2,26 @@
 import type { Register } from '../cli.ts';
 import { registerConfig } from './config.ts';
 import { registerDemo } from './demo.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
 import { registerKeys } from './keys.ts';
 import { registerPolicy } from './policy.ts';
 import { registerStatus } from './status.ts';
 import { registerToken } from './token.ts';
 import { registerUp } from './up.ts';
+import { registerUsers } from './users.ts';
 import { registerVerify } from './verify.ts';
 
 export const commands: Register[] = [
   registerConfig,
   registerDemo,
+  registerDoctor,
   registerDown,
   registerKeys,
   registerPolicy,
   registerStatus,
   registerToken,
   registerUp,
+  registerUsers,
   registerVerify,
 ];

@@ -29,6 +29,14 @@ export interface NodeLaneOptions {
   maxBodyBytes: number;
   verifier: TokenVerifierLike;
   requiredScopes: readonly string[];
+  /** OAuth step-up (proxy/oauth/scopes.ts): a call it names scopes for goes to the app, which answers 403. */
+  stepUp?:
+    | ((
+        principal: Principal,
+        method: string,
+        params: Record<string, unknown> | undefined,
+      ) => readonly string[] | undefined)
+    | undefined;
   rateLimiter?: RateLimiter<Principal> | undefined;
   /** Requests whose rate-limit token the lane has already taken (the app must not take another). */
   charged: WeakSet<Request>;
@@ -202,6 +210,8 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     }
     const check = checkJsonRpcMessage(message);
     if (!check.ok || check.kind !== 'request' || check.method !== 'tools/call')
+      return toApp(req, res, body, false);
+    if (options.stepUp?.(principal, check.method, check.params) !== undefined)
       return toApp(req, res, body, false);
     if (rateLimiter !== undefined && !rateLimiter.take(principal).allowed)
       return toApp(req, res, body, false);

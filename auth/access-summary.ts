@@ -1,6 +1,6 @@
-// Who may use what: a per-agent summary of a config's policy, for `mcpcp config check`.
+// Who may use what: a per-agent summary of a config's policy, for `mcpcp config check` and the OAuth consent page.
 // Pure over the frozen config; it must not print or decide anything the policy module does not.
-import { compilePolicy, groupsOfPrincipal, rateLimitFor, rulesApplying, serversFor } from '../auth/policy.ts';
+import { compilePolicy, groupsOfPrincipal, rateLimitFor, rulesApplying, serversFor } from './policy.ts';
 import type { McpcpConfig } from '../config/schema.ts';
 
 export interface AgentAccess {
