@@ -22,6 +22,7 @@
 // Wire format. fd 1 carries JSON lines: {"t":"ready"}, {"t":"out","s":"stdout"|"stderr","d":TEXT},
 // {"t":"done",...result}; in snapshot mode {"t":"snapshot","bytes":N,"info":{…}} then N raw bytes.
 // fd 0 carries one JSON line: {"code","stdin","files"}.
+/* global process, Buffer, WebAssembly, URL, TextDecoder, performance */
 import { closeSync, constants as fsConstants, readFileSync, readSync, writeSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -33,7 +34,16 @@ const wasmMaxBytes = Number(config.wasmMaxBytes);
 const outputMaxBytes = Number(config.outputMaxBytes);
 
 // --- 1. module gate --------------------------------------------------------------------------------------------
-const loadBuiltins = new Set(['node:fs', 'node:fs/promises', 'node:url', 'node:path', 'node:vm', 'node:crypto', 'node:module', 'node:tty']);
+const loadBuiltins = new Set([
+  'node:fs',
+  'node:fs/promises',
+  'node:url',
+  'node:path',
+  'node:vm',
+  'node:crypto',
+  'node:module',
+  'node:tty',
+]);
 let locked = false;
 registerHooks({
   resolve(specifier, context, nextResolve) {
@@ -72,7 +82,7 @@ function send(message) {
   writeAll(Buffer.from(`${JSON.stringify(message)}\n`));
 }
 function writeAll(bytes) {
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     try {
       offset += writeSync(1, bytes, offset, bytes.length - offset);
     } catch (error) {
@@ -122,7 +132,8 @@ const pyodide = await loadPyodide({
   ...(makeSnapshot ? { _makeSnapshot: true } : {}),
   ...(snapshot ? { _loadSnapshot: snapshot } : {}),
 });
-snapshot = undefined; // restored: its 30 MB are garbage now
+// eslint-disable-next-line no-useless-assignment -- a module-scope binding would keep its 30 MB alive for the run
+snapshot = undefined;
 const warmImports =
   'import ast, base64, collections, dataclasses, datetime, decimal, fractions, functools, hashlib, io, itertools, ' +
   'json, math, random, re, statistics, string, textwrap, traceback, typing';
@@ -148,11 +159,27 @@ module.SOCKFS.createSocket = () => {
 pyodide.unregisterJsModule('js');
 pyodide.unregisterJsModule('pyodide_js');
 const runner = pyodide.runPython(readFileSync(new URL('pyodide-run.py', import.meta.url), 'utf8'));
-for (const name of ['fetch', 'WebSocket', 'EventSource', 'Request', 'Response', 'Headers', 'FormData', 'navigator']) {
+for (const name of [
+  'fetch',
+  'WebSocket',
+  'EventSource',
+  'Request',
+  'Response',
+  'Headers',
+  'FormData',
+  'navigator',
+]) {
   delete globalThis[name];
 }
 delete globalThis.require;
-for (const name of ['getBuiltinModule', '_getActiveHandles', '_getActiveRequests', '_kill', 'dlopen', 'openStdin']) {
+for (const name of [
+  'getBuiltinModule',
+  '_getActiveHandles',
+  '_getActiveRequests',
+  '_kill',
+  'dlopen',
+  'openStdin',
+]) {
   delete process[name];
 }
 process.kill = () => {
@@ -160,7 +187,12 @@ process.kill = () => {
 };
 // No net.Socket for fd 0/1/2 may ever exist in this process (its class could open connections): the stdio getters
 // answer with inert objects, and console (which Pyodide uses for fatal-error reports) writes to the run's stderr.
-const inert = Object.freeze({ write: () => true, on: () => inert, once: () => inert, removeListener: () => inert });
+const inert = Object.freeze({
+  write: () => true,
+  on: () => inert,
+  once: () => inert,
+  removeListener: () => inert,
+});
 for (const name of ['stdin', 'stdout', 'stderr']) {
   Object.defineProperty(process, name, { value: inert, configurable: false, writable: false });
 }
@@ -209,7 +241,11 @@ try {
   outcome = {
     exit_reason: memory ? 'memory' : 'error',
     result: null,
-    error: { type: `interpreter ${name}`, message: String(error?.message ?? error).slice(0, 4096), traceback: '' },
+    error: {
+      type: `interpreter ${name}`,
+      message: String(error?.message ?? error).slice(0, 4096),
+      traceback: '',
+    },
   };
 }
 send({ t: 'done', ...outcome, duration_ms: Math.round(performance.now() - started) });

@@ -4,8 +4,10 @@
 // when runs arrive faster than interpreters start. It owns lifecycle, queueing and start-up failures; the process
 // and its limits are pyodide-process.ts's.
 import { McpcpError } from '../../lib/errors.ts';
+import type { OutputListener } from './code-run-types.ts';
 import type { Logger } from '../../lib/log.ts';
 import {
+  pyodidePythonVersion,
   pyodideVersion,
   startPythonInterpreter,
   type PythonInterpreter,
@@ -48,7 +50,7 @@ export interface PythonPoolStatus {
 export interface PythonPool {
   run(
     request: PythonRunRequest,
-    options: { timeoutMs: number; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void },
+    options: { timeoutMs: number; onOutput?: OutputListener },
   ): Promise<PythonRunOutcome>;
   /** Versions and the importable stdlib (the stdlib list needs the snapshot; empty without it). */
   info(): Promise<PythonInfo>;
@@ -88,7 +90,11 @@ export function createPythonPool(options: PythonPoolOptions): PythonPool {
   const snapshot: Promise<PyodideSnapshot | undefined> =
     options.snapshots === false
       ? Promise.resolve(undefined)
-      : makePyodideSnapshot({ cacheDir: options.cacheDir, limits: options.limits, signal: closing.signal }).then(
+      : makePyodideSnapshot({
+          cacheDir: options.cacheDir,
+          limits: options.limits,
+          signal: closing.signal,
+        }).then(
           (made) => {
             snapshotState = made.cached ? 'cached' : 'made';
             return made;
@@ -182,7 +188,10 @@ export function createPythonPool(options: PythonPoolOptions): PythonPool {
     if (closed) return Promise.reject(new McpcpError('ERR_RUNNER_UNAVAILABLE', 'the Python pool is closed'));
     if (failures >= FAILURES_BEFORE_GIVING_UP && ready.length === 0) {
       return Promise.reject(
-        new McpcpError('ERR_RUNNER_UNAVAILABLE', `Python is unavailable: ${lastFailure?.message ?? 'unknown'}`),
+        new McpcpError(
+          'ERR_RUNNER_UNAVAILABLE',
+          `Python is unavailable: ${lastFailure?.message ?? 'unknown'}`,
+        ),
       );
     }
     if (waiters.length >= maxQueue) {
@@ -218,7 +227,7 @@ export function createPythonPool(options: PythonPoolOptions): PythonPool {
     },
     async info() {
       const made = await snapshot;
-      return made?.info ?? { python: 'unknown', pyodide: pyodideVersion(), stdlib: [] };
+      return made?.info ?? { python: pyodidePythonVersion(), pyodide: pyodideVersion(), stdlib: [] };
     },
     status: () => ({
       size,
@@ -242,7 +251,9 @@ export function createPythonPool(options: PythonPoolOptions): PythonPool {
         clearTimeout(waiter.timer);
         waiter.reject(new McpcpError('ERR_RUNNER_UNAVAILABLE', 'the Python pool is closed'));
       }
-      const exits = [...live].map((interpreter) => new Promise<void>((resolve) => interpreter.onExit(resolve)));
+      const exits = [...live].map(
+        (interpreter) => new Promise<void>((resolve) => interpreter.onExit(resolve)),
+      );
       for (const interpreter of live) interpreter.kill();
       ready.splice(0);
       await snapshot.catch(() => undefined);

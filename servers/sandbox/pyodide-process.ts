@@ -9,6 +9,12 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { McpcpError } from '../../lib/errors.ts';
+import {
+  createOutputCollector,
+  type CodeRunOutcome,
+  type ExitReason,
+  type OutputListener,
+} from './code-run-types.ts';
 import { createChildWire, type ChildMessage } from './pyodide-wire.ts';
 
 export const childScript = fileURLToPath(new URL('./pyodide-child.js', import.meta.url));
@@ -24,6 +30,18 @@ export function pyodideVersion(): string {
   return manifest.version;
 }
 
+/** The Python version the installed Pyodide ships (from its lock file), e.g. "3.14.2". */
+export function pyodidePythonVersion(): string {
+  try {
+    const lock = JSON.parse(readFileSync(`${pyodideDir()}/pyodide-lock.json`, 'utf8')) as {
+      info?: { python?: string };
+    };
+    return lock.info?.python ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export interface PythonProcessLimits {
   /** Cap of the interpreter's WebAssembly memory (Python's heap); past it Python raises MemoryError. */
   wasmMaxBytes: number;
@@ -35,29 +53,13 @@ export interface PythonProcessLimits {
   outputMaxBytes: number;
 }
 
-export type ExitReason = 'ok' | 'error' | 'timeout' | 'memory' | 'output_limit';
-
-export interface RunError {
-  type: string;
-  message: string;
-  traceback: string;
-}
-
 export interface PythonRunRequest {
   code: string;
   stdin: string;
   files: Record<string, string>;
 }
 
-export interface PythonRunOutcome {
-  stdout: string;
-  stderr: string;
-  /** {json: TEXT} for a JSON-able last expression, {repr: TEXT} otherwise; null when there was none. */
-  result: { json: string } | { repr: string } | null;
-  exit_reason: ExitReason;
-  error?: RunError;
-  duration_ms: number;
-}
+export type PythonRunOutcome = CodeRunOutcome;
 
 export interface PythonInterpreter {
   readonly pid: number | undefined;
@@ -66,7 +68,7 @@ export interface PythonInterpreter {
   /** Runs one program; the process is gone afterwards. */
   run(
     request: PythonRunRequest,
-    options: { timeoutMs: number; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void },
+    options: { timeoutMs: number; onOutput?: OutputListener },
   ): Promise<PythonRunOutcome>;
   /** Called once when the process exits (for whatever reason). */
   onExit(listener: () => void): void;
@@ -209,11 +211,10 @@ async function runOnce(
   kill: () => void,
   limits: PythonProcessLimits,
   request: PythonRunRequest,
-  options: { timeoutMs: number; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void },
+  options: { timeoutMs: number; onOutput?: OutputListener },
 ): Promise<PythonRunOutcome> {
   const started = performance.now();
-  const out = { stdout: '', stderr: '' };
-  let outputBytes = 0;
+  const out = createOutputCollector(limits.outputMaxBytes, options.onOutput);
   let stopped: ExitReason | undefined;
   let done: ChildMessage | undefined;
   const stop = (reason: ExitReason): void => {
@@ -222,21 +223,7 @@ async function runOnce(
   };
   wire.onMessage((message) => {
     if (message.t === 'out' && stopped === undefined && done === undefined) {
-      const stream = message.s === 'stderr' ? 'stderr' : 'stdout';
-      const text = String(message.d);
-      const bytes = Buffer.byteLength(text);
-      if (outputBytes + bytes > limits.outputMaxBytes) {
-        const room = limits.outputMaxBytes - outputBytes;
-        const kept = Buffer.from(text).subarray(0, Math.max(0, room)).toString('utf8');
-        out[stream] += kept;
-        outputBytes = limits.outputMaxBytes;
-        if (kept) options.onOutput?.(stream, kept);
-        stop('output_limit');
-        return;
-      }
-      outputBytes += bytes;
-      out[stream] += text;
-      options.onOutput?.(stream, text);
+      if (!out.add(message.s === 'stderr' ? 'stderr' : 'stdout', String(message.d))) stop('output_limit');
     } else if (message.t === 'done') {
       done = message;
     }
@@ -251,13 +238,14 @@ async function runOnce(
   clearTimeout(timer);
   clearInterval(rssWatch);
   const duration = Math.round(performance.now() - started);
+  const output = { stdout: out.stdout, stderr: out.stderr };
   if (stopped !== undefined) {
-    return { ...out, result: null, exit_reason: stopped, duration_ms: duration };
+    return { ...output, result: null, exit_reason: stopped, duration_ms: duration };
   }
   if (done !== undefined) {
     const reported = done as unknown as Omit<PythonRunOutcome, 'stdout' | 'stderr' | 'duration_ms'>;
     return {
-      ...out,
+      ...output,
       result: reported.result ?? null,
       exit_reason: reported.exit_reason,
       ...(reported.error ? { error: reported.error } : {}),
@@ -268,7 +256,7 @@ async function runOnce(
   const stderr = wire.stderrTail();
   const memory = signal === 'SIGABRT' || signal === 'SIGTRAP' || /heap limit|out of memory/i.test(stderr);
   return {
-    ...out,
+    ...output,
     result: null,
     exit_reason: memory ? 'memory' : 'error',
     error: {

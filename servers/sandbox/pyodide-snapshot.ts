@@ -7,7 +7,12 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { McpcpError } from '../../lib/errors.ts';
-import { childScript, pyodideVersion, spawnPythonProcess, type PythonProcessLimits } from './pyodide-process.ts';
+import {
+  childScript,
+  pyodideVersion,
+  spawnPythonProcess,
+  type PythonProcessLimits,
+} from './pyodide-process.ts';
 import { createChildWire } from './pyodide-wire.ts';
 
 export interface PythonInfo {

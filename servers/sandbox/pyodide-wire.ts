@@ -56,7 +56,9 @@ export function createChildWire(child: ChildProcess): ChildWire {
         if (pendingBytes > MAX_LINE_BYTES) child.kill('SIGKILL');
         return;
       }
-      const line = take(newline + 1).subarray(0, newline).toString('utf8');
+      const line = take(newline + 1)
+        .subarray(0, newline)
+        .toString('utf8');
       let message: ChildMessage;
       try {
         message = JSON.parse(line) as ChildMessage;
@@ -64,7 +66,8 @@ export function createChildWire(child: ChildProcess): ChildWire {
         child.kill('SIGKILL'); // not our protocol: never trust the rest of the stream
         return;
       }
-      if (typeof message.bytes === 'number' && message.t === 'snapshot') block = { message, bytes: message.bytes };
+      if (typeof message.bytes === 'number' && message.t === 'snapshot')
+        block = { message, bytes: message.bytes };
       else deliver(message);
     }
   });
