@@ -32,6 +32,9 @@ const pyodideDir = String(config.pyodideDir);
 const pyodideUrl = pathToFileURL(pyodideDir.endsWith('/') ? pyodideDir : `${pyodideDir}/`).href;
 const wasmMaxBytes = Number(config.wasmMaxBytes);
 const outputMaxBytes = Number(config.outputMaxBytes);
+// Tests only (the parent's command line sets it, never a program): a module loaded before the lock-down whose
+// default export runs where a program would, after it, and reports what it could reach.
+const probeUrl = config.probeModule ? pathToFileURL(String(config.probeModule)).href : undefined;
 
 // --- 1. module gate --------------------------------------------------------------------------------------------
 const loadBuiltins = new Set([
@@ -51,7 +54,7 @@ registerHooks({
     const resolved = nextResolve(specifier, context);
     const allowed = resolved.url.startsWith('node:')
       ? loadBuiltins.has(resolved.url)
-      : resolved.url.startsWith(pyodideUrl);
+      : resolved.url.startsWith(pyodideUrl) || resolved.url === probeUrl;
     if (!allowed) throw new Error(`module not available in the code runner (${specifier})`);
     return resolved;
   },
@@ -122,6 +125,7 @@ globalThis.require = (name) => {
   throw new Error(`module not available in the code runner (${name})`);
 };
 const { loadPyodide } = await import(new URL('pyodide.mjs', pyodideUrl).href);
+const probe = probeUrl ? await import(probeUrl) : undefined;
 const makeSnapshot = config.mode === 'snapshot';
 let snapshot = !makeSnapshot && config.snapshotFile ? readFileSync(config.snapshotFile) : undefined;
 const pyodide = await loadPyodide({
@@ -224,6 +228,10 @@ function streamTo(stream) {
 }
 pyodide.setStdout(streamTo('stdout'));
 pyodide.setStderr(streamTo('stderr'));
+if (probe) {
+  send({ t: 'probe', report: await probe.default() });
+  process.exit(0);
+}
 send({ t: 'ready' });
 
 const line = readRequestLine();

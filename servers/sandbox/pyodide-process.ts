@@ -102,6 +102,7 @@ export function pythonNodeArgs(options: PythonProcessOptions): string[] {
     outputMaxBytes: options.limits.outputMaxBytes,
     mode: options.mode ?? 'serve',
     ...(options.snapshotFile ? { snapshotFile: options.snapshotFile } : {}),
+    ...(options.probeModule ? { probeModule: options.probeModule } : {}),
   };
   return [
     '--permission',
@@ -109,6 +110,7 @@ export function pythonNodeArgs(options: PythonProcessOptions): string[] {
     `--allow-fs-read=${childScript}`,
     `--allow-fs-read=${runScript}`,
     ...(options.snapshotFile ? [`--allow-fs-read=${options.snapshotFile}`] : []),
+    ...(options.probeModule ? [`--allow-fs-read=${options.probeModule}`] : []),
     '--disallow-code-generation-from-strings',
     '--no-experimental-websocket',
     '--no-experimental-global-navigator',
