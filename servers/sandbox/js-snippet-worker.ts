@@ -13,7 +13,8 @@ export type JsWorkerReply =
 const port = parentPort;
 if (port === null) throw new Error('js-snippet-worker.ts must run in a worker thread');
 
-warmJsSnippets().then(
+const warmed = warmJsSnippets();
+warmed.then(
   () => port.postMessage({ ready: true } satisfies JsWorkerReply),
   (error: unknown) => {
     throw error;
@@ -22,10 +23,13 @@ warmJsSnippets().then(
 
 port.on('message', (message: { id: number; request: JsSnippetRequest }) => {
   const { id, request } = message;
-  void runJsSnippetInProcess(request, (stream, text) => {
-    port.postMessage({ id, out: { stream, text } } satisfies JsWorkerReply);
-  }).then((outcome) => {
-    // output already went out message by message
-    port.postMessage({ id, outcome: { ...outcome, stdout: '', stderr: '' } } satisfies JsWorkerReply);
-  });
+  // Only after "ready" went out: the pool's kill timer for this run starts when it hears it.
+  void warmed.then(() =>
+    runJsSnippetInProcess(request, (stream, text) => {
+      port.postMessage({ id, out: { stream, text } } satisfies JsWorkerReply);
+    }).then((outcome) => {
+      // output already went out message by message
+      port.postMessage({ id, outcome: { ...outcome, stdout: '', stderr: '' } } satisfies JsWorkerReply);
+    }),
+  );
 });

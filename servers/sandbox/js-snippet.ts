@@ -242,6 +242,7 @@ export async function runJsSnippetInProcess(
       context.slot.outputFull = false;
       try {
         const outcome = execute(run, context, request);
+        run.charge(0); // a program that finished inside a builtin that never polled may still be over its time
         const stop = run.stopped();
         if (stop && outcome.exit_reason === 'ok')
           return { exit_reason: context.slot.outputFull ? 'output_limit' : 'timeout', result: null };

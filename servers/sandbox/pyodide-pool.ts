@@ -31,6 +31,8 @@ export interface PythonPoolOptions {
   maxQueue?: number;
   /** How long a run may wait for an interpreter. Default 60 s. */
   waitMs?: number;
+  /** How long an interpreter may take to load before it counts as failed. Default 60 s. */
+  startTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -126,6 +128,7 @@ export function createPythonPool(options: PythonPoolOptions): PythonPool {
       const interpreter = startPythonInterpreter({
         limits: options.limits,
         ...(made ? { snapshotFile: made.file } : {}),
+        ...(options.startTimeoutMs === undefined ? {} : { readyTimeoutMs: options.startTimeoutMs }),
       });
       started += 1;
       live.add(interpreter);

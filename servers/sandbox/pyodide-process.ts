@@ -82,6 +82,8 @@ export interface PythonProcessOptions {
   mode?: 'serve' | 'snapshot';
   /** How long loading may take before the interpreter counts as failed. */
   readyTimeoutMs?: number;
+  /** Tests only: a module run after the lock-down instead of a program (pyodide-child.js, `probeModule`). */
+  probeModule?: string;
   /**
    * Process priority (nice), when set. Off by default: a lowered priority cannot be raised again without
    * privileges, and a busy machine then starves the run itself, not just its warm-up.
