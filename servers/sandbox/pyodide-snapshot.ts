@@ -74,7 +74,8 @@ function captureSnapshot(
   signal: AbortSignal | undefined,
 ): Promise<{ bytes: Buffer; info: PythonInfo }> {
   signal?.throwIfAborted();
-  const { child } = spawnPythonProcess({ limits, mode: 'snapshot' });
+  // Below normal priority: it runs no program, and a server starting beside others (a fleet) should not slow them.
+  const { child } = spawnPythonProcess({ limits, mode: 'snapshot', nice: 10 });
   signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
   const wire = createChildWire(child);
   child.stdin?.on('error', () => undefined);
