@@ -54,6 +54,9 @@ export const errorCodes = [
   // a hook that failed outside the bot's code (not reproducible by a re-run; a verifier takes the server's word)
   'ERR_BOT_UNAVAILABLE',
   'ERR_BOT_WALL_CLOCK',
+  // code runner (a program's own failure is a result with an exit_reason, never one of these)
+  'ERR_RUNNER_UNAVAILABLE',
+  'ERR_RUNNER_BUSY',
   // generic
   'ERR_INVALID_ARGUMENT',
   'ERR_NOT_FOUND',

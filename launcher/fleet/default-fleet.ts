@@ -1,7 +1,7 @@
 // The embedded default: with no config file, `mcpcp up` runs a working fleet from a data folder. On first run it
 // generates keys and writes `<data-dir>/mcpcp.yaml` with two real MCP servers from npm (server-everything,
-// server-memory, as stdio children run by this Node), MCPCP's own channels and bot-runner servers (first-party HTTP
-// children started by the launcher), and two demo agents that see different subsets and can meet in a channel.
+// server-memory, as stdio children run by this Node), MCPCP's own channels, bot-runner and code-runner servers
+// (first-party HTTP children started by the launcher), and two demo agents that see different subsets and can meet in a channel.
 // It must not start processes; fleet.ts does.
 import { access, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -85,6 +85,9 @@ servers:
   # request); agents still speak whichever revision they like to the proxy.
 ${firstParty('channels', [])}
 ${firstParty('bot-runner', [])}
+  # Runs agents' Python (Pyodide, one locked-down Node process per run from a warm pool) and JavaScript (QuickJS).
+  # --python-pool N: interpreters kept warm (0 turns Python off). See servers/code-runner/README.md.
+${firstParty('code-runner', [])}
 
 groups:
   players: [agent_name1, agent_name2]
@@ -116,6 +119,10 @@ policy:
       subjects: ['group:players']
       servers: [channels, bot-runner]
       allow: ['channels_*', 'bot-runner_*']
+    - id: players-code
+      subjects: ['group:players']
+      servers: [code-runner]
+      allow: ['code-runner_*']
 `;
 }
 

@@ -45,6 +45,11 @@ export interface KitHttpOptions {
   maxRequestBodySize?: number;
   /** A 2025-era session idle this long is closed (default 30 minutes). */
   sessionIdleMs?: number;
+  /**
+   * 2025-era calls answer over an SSE stream, so progress and log notifications a tool sends while it runs reach
+   * the caller (a single JSON answer drops them). Default false: one JSON body per call is cheaper.
+   */
+  streamCallNotifications?: boolean;
 }
 
 export interface KitHttpServer {
@@ -154,7 +159,8 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Answers are single JSON bodies (cheaper than an SSE stream per call); notifications use the GET stream.
-      enableJsonResponse: true,
+      // A server that streams a call's progress opts out: related notifications need the call's own stream.
+      enableJsonResponse: options.streamCallNotifications !== true,
       maxRequestBodySize,
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, server, agent: caller.agent, lastSeen: Date.now() });

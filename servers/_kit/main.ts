@@ -25,6 +25,8 @@ export interface KitApp {
   factory: ServerFactory;
   /** Feeds 2026-era subscriptions/listen; mayHear decides which callers hear which URIs. */
   resourceUpdates?: ResourceUpdates;
+  /** Tools send progress/log notifications while they run: 2025-era calls answer over SSE (see http.ts). */
+  streamCallNotifications?: boolean;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
       port: options.port ?? 0,
       logger,
       ...(app.resourceUpdates ? { resourceUpdates: app.resourceUpdates } : {}),
+      ...(app.streamCallNotifications ? { streamCallNotifications: true } : {}),
     });
     return {
       url: http.url,

@@ -92,6 +92,7 @@ describe('mcpcp up / status / demo / down', () => {
       ['memory', 'ready'],
       ['channels', 'ready'],
       ['bot-runner', 'ready'],
+      ['code-runner', 'ready'],
     ]);
     const connect = (await up.next('connect')) as { mcpUrl: string; tokens: string[] };
     expect(connect.tokens).toEqual([
