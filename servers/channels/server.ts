@@ -69,6 +69,7 @@ export async function createChannelsApp(
   return {
     service,
     factory: (caller) => createChannelsMcpServer(service, caller, log),
+    ready: () => store.ping?.() ?? Promise.resolve(true),
     resourceUpdates: {
       subscribe: (emit) => service.notifier.subscribe((id) => emit(channelUri(id))),
       mayHear: (caller, uri) => mayHearChannel(service, caller, uri),

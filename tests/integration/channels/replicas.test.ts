@@ -3,6 +3,7 @@
 // lands on the other (LISTEN/NOTIFY); a bot channel whose every move goes to the other replica keeps its hooks in
 // transcript order; a replica killed with SIGKILL loses nothing and blocks no one.
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -50,7 +51,7 @@ describe.runIf(serviceAvailable('postgres'))('channels replicas on one PostgreSQ
     // Both replicas start at once: the migrations run exactly once between them.
     [a, b] = await Promise.all([
       startChildProcess(h, ['--store', db.url, '--data-dir', `${h.dir}/a`]),
-      startChildProcess(h, ['--store', db.url, '--data-dir', `${h.dir}/b`]),
+      startChildProcess(h, ['--store', db.url, '--data-dir', `${h.dir}/b`, '--allowed-hosts', 'channels']),
     ]);
   });
   afterAll(async () => {
@@ -58,6 +59,28 @@ describe.runIf(serviceAvailable('postgres'))('channels replicas on one PostgreSQ
     await Promise.all([a?.stop(), b?.stop()]);
     await db?.drop();
     await h?.cleanup();
+  });
+
+  const get = (url: string, path: string, host?: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const target = new URL(path, url);
+      const req = request(target, { method: 'GET', headers: host === undefined ? {} : { host } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('answers probes by any address and accepts the Host names it was told (a Service name)', async () => {
+    expect(await get(a.url, '/healthz', '10.0.0.7:8081')).toMatchObject({ status: 200 });
+    const ready = await get(b.url, '/readyz', '10.0.0.7:8081');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({ ready: true });
+    // An MCP request by the Service name: refused by A (loopback names only), past the Host check on B (401: no token).
+    expect((await get(a.url, '/mcp', 'channels:8081')).status).toBe(403);
+    expect((await get(b.url, '/mcp', 'channels:8081')).status).toBe(401);
   });
 
   it('keeps one exact chain when agents on both replicas post to one channel at once', async () => {
