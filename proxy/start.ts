@@ -23,6 +23,8 @@ import { rpcCodes } from './errors-to-wire.ts';
 import { createGateway, type Gateway, type GatewayOptions, type Principal } from './gateway/index.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
+import { replicaShare } from './replica-share.ts';
+import { createSessionSeal, sessionSealKey } from './gateway/session-seal.ts';
 
 export interface StartProxyOptions {
   config: McpcpConfig;
@@ -127,9 +129,14 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     const metrics = createProxyMetrics({ defaultMetrics: true });
     const audit = createAuditLog(logger);
     const rateLimiter = createRateLimiter<Principal>({
-      limitFor: (p) => rateLimitFor(policy, p),
+      limitFor: (p) => replicaShare(rateLimitFor(policy, p), config.proxy.replicas),
       keyOf: (p) => p.agent,
     });
+    // Every replica holding the fleet's keys derives the same seal key (without keys: this process's own).
+    const sealSigner = signer ?? (await loadSigner(config.proxy.keysDir).catch(() => undefined));
+    const sessionSeal = createSessionSeal(
+      sealSigner === undefined ? undefined : await sessionSealKey(sealSigner.privateKey),
+    );
     const gw = createGateway({
       servers: config.servers,
       policy,
@@ -143,6 +150,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         metrics.recordCall(event);
       },
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
+      sessionSeal,
     });
     gateway = gw;
     const guard = createOriginGuard({

@@ -3,13 +3,15 @@
 // another agent's token on that session answers 404, exactly like an unknown session, so session
 // ids cannot be probed across agents.
 import { randomUUID } from 'node:crypto';
-import { isInitializeRequest } from '@modelcontextprotocol/server';
+import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Core, Endpoint } from './core.ts';
 import { wireError } from './errors.ts';
 import type { FlowStore } from './flows.ts';
 import { directToolsCall } from './direct-call.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
+import { createSessionRestorer } from './legacy-restore.ts';
 import type { EraServing } from './serving.ts';
+import { createSessionSeal, type SessionSeal } from './session-seal.ts';
 import { JsonFirstSessionTransport } from './session-transport.ts';
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
 import type { Principal } from './types.ts';
@@ -31,8 +33,11 @@ export function createLegacySessions(options: {
   flows: FlowStore;
   pageSize: number;
   idleMs: number;
+  /** Seals session ids so any replica can rebuild the session (session-seal.ts); default: a key of this process. */
+  seal?: SessionSeal;
 }) {
   const { core } = options;
+  const seal = options.seal ?? createSessionSeal();
   const sessions = new Map<string, Session>();
 
   const sweeper = setInterval(
@@ -52,7 +57,13 @@ export function createLegacySessions(options: {
     s.release();
   };
 
-  const open: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
+  const open = async (
+    request: Request,
+    principal: Principal,
+    parsedBody: unknown,
+    authInfo: AuthInfo | undefined,
+    sessionId?: string,
+  ): Promise<Response> => {
     const endpoint: Endpoint = {
       agent: principal.agent,
       session: '',
@@ -68,7 +79,14 @@ export function createLegacySessions(options: {
           : server.listRoots(undefined, { signal }),
     };
     const transport: JsonFirstSessionTransport = new JsonFirstSessionTransport({
-      sessionIdGenerator: () => randomUUID(),
+      // A rebuilt session keeps its id; a new one gets a sealed id carrying what a rebuild needs.
+      sessionIdGenerator: () =>
+        sessionId ??
+        seal.seal({
+          agent: principal.agent,
+          init: (parsedBody as { params?: Record<string, unknown> }).params ?? {},
+          iat: Date.now(),
+        }),
       onsessioninitialized: (id) => {
         endpoint.session = id;
         sessions.set(id, {
@@ -104,9 +122,20 @@ export function createLegacySessions(options: {
     return response;
   };
 
+  const restorer = createSessionRestorer({
+    seal,
+    open,
+    post: (sid, request, parsedBody) =>
+      sessions.get(sid)?.transport.handleRequest(request, { parsedBody }) ??
+      Promise.resolve(wireError(404, -32001, 'Session not found')),
+    has: (sid, agent) => sessions.get(sid)?.agent === agent,
+  });
+
   const handle: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
     const sid = request.headers.get('mcp-session-id');
     if (sid !== null) {
+      // A session opened by another replica (or before a restart) is rebuilt here from its sealed id.
+      if (!sessions.has(sid)) await restorer.restore(sid, principal, request, authInfo);
       const session = sessions.get(sid);
       if (!session || session.agent !== principal.agent) return wireError(404, -32001, 'Session not found');
       session.lastSeen = Date.now();
