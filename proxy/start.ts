@@ -132,11 +132,18 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       limitFor: (p) => replicaShare(rateLimitFor(policy, p), config.proxy.replicas),
       keyOf: (p) => p.agent,
     });
-    // Every replica holding the fleet's keys derives the same seal key (without keys: this process's own).
-    const sealSigner = signer ?? (await loadSigner(config.proxy.keysDir).catch(() => undefined));
-    const sessionSeal = createSessionSeal(
-      sealSigner === undefined ? undefined : await sessionSealKey(sealSigner.privateKey),
-    );
+    // Replicas seal 2025-era session ids so any of them can rebuild a session; every replica holding the fleet's
+    // keys derives the same seal key (without keys, this process's own: sessions then stay with it).
+    const sealSigner =
+      config.proxy.replicas > 1
+        ? (signer ?? (await loadSigner(config.proxy.keysDir).catch(() => undefined)))
+        : undefined;
+    const sessionSeal =
+      config.proxy.replicas > 1
+        ? createSessionSeal(
+            sealSigner === undefined ? undefined : await sessionSealKey(sealSigner.privateKey),
+          )
+        : undefined;
     const gw = createGateway({
       servers: config.servers,
       policy,
@@ -150,7 +157,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         metrics.recordCall(event);
       },
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
-      sessionSeal,
+      ...(sessionSeal === undefined ? {} : { sessionSeal }),
     });
     gateway = gw;
     const guard = createOriginGuard({

@@ -11,7 +11,7 @@ import { directToolsCall } from './direct-call.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
 import { createSessionRestorer } from './legacy-restore.ts';
 import type { EraServing } from './serving.ts';
-import { createSessionSeal, type SessionSeal } from './session-seal.ts';
+import type { SessionSeal } from './session-seal.ts';
 import { JsonFirstSessionTransport } from './session-transport.ts';
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
 import type { Principal } from './types.ts';
@@ -33,11 +33,16 @@ export function createLegacySessions(options: {
   flows: FlowStore;
   pageSize: number;
   idleMs: number;
-  /** Seals session ids so any replica can rebuild the session (session-seal.ts); default: a key of this process. */
+  /**
+   * Seals session ids so any replica can rebuild the session (session-seal.ts, legacy-restore.ts); only when the
+   * proxy runs as replicas. Without it ids are random and a session lives and ends on this process alone.
+   */
   seal?: SessionSeal;
 }) {
   const { core } = options;
-  const seal = options.seal ?? createSessionSeal();
+  const seal = options.seal;
+  // Ids a client ended with DELETE: never rebuilt here (another replica cannot know; see legacy-restore.ts).
+  const ended = new Set<string>();
   const sessions = new Map<string, Session>();
 
   const sweeper = setInterval(
@@ -82,11 +87,12 @@ export function createLegacySessions(options: {
       // A rebuilt session keeps its id; a new one gets a sealed id carrying what a rebuild needs.
       sessionIdGenerator: () =>
         sessionId ??
-        seal.seal({
+        seal?.seal({
           agent: principal.agent,
           init: (parsedBody as { params?: Record<string, unknown> }).params ?? {},
           iat: Date.now(),
-        }),
+        }) ??
+        randomUUID(),
       onsessioninitialized: (id) => {
         endpoint.session = id;
         sessions.set(id, {
@@ -100,7 +106,13 @@ export function createLegacySessions(options: {
           lastSeen: Date.now(),
         });
       },
-      onsessionclosed: (id) => remove(id),
+      onsessionclosed: (id) => {
+        if (seal !== undefined) {
+          if (ended.size >= 100_000) ended.delete(ended.values().next().value!);
+          ended.add(id);
+        }
+        remove(id);
+      },
     });
     const front = buildFrontServer({
       core,
@@ -122,20 +134,24 @@ export function createLegacySessions(options: {
     return response;
   };
 
-  const restorer = createSessionRestorer({
-    seal,
-    open,
-    post: (sid, request, parsedBody) =>
-      sessions.get(sid)?.transport.handleRequest(request, { parsedBody }) ??
-      Promise.resolve(wireError(404, -32001, 'Session not found')),
-    has: (sid, agent) => sessions.get(sid)?.agent === agent,
-  });
+  const restorer =
+    seal === undefined
+      ? undefined
+      : createSessionRestorer({
+          seal,
+          open,
+          post: (sid, request, parsedBody) =>
+            sessions.get(sid)?.transport.handleRequest(request, { parsedBody }) ??
+            Promise.resolve(wireError(404, -32001, 'Session not found')),
+          has: (sid, agent) => sessions.get(sid)?.agent === agent,
+        });
 
   const handle: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
     const sid = request.headers.get('mcp-session-id');
     if (sid !== null) {
       // A session opened by another replica (or before a restart) is rebuilt here from its sealed id.
-      if (!sessions.has(sid)) await restorer.restore(sid, principal, request, authInfo);
+      if (restorer !== undefined && !sessions.has(sid) && !ended.has(sid))
+        await restorer.restore(sid, principal, request, authInfo);
       const session = sessions.get(sid);
       if (!session || session.agent !== principal.agent) return wireError(404, -32001, 'Session not found');
       session.lastSeen = Date.now();

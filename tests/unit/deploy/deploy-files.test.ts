@@ -88,6 +88,7 @@ describe('deploy/mcpcp.yaml', () => {
   it('is a valid fleet config whose children are reached by Service name without sessions', async () => {
     const config = await loadConfig(resolve(root, 'deploy/mcpcp.yaml'));
     expect(config.proxy.listen.host).toBe('0.0.0.0');
+    expect(config.proxy.replicas).toBe(2);
     for (const server of config.servers) {
       expect(server.transport).toBe('http');
       if (server.transport === 'http') {
@@ -162,6 +163,7 @@ describe('deploy/k8s/mcpcp.yaml', () => {
       await writeFile(resolve(dir, 'mcpcp.yaml'), configMap.data['mcpcp.yaml']!);
       const config = await loadConfig(resolve(dir, 'mcpcp.yaml'));
       expect(config.servers.map((s) => s.id)).toEqual(['channels', 'bot-runner']);
+      expect(config.proxy.replicas).toBe(2);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
