@@ -5,13 +5,16 @@
 // taken under that lock (no round trip), and each write is one statement whose head compare-and-swap (`guard`) makes
 // the chain exact even without the lock. The lock dies with the connection, so a replica killed mid-step frees it.
 // Appends are announced by a trigger (NOTIFY) that postgres-listen.ts turns into wake-ups. No rules live here.
+// Past 500 lines because it is one method per store operation; the shared machinery is in postgres-*.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { McpcpError } from '../../../lib/errors.ts';
 import { createSilentLogger, type Logger } from '../../../lib/log.ts';
-import { genesisHash, sealMessage, type ChannelMessage, type MessageDraft } from '../transcript.ts';
+import { genesisHash, type ChannelMessage, type MessageDraft } from '../transcript.ts';
+import { appendAfter, type Query } from './postgres-append.ts';
+import { storeError, unavailable, uniqueViolation } from './postgres-errors.ts';
 import { createAppendFeed, type AppendFeed } from './postgres-listen.ts';
+import { ChannelLocks, lockKey, type Head, type Step } from './postgres-locks.ts';
 import { migrate } from './postgres-schema.ts';
 import { parsePostgresUrl } from './postgres-url.ts';
 import type {
@@ -31,28 +34,6 @@ export interface PostgresStoreOptions {
   /** Connections in the pool (default 20): each running write step holds one, including its bot hook. */
   poolSize?: number;
 }
-
-interface Head {
-  seq: number;
-  hash: string;
-}
-
-/** A write step's view of its channel, valid while the step holds the channel's lock. */
-interface Step {
-  client: pg.PoolClient;
-  channelId: string;
-  channel: ChannelRecord | undefined;
-  bot: BotRecord | undefined;
-  head: Head;
-}
-
-type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
-  text: string | pg.QueryConfig,
-  values?: unknown[],
-) => Promise<pg.QueryResult<R>>;
-
-const guardFailed = 'MC001';
-const uniqueViolation = '23505';
 
 /** Opens the store: connects, runs the migrations, starts listening for appends by other replicas. */
 export async function createPostgresChannelStore(
@@ -80,35 +61,6 @@ export async function createPostgresChannelStore(
   return new PostgresChannelStore(pool, address.schema, feed);
 }
 
-function unavailable(error: unknown, message: string): McpcpError {
-  const detail = error instanceof Error ? `: ${error.message}` : '';
-  return new McpcpError('ERR_STORE_UNAVAILABLE', `${message}${detail}`, { cause: error });
-}
-
-/** Driver failures become ERR_STORE_UNAVAILABLE; our own errors pass through. */
-function storeError(error: unknown): Error {
-  if (error instanceof McpcpError) return error;
-  if ((error as { code?: unknown }).code === guardFailed) {
-    // The guard names what moved: 'head' (another writer appended first; retry on the new head) or 'bot'.
-    const guard = /guard failed: (\w+)/.exec((error as Error).message)?.[1] ?? 'unknown';
-    return new McpcpError('ERR_CONFLICT', `the channel changed concurrently (${guard})`, {
-      cause: error,
-      details: { guard },
-    });
-  }
-  return unavailable(error, 'channel store query failed');
-}
-
-/** 64-bit advisory lock key of a channel (a collision only makes two channels wait for each other). */
-function lockKey(schema: string, channelId: string): string {
-  return createHash('sha256').update(`${schema}:${channelId}`).digest().readBigInt64BE(0).toString();
-}
-
-/** A prepared statement's name, fixed by its text (the driver prepares it once per connection). */
-function statementName(text: string): string {
-  return `mcpcp_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
-}
-
 const parseJson = <T>(text: string): T => JSON.parse(text) as T;
 
 export class PostgresChannelStore implements ChannelStore {
@@ -117,6 +69,7 @@ export class PostgresChannelStore implements ChannelStore {
   readonly #s: string;
   readonly #feed: AppendFeed;
   readonly #step = new AsyncLocalStorage<Step>();
+  readonly #locks: ChannelLocks;
   // Sources are immutable by hash: read once, then served from memory on every hook.
   readonly #sources = new Map<string, string>();
   #roundTrips = 0;
@@ -127,6 +80,7 @@ export class PostgresChannelStore implements ChannelStore {
     this.#schema = schema;
     this.#s = `"${schema}"`;
     this.#feed = feed;
+    this.#locks = new ChannelLocks(pool, schema, () => (this.#roundTrips += 1));
   }
 
   /** Statements sent so far (each is one round trip): what bench/channels-pg.ts reports per post. */
@@ -186,85 +140,16 @@ export class PostgresChannelStore implements ChannelStore {
   async exclusive<T>(channelId: string, fn: () => Promise<T>): Promise<T> {
     if (this.#stepFor(channelId) !== undefined) return fn();
     if (this.#closed) throw new McpcpError('ERR_INTERNAL', 'channel store is closed');
-    let client: pg.PoolClient;
+    const held = await this.#locks.take(channelId);
+    let failed = false;
     try {
-      client = await this.#pool.connect();
+      return await this.#step.run(held.step, fn);
     } catch (error) {
-      throw storeError(error);
-    }
-    const key = lockKey(this.#schema, channelId);
-    let step: Step;
-    try {
-      // One round trip: lock, then read (its own statement, so its snapshot is taken after the lock is granted).
-      this.#roundTrips += 1;
-      const results = (await client.query(
-        `SELECT pg_advisory_lock(${key});
-         SELECT c.data, c.head_seq, c.head_hash, b.data AS bot FROM ${this.#s}.channels c
-           LEFT JOIN ${this.#s}.bots b ON b.channel_id = c.id WHERE c.id = ${client.escapeLiteral(channelId)}`,
-      )) as unknown as pg.QueryResult[];
-      const row = results[1]?.rows[0] as
-        { data: string; head_seq: number; head_hash: string; bot: string | null } | undefined;
-      step = {
-        client,
-        channelId,
-        channel: row === undefined ? undefined : parseJson<ChannelRecord>(row.data),
-        bot: row?.bot == null ? undefined : parseJson<BotRecord>(row.bot),
-        head: row === undefined ? { seq: 0, hash: genesisHash } : { seq: row.head_seq, hash: row.head_hash },
-      };
-    } catch (error) {
-      client.release(true);
-      throw storeError(error);
-    }
-    try {
-      return await this.#step.run(step, fn);
+      failed = true;
+      throw error;
     } finally {
-      // Off the answer's path: the next step on this channel simply waits in PostgreSQL until this lands.
-      this.#roundTrips += 1;
-      client.query(`SELECT pg_advisory_unlock(${key})`).then(
-        () => client.release(),
-        (error: unknown) => client.release(error instanceof Error ? error : true),
-      );
+      this.#locks.release(channelId, held, failed, this.#closed);
     }
-  }
-
-  /**
-   * Seals drafts after `head` and writes them with one statement that moves the head only from `head` (the guard
-   * fails, rolling everything back, if another writer got there first). Optional extra CTEs join the statement.
-   */
-  async #appendAfter(
-    q: Query,
-    channelId: string,
-    head: Head,
-    drafts: readonly MessageDraft[],
-    extra: { ctes: string[]; guards: string[]; values: unknown[] } = { ctes: [], guards: [], values: [] },
-  ): Promise<ChannelMessage[]> {
-    const messages: ChannelMessage[] = [];
-    let { seq, hash } = head;
-    for (const draft of drafts) {
-      seq += 1;
-      const message = sealMessage(channelId, seq, hash, draft);
-      hash = message.hash;
-      messages.push(message);
-    }
-    const s = this.#s;
-    const values: unknown[] = [
-      channelId,
-      seq,
-      hash,
-      head.seq,
-      messages.map((m) => m.seq),
-      messages.map((m) => m.hash),
-      messages.map((m) => JSON.stringify(m)),
-      ...extra.values,
-    ];
-    const text = `WITH h AS (UPDATE ${s}.channels SET head_seq = $2::int, head_hash = $3::text
-        WHERE id = $1::text AND head_seq = $4::int RETURNING 1),
-      m AS (INSERT INTO ${s}.messages (channel_id, seq, hash, data)
-        SELECT $1::text, t.seq, t.hash, t.data FROM unnest($5::int[], $6::text[], $7::text[]) AS t(seq, hash, data)
-        WHERE EXISTS (SELECT 1 FROM h) RETURNING 1)${extra.ctes.map((cte) => `,\n      ${cte}`).join('')}
-      SELECT ${[`${s}.guard(EXISTS (SELECT 1 FROM h), 'head')`, ...extra.guards].join(' AND ')} AS ok`;
-    await q({ name: statementName(text), text, values });
-    return messages;
   }
 
   /**
@@ -367,7 +252,7 @@ export class PostgresChannelStore implements ChannelStore {
       await this.#addInvites(q, invites);
       return messages.length === 0
         ? []
-        : this.#appendAfter(q, channel.id, { seq: 0, hash: genesisHash }, messages);
+        : appendAfter(q, this.#s, channel.id, { seq: 0, hash: genesisHash }, messages);
     });
   }
 
@@ -452,7 +337,7 @@ export class PostgresChannelStore implements ChannelStore {
       const messages =
         drafts.length === 0
           ? []
-          : await this.#appendAfter(q, channelId, { seq: row.head_seq, hash: row.head_hash }, drafts);
+          : await appendAfter(q, this.#s, channelId, { seq: row.head_seq, hash: row.head_hash }, drafts);
       return { channel, bot, messages };
     });
     const step = this.#stepFor(channelId);
@@ -496,8 +381,9 @@ export class PostgresChannelStore implements ChannelStore {
     if (drafts.length === 0) return { messages: [], duplicate: false };
     try {
       const messages = await this.#withHead(channelId, (q, head) =>
-        this.#appendAfter(
+        appendAfter(
           q,
+          this.#s,
           channelId,
           head,
           drafts,
@@ -565,7 +451,7 @@ export class PostgresChannelStore implements ChannelStore {
     const next: BotRecord = { ...bot, version: bot.version + 1 };
     // The bot's compare-and-swap and the messages are one statement: both land or neither does.
     const sealed = await this.#withHead(bot.channelId, (q, head) =>
-      this.#appendAfter(q, bot.channelId, head, messages, {
+      appendAfter(q, this.#s, bot.channelId, head, messages, {
         ctes: [
           `b AS (UPDATE ${this.#s}.bots SET version = $8::int, data = $9::text
              WHERE channel_id = $1::text AND version = $10::int RETURNING 1)`,
@@ -633,6 +519,7 @@ export class PostgresChannelStore implements ChannelStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#locks.releaseAll();
     await this.#feed.close();
     await this.#pool.end();
   }
