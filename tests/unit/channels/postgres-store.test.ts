@@ -4,7 +4,7 @@
 // replicas) write one channel at once.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresChannelStore } from '../../../servers/channels/store/postgres.ts';
 import type { ChannelRecord } from '../../../servers/channels/store/types.ts';
 import { checkChain, type MessageDraft } from '../../../servers/channels/transcript.ts';
@@ -141,5 +141,39 @@ describe.runIf(enabled)('PostgreSQL channel store', () => {
     const failure = createPostgresChannelStore({ url: 'postgres://x:secret@127.0.0.1:1/db' });
     await expect(failure).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
     await expect(failure).rejects.not.toThrow(/secret/);
+  });
+
+  it('hears appends again after its LISTEN connection is cut, and asks for a resync; ping reports a lost database', async () => {
+    const scratch = await createTestDatabase('mcpcp_feed');
+    const url = new URL(scratch.url);
+    url.searchParams.set('schema', 'feed');
+    const [a, b] = await Promise.all([
+      createPostgresChannelStore({ url: url.toString() }),
+      createPostgresChannelStore({ url: url.toString() }),
+    ]);
+    try {
+      let resyncs = 0;
+      const heard: number[] = [];
+      a.watchAppends({ appended: (_, seq) => void heard.push(seq), resync: () => void (resyncs += 1) });
+      await b.createChannel(channel('c1'), [], [draft(0)]);
+      await vi.waitFor(() => expect(heard).toEqual([1]));
+      // Cut every connection to the database (the LISTEN one among them), as a failover or a restart would.
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [new URL(scratch.url).pathname.slice(1)],
+      );
+      await admin.end();
+      await vi.waitFor(() => expect(resyncs).toBe(1), { timeout: 10_000 });
+      await b.append('c1', [draft(1)]);
+      await vi.waitFor(() => expect(heard).toEqual([1, 2]), { timeout: 10_000 });
+      expect(await a.ping()).toBe(true);
+      await scratch.drop();
+      expect(await a.ping()).toBe(false);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await scratch.drop();
+    }
   });
 });
