@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { McpcpError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
-import { createPostgresChannelStore } from './postgres.ts';
 import { isPostgresUrl } from './postgres-url.ts';
 import { createSqliteChannelStore } from './sqlite.ts';
 import type { ChannelStore } from './types.ts';
@@ -32,7 +31,11 @@ export async function openChannelStore(
   const { address, source } = storeAddress(sources);
   if (address === 'sqlite')
     return createSqliteChannelStore({ file: join(options.dataDir, 'channels.sqlite') });
-  if (isPostgresUrl(address)) return createPostgresChannelStore({ url: address, logger: options.logger });
+  if (isPostgresUrl(address)) {
+    // Loaded only when asked for: the embedded default never loads the driver.
+    const { createPostgresChannelStore } = await import('./postgres.ts');
+    return createPostgresChannelStore({ url: address, logger: options.logger });
+  }
   throw new McpcpError(
     'ERR_CONFIG_INVALID',
     `${source} must be "sqlite" or a postgres:// URL (got ${JSON.stringify(address.split(':')[0])}…)`,
