@@ -86,6 +86,14 @@ const proxySchema = z.strictObject({
     .optional()
     .describe('Origins browsers may call from (DNS-rebinding protection).'),
   limits: limitsSchema.prefault({}),
+  replicas: z
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe(
+      'Proxy replicas serving this config behind one load balancer. Each enforces 1/replicas of every rate limit, so together they never allow more than the limit (no shared counter, no round trip per call).',
+    ),
 });
 
 function isOriginUrl(value: string): boolean {

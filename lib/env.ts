@@ -9,6 +9,8 @@ export interface RuntimeEnv {
   readonly ci: boolean;
   /** True when started by an npm script (`npm run mcpcp -- …`), so hints can show the command the user typed. */
   readonly viaNpm: boolean;
+  /** DATABASE_URL: the channels server's store when no --store flag is given (a postgres:// URL). */
+  readonly databaseUrl: string | undefined;
 }
 
 export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
@@ -17,6 +19,7 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
     logLevel: env.MCPCP_LOG_LEVEL ?? 'info',
     ci: env.CI === 'true',
     viaNpm: env.npm_lifecycle_event !== undefined,
+    databaseUrl: env.DATABASE_URL,
   });
 }
 

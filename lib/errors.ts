@@ -45,6 +45,8 @@ export const errorCodes = [
   'ERR_INVITE_INVALID',
   'ERR_BOT_NOT_FOUND',
   'ERR_VERIFY_FAILED',
+  // the channels store's database (PostgreSQL) is unreachable or failed
+  'ERR_STORE_UNAVAILABLE',
   // bots and sandboxes (a failed bot hook; reported to the channel, never fatal to the server)
   'ERR_BOT_TIMEOUT',
   'ERR_BOT_MEMORY',

@@ -24,6 +24,8 @@ import { createGateway, type Gateway, type GatewayOptions, type Principal } from
 import { createProxyMetrics } from './metrics.ts';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/index.ts';
 import { createRateLimiter } from './rate-limit.ts';
+import { replicaShare } from './replica-share.ts';
+import { createSessionSeal, sessionSealKey } from './gateway/session-seal.ts';
 
 export interface StartProxyOptions {
   config: McpcpConfig;
@@ -130,9 +132,21 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     const metrics = createProxyMetrics({ defaultMetrics: true });
     const audit = createAuditLog(logger);
     const rateLimiter = createRateLimiter<Principal>({
-      limitFor: (p) => rateLimitFor(policy, p),
+      limitFor: (p) => replicaShare(rateLimitFor(policy, p), config.proxy.replicas),
       keyOf: (p) => p.agent,
     });
+    // Replicas seal 2025-era session ids so any of them can rebuild a session; every replica holding the fleet's
+    // keys derives the same seal key (without keys, this process's own: sessions then stay with it).
+    const sealSigner =
+      config.proxy.replicas > 1
+        ? (signer ?? (await loadSigner(config.proxy.keysDir).catch(() => undefined)))
+        : undefined;
+    const sessionSeal =
+      config.proxy.replicas > 1
+        ? createSessionSeal(
+            sealSigner === undefined ? undefined : await sessionSealKey(sealSigner.privateKey),
+          )
+        : undefined;
     const gw = createGateway({
       servers: config.servers,
       policy,
@@ -146,6 +160,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         metrics.recordCall(event);
       },
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
+      ...(sessionSeal === undefined ? {} : { sessionSeal }),
     });
     gateway = gw;
     const guard = createOriginGuard({

@@ -9,6 +9,7 @@ import { createCore } from './core.ts';
 import { wireError } from './errors.ts';
 import { createFlowStore } from './flows.ts';
 import { createLegacySessions } from './legacy.ts';
+import type { SessionSeal } from './session-seal.ts';
 import { createModernServing } from './modern.ts';
 import type { ModernAnswer } from './modern-direct.ts';
 import type { CompiledPolicy, Principal } from './types.ts';
@@ -50,6 +51,8 @@ export interface GatewayOptions {
   onCall?: (e: CallEvent) => void;
   /** Log sink, log files and ping of the stdio children the proxy supervises. */
   supervision?: StdioSupervision;
+  /** Seals 2025-era session ids with the fleet's key, so any replica can rebuild a session (session-seal.ts). */
+  sessionSeal?: SessionSeal;
 }
 
 export interface Gateway {
@@ -116,6 +119,7 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
     flows,
     pageSize,
     idleMs: options.sessionIdleMs ?? 30 * 60_000,
+    ...(options.sessionSeal === undefined ? {} : { seal: options.sessionSeal }),
   });
   const modern = createModernServing({ core, flows, pageSize, maxRequestBodySize, logger });
 

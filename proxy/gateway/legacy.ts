@@ -3,13 +3,15 @@
 // another agent's token on that session answers 404, exactly like an unknown session, so session
 // ids cannot be probed across agents.
 import { randomUUID } from 'node:crypto';
-import { isInitializeRequest } from '@modelcontextprotocol/server';
+import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Core, Endpoint } from './core.ts';
 import { wireError } from './errors.ts';
 import type { FlowStore } from './flows.ts';
 import { directToolsCall } from './direct-call.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
+import { createSessionRestorer } from './legacy-restore.ts';
 import type { EraServing } from './serving.ts';
+import type { SessionSeal } from './session-seal.ts';
 import { JsonFirstSessionTransport } from './session-transport.ts';
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
 import type { Principal } from './types.ts';
@@ -31,8 +33,16 @@ export function createLegacySessions(options: {
   flows: FlowStore;
   pageSize: number;
   idleMs: number;
+  /**
+   * Seals session ids so any replica can rebuild the session (session-seal.ts, legacy-restore.ts); only when the
+   * proxy runs as replicas. Without it ids are random and a session lives and ends on this process alone.
+   */
+  seal?: SessionSeal;
 }) {
   const { core } = options;
+  const seal = options.seal;
+  // Ids a client ended with DELETE: never rebuilt here (another replica cannot know; see legacy-restore.ts).
+  const ended = new Set<string>();
   const sessions = new Map<string, Session>();
 
   const sweeper = setInterval(
@@ -52,7 +62,13 @@ export function createLegacySessions(options: {
     s.release();
   };
 
-  const open: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
+  const open = async (
+    request: Request,
+    principal: Principal,
+    parsedBody: unknown,
+    authInfo: AuthInfo | undefined,
+    sessionId?: string,
+  ): Promise<Response> => {
     const endpoint: Endpoint = {
       agent: principal.agent,
       session: '',
@@ -68,7 +84,15 @@ export function createLegacySessions(options: {
           : server.listRoots(undefined, { signal }),
     };
     const transport: JsonFirstSessionTransport = new JsonFirstSessionTransport({
-      sessionIdGenerator: () => randomUUID(),
+      // A rebuilt session keeps its id; a new one gets a sealed id carrying what a rebuild needs.
+      sessionIdGenerator: () =>
+        sessionId ??
+        seal?.seal({
+          agent: principal.agent,
+          init: (parsedBody as { params?: Record<string, unknown> }).params ?? {},
+          iat: Date.now(),
+        }) ??
+        randomUUID(),
       onsessioninitialized: (id) => {
         endpoint.session = id;
         sessions.set(id, {
@@ -82,7 +106,13 @@ export function createLegacySessions(options: {
           lastSeen: Date.now(),
         });
       },
-      onsessionclosed: (id) => remove(id),
+      onsessionclosed: (id) => {
+        if (seal !== undefined) {
+          if (ended.size >= 100_000) ended.delete(ended.values().next().value!);
+          ended.add(id);
+        }
+        remove(id);
+      },
     });
     const front = buildFrontServer({
       core,
@@ -104,9 +134,24 @@ export function createLegacySessions(options: {
     return response;
   };
 
+  const restorer =
+    seal === undefined
+      ? undefined
+      : createSessionRestorer({
+          seal,
+          open,
+          post: (sid, request, parsedBody) =>
+            sessions.get(sid)?.transport.handleRequest(request, { parsedBody }) ??
+            Promise.resolve(wireError(404, -32001, 'Session not found')),
+          has: (sid, agent) => sessions.get(sid)?.agent === agent,
+        });
+
   const handle: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
     const sid = request.headers.get('mcp-session-id');
     if (sid !== null) {
+      // A session opened by another replica (or before a restart) is rebuilt here from its sealed id.
+      if (restorer !== undefined && !sessions.has(sid) && !ended.has(sid))
+        await restorer.restore(sid, principal, request, authInfo);
       const session = sessions.get(sid);
       if (!session || session.agent !== principal.agent) return wireError(404, -32001, 'Session not found');
       session.lastSeen = Date.now();

@@ -16,7 +16,11 @@ import {
   isLegacyRequest,
   type McpServer,
 } from '@modelcontextprotocol/server';
-import { localhostHostValidation, localhostOriginValidation } from '@modelcontextprotocol/hono';
+import {
+  hostHeaderValidation,
+  localhostHostValidation,
+  localhostOriginValidation,
+} from '@modelcontextprotocol/hono';
 import { Hono } from 'hono';
 import { isMcpcpError } from '../../lib/errors.ts';
 import { directPost, plainRequest } from '../../lib/mcp-direct-post.ts';
@@ -50,6 +54,10 @@ export interface KitHttpOptions {
    * the caller (a single JSON answer drops them). Default false: one JSON body per call is cheaper.
    */
   streamCallNotifications?: boolean;
+  /** Host names accepted beside localhost (a replica reached through a Service name, e.g. `channels`). */
+  allowedHosts?: readonly string[];
+  /** Readiness for /readyz (e.g. the store answers); /healthz only says the process serves. */
+  ready?: () => Promise<boolean>;
 }
 
 export interface KitHttpServer {
@@ -209,9 +217,24 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       : updates.serveAs(caller, () => modern.fetch(request));
   }
 
-  // Loopback only: Host and Origin are checked against DNS rebinding before anything else.
+  // Probes first: an orchestrator calls them by the pod's address, which no Host allow-list names; they say nothing
+  // about any caller or channel.
   const app = new Hono();
-  app.use('*', localhostHostValidation(), localhostOriginValidation());
+  app.get('/healthz', () => Response.json({ ok: true }));
+  app.get('/readyz', async () => {
+    const ready = (await options.ready?.().catch(() => false)) ?? true;
+    return Response.json({ ready }, { status: ready ? 200 : 503 });
+  });
+  // Host and Origin are checked against DNS rebinding before anything else: loopback names, plus the names an
+  // operator allowed for replicas behind a Service.
+  const hosts = options.allowedHosts ?? [];
+  app.use(
+    '*',
+    hosts.length === 0
+      ? localhostHostValidation()
+      : hostHeaderValidation(['localhost', '127.0.0.1', '[::1]', ...hosts]),
+    localhostOriginValidation(),
+  );
   app.all('/mcp', async (c) => {
     try {
       return await handleMcp(c.req.raw);

@@ -1,5 +1,6 @@
 // Bootstrap of a first-party server: flags, identity, HTTP (default) or stdio, the listening line, clean shutdown.
 //   --port N (0)  --host H (127.0.0.1)  --data-dir DIR  --keys-dir DIR  --issuer URL  --child-id ID  --agent NAME  --stdio
+//   --allowed-hosts a,b (Host names accepted beside localhost, for replicas behind a Service); /healthz and /readyz
 // Over HTTP the caller is verified from the proxy's internal child JWT (needs --keys-dir and --issuer); with --agent
 // instead, every HTTP request is that agent (direct local use). Under --stdio the caller is --agent (default "local").
 // When listening over HTTP it prints exactly one line to stdout: {"event":"listening","url":"http://127.0.0.1:PORT/mcp"}.
@@ -23,6 +24,8 @@ export interface KitContext {
 
 export interface KitApp {
   factory: ServerFactory;
+  /** Readiness for /readyz beyond serving (e.g. the database answers). */
+  ready?: () => Promise<boolean>;
   /** Feeds 2026-era subscriptions/listen; mayHear decides which callers hear which URIs. */
   resourceUpdates?: ResourceUpdates;
   /** Tools send progress/log notifications while they run: 2025-era calls answer over SSE (see http.ts). */
@@ -50,6 +53,8 @@ export interface KitOptions {
   logger?: Logger;
   /** Values for the server's extra flags. */
   flags?: Record<string, string | undefined>;
+  /** Host names accepted beside localhost (--allowed-hosts a,b: replicas behind a Service). */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningKitServer {
@@ -93,6 +98,8 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
       logger,
       ...(app.resourceUpdates ? { resourceUpdates: app.resourceUpdates } : {}),
       ...(app.streamCallNotifications ? { streamCallNotifications: true } : {}),
+      ...(app.ready ? { ready: app.ready } : {}),
+      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
     });
     return {
       url: http.url,
@@ -140,6 +147,7 @@ async function serveFromFlags(spec: KitServerSpec, argv: readonly string[]): Pro
       issuer: { type: 'string' },
       'child-id': { type: 'string' },
       agent: { type: 'string' },
+      'allowed-hosts': { type: 'string' },
       stdio: { type: 'boolean', default: false },
       ...Object.fromEntries(Object.keys(spec.flags ?? {}).map((name) => [name, { type: 'string' as const }])),
     },
@@ -187,6 +195,9 @@ async function serveFromFlags(spec: KitServerSpec, argv: readonly string[]): Pro
       ...(values.issuer !== undefined ? { issuer: values.issuer } : {}),
       ...(values['child-id'] !== undefined ? { childId: values['child-id'] } : {}),
       ...(values.agent !== undefined ? { agent: values.agent } : {}),
+      ...(values['allowed-hosts'] !== undefined
+        ? { allowedHosts: values['allowed-hosts'].split(',').filter((name) => name !== '') }
+        : {}),
       logger,
       flags,
     });

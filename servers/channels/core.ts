@@ -98,6 +98,11 @@ export class ChannelCore {
     this.notifier = options.notifier ?? createChannelNotifier();
     this.limits = { ...defaultChannelLimits, ...options.limits };
     this.now = options.now ?? Date.now;
+    // Appends by other replicas wake this one's waiting readers and subscribers (the notifier drops repeats).
+    this.store.watchAppends?.({
+      appended: (channelId, headSeq) => this.notifier.publish(channelId, headSeq),
+      resync: () => void this.#resync(),
+    });
     this.bots = new ChannelBots({
       store: options.store,
       runner: options.runner,
@@ -113,8 +118,11 @@ export class ChannelCore {
   /** Runs fn after every earlier write to the same channel has finished. */
   serial<T>(channelId: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#queues.get(channelId) ?? Promise.resolve();
-    // Every write first lets the bot catch up on triggers a crash left unprocessed.
-    const step = (): Promise<T> => this.bots.catchUp(channelId).then(fn);
+    // Every write first lets the bot catch up on triggers a crash left unprocessed. A store shared by replicas
+    // (PostgreSQL) also excludes the other processes for the whole step.
+    const inner = (): Promise<T> => this.bots.catchUp(channelId).then(fn);
+    const exclusive = this.store.exclusive?.bind(this.store);
+    const step = exclusive === undefined ? inner : (): Promise<T> => exclusive(channelId, inner);
     const run = previous.then(step, step);
     const tail = run.catch(() => undefined);
     this.#queues.set(channelId, tail);
@@ -122,6 +130,14 @@ export class ChannelCore {
       if (this.#queues.get(channelId) === tail) this.#queues.delete(channelId);
     });
     return run;
+  }
+
+  /** After the append feed was interrupted: wake every waiting reader whose channel moved meanwhile. */
+  async #resync(): Promise<void> {
+    for (const channelId of this.notifier.waitingChannels()) {
+      const head = await this.store.head(channelId).catch(() => undefined);
+      if (head !== undefined) this.notifier.publish(channelId, head.seq);
+    }
   }
 
   published(channelId: string, messages: readonly ChannelMessage[]): void {

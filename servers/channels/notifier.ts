@@ -1,10 +1,13 @@
-// Wakes waiting sync_messages calls and resource subscribers when a channel's transcript grows. In-process only;
-// a PostgreSQL deployment would feed the same interface from LISTEN/NOTIFY.
+// Wakes waiting sync_messages calls and resource subscribers when a channel's transcript grows. Fed by this process's
+// own writes and, with a store shared by replicas, by the store's append feed (LISTEN/NOTIFY), which repeats this
+// process's writes: a head no newer than the last one published is dropped, so subscribers hear each append once.
 export type AppendListener = (channelId: string, headSeq: number) => void;
 
 export interface ChannelNotifier {
   publish(channelId: string, headSeq: number): void;
   subscribe(listener: AppendListener): () => void;
+  /** Channels that have readers waiting now. */
+  waitingChannels(): string[];
   /** Resolves true when the channel's head passes `afterSeq`, false after `ms` or on abort. */
   waitFor(channelId: string, afterSeq: number, ms: number, signal?: AbortSignal): Promise<boolean>;
 }
@@ -12,8 +15,12 @@ export interface ChannelNotifier {
 export function createChannelNotifier(): ChannelNotifier {
   const listeners = new Set<AppendListener>();
   const waiters = new Map<string, Set<{ afterSeq: number; wake: () => void }>>();
+  // Highest head announced per channel (a number per channel this process has seen written).
+  const announced = new Map<string, number>();
   return {
     publish(channelId, headSeq) {
+      if (headSeq <= (announced.get(channelId) ?? 0)) return;
+      announced.set(channelId, headSeq);
       const set = waiters.get(channelId);
       if (set !== undefined) {
         for (const waiter of [...set]) if (headSeq > waiter.afterSeq) waiter.wake();
@@ -26,11 +33,16 @@ export function createChannelNotifier(): ChannelNotifier {
         }
       }
     },
+    waitingChannels() {
+      return [...waiters.keys()];
+    },
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     waitFor(channelId, afterSeq, ms, signal) {
+      // A head announced between the caller's read and this call must not be slept through.
+      if ((announced.get(channelId) ?? 0) > afterSeq) return Promise.resolve(true);
       return new Promise<boolean>((resolve) => {
         let set = waiters.get(channelId);
         if (set === undefined) {

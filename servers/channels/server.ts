@@ -1,15 +1,15 @@
-// Assembles the channels server: SQLite store in the data folder, the head signer from the fleet keys, the bot runner
+// Assembles the channels server: the store (SQLite in the data folder, or PostgreSQL from --store / DATABASE_URL), the head signer from the fleet keys, the bot runner
 // and the builtin bots, the service, and the per-caller MCP surface. Used by main.ts (process) and tests (in-process).
-import { join } from 'node:path';
 import { issueChildToken } from '../../auth/internal.ts';
 import { loadSigner } from '../../auth/keys.ts';
+import { readRuntimeEnv } from '../../lib/env.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { KitApp, KitContext, KitServerSpec } from '../_kit/main.ts';
 import { createMcpBotRunner } from '../bot-runner/mcp-runner.ts';
 import { createInProcessBotRunner, type BotRunner } from '../bot-runner/runner.ts';
 import { createHeadSigner } from './receipts.ts';
 import { ChannelService, type BuiltinBot, type ChannelLimits } from './service.ts';
-import { createSqliteChannelStore } from './store/sqlite.ts';
+import { openChannelStore } from './store/open.ts';
 import type { ChannelStore } from './store/types.ts';
 import { channelUri, createChannelsMcpServer, mayHearChannel } from './tools.ts';
 
@@ -32,8 +32,13 @@ export async function createChannelsApp(
   ctx: KitContext,
   options: ChannelsAppOptions = {},
 ): Promise<KitApp & { service: ChannelService }> {
-  const store = options.store ?? createSqliteChannelStore({ file: join(ctx.dataDir, 'channels.sqlite') });
   const signer = ctx.keysDir === undefined ? undefined : await loadSigner(ctx.keysDir);
+  const store =
+    options.store ??
+    (await openChannelStore(
+      { flag: ctx.flags.store, databaseUrl: readRuntimeEnv().databaseUrl },
+      { dataDir: ctx.dataDir, logger: ctx.logger },
+    ));
   // Hooks run in this process unless a bot-runner server is named (then in its process, over MCP).
   const runnerUrl = ctx.flags['bot-runner-url'];
   const remote =
@@ -64,6 +69,7 @@ export async function createChannelsApp(
   return {
     service,
     factory: (caller) => createChannelsMcpServer(service, caller, log),
+    ready: () => store.ping?.() ?? Promise.resolve(true),
     resourceUpdates: {
       subscribe: (emit) => service.notifier.subscribe((id) => emit(channelUri(id))),
       mayHear: (caller, uri) => mayHearChannel(service, caller, uri),
@@ -78,6 +84,8 @@ export async function createChannelsApp(
 export const channelsServerSpec: KitServerSpec = {
   name: 'channels',
   flags: {
+    store:
+      'where channel data lives: sqlite (default, DATA_DIR/channels.sqlite) or postgres://user:pass@host/db[?schema=NAME] (replicas share it); default DATABASE_URL',
     'bot-runner-url': 'run bot hooks on this bot-runner MCP server instead of in-process',
     'bot-runner-id': "the bot-runner's server id (aud of its child tokens), default bot-runner",
   },

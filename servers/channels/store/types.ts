@@ -1,6 +1,6 @@
-// The storage contract of the channels server. One interface, an SQLite implementation now and a PostgreSQL one
-// later; both must pass tests/unit/channels/store-suite.ts. Implementations are dumb and atomic: every method is one
-// transaction; rules (who may do what) live in the channel service, never here.
+// The storage contract of the channels server. One interface, two implementations (SQLite for one process,
+// PostgreSQL for replicas); both pass tests/unit/channels/store-suite.ts. Implementations are dumb and atomic: every
+// method is one transaction; rules (who may do what) live in the channel service, never here.
 import type { ChannelMessage, MessageDraft } from '../transcript.ts';
 
 export interface SlotRecord {
@@ -124,5 +124,23 @@ export interface ChannelStore {
   getCursor(channelId: string, agent: string): Promise<number>;
   setCursor(channelId: string, agent: string, seq: number): Promise<void>;
 
+  /**
+   * Runs one write step of a channel (the service's per-channel queue step) excluding every other process that
+   * shares this storage. Absent when one process owns the storage (SQLite): the in-process queue suffices then.
+   */
+  exclusive?<T>(channelId: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Appends committed by other processes sharing this storage (PostgreSQL: LISTEN/NOTIFY), and `resync` after the
+   * feed was interrupted (notifications may have been missed). Absent when only this process writes.
+   */
+  watchAppends?(listener: AppendWatcher): () => void;
+  /** Whether the storage answers now (readiness); absent means always. */
+  ping?(): Promise<boolean>;
+
   close(): Promise<void>;
+}
+
+export interface AppendWatcher {
+  appended(channelId: string, headSeq: number): void;
+  resync(): void;
 }

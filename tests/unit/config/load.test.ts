@@ -51,6 +51,7 @@ describe('parseConfig', () => {
           sessionIdleMs: 1_800_000,
           agentIdleMs: 600_000,
         },
+        replicas: 1,
       },
       servers: [],
       groups: {},
