@@ -120,7 +120,12 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         ? undefined
         : {
             issue: (child: string, agent: string) =>
-              issueChildToken(signer, { issuer: urls.issuer, child, agent }),
+              issueChildToken(signer, {
+                issuer: urls.issuer,
+                child,
+                agent,
+                ttlSeconds: config.proxy.limits.internalTokenTtlSeconds,
+              }),
           };
 
     let policy: CompiledPolicy = compilePolicy(config);

@@ -57,7 +57,9 @@ export async function childTokenSource(
 ): Promise<ChildTokenSource> {
   if (!launched.some((server) => server.firstParty)) return undefined;
   const signer = await loadSigner(config.proxy.keysDir);
-  return (child) => issueChildToken(signer, { issuer: config.proxy.issuer, child, agent: 'mcpcp-launcher' });
+  const ttlSeconds = config.proxy.limits.internalTokenTtlSeconds;
+  return (child) =>
+    issueChildToken(signer, { issuer: config.proxy.issuer, child, agent: 'mcpcp-launcher', ttlSeconds });
 }
 
 export function superviseHttpChild(
@@ -85,10 +87,11 @@ export function superviseHttpChild(
           }
         : {}),
       ...(server.firstParty && childToken
-        ? { headers: async () => ({ authorization: `Bearer ${await childToken(server.id)}` }) }
+        ? { bearerToken: () => childToken(server.id) }
         : {}),
       readyTimeoutMs: server.readyTimeoutMs,
       restart: server.restart,
+      ...(options.ping === undefined ? {} : { ping: options.ping }),
       ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${server.id}.log`) }),
     },
     {
