@@ -196,6 +196,7 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
         });
     return jsonRpcErrorResponse(401, wire.rpcCode, `Unauthorized: ${wire.message}`, {
       headers: { 'www-authenticate': challenge },
+      data: { code: wire.code },
     });
   }
 

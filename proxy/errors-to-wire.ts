@@ -25,6 +25,11 @@ export interface WireError {
   message: string;
   /** True when the error is ours (a bug or an unexpected failure) and must be logged loudly. */
   internal: boolean;
+  /**
+   * The local code, when the caller may see it: a token refusal (ERR_TOKEN_*) names its reason exactly as
+   * `mcpcp token verify` does, so an operator can match the two. Never set for other errors.
+   */
+  code?: ErrorCode;
 }
 
 const tokenErrorMessages: Partial<Record<ErrorCode, string>> = {
@@ -72,6 +77,7 @@ export function toWireError(error: unknown): WireError {
       rpcCode: rpcCodes.serverError,
       message: tokenErrorMessages[error.code] ?? 'The access token is invalid',
       internal: false,
+      code: error.code,
     };
   }
   const entry = table[error.code];
