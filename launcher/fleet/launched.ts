@@ -86,9 +86,7 @@ export function superviseHttpChild(
               last ? [...start.args, '--port', new URL(last).port] : start.args,
           }
         : {}),
-      ...(server.firstParty && childToken
-        ? { bearerToken: () => childToken(server.id) }
-        : {}),
+      ...(server.firstParty && childToken ? { bearerToken: () => childToken(server.id) } : {}),
       readyTimeoutMs: server.readyTimeoutMs,
       restart: server.restart,
       ...(options.ping === undefined ? {} : { ping: options.ping }),
