@@ -179,15 +179,12 @@ async function runUp(flags: UpFlags): Promise<void> {
     if (problems) say(`\nProblems:\n${problems}`);
     say('');
     say(`Agents connect to: ${status.proxy.mcpUrl}`);
-    if (tokens.length > 0)
-      say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
-    else
-      say(
-        `Issue agent tokens with: ${cliName()} token issue --agent NAME --config ${relative(process.cwd(), resolve(configFile)) || configFile}` +
-          ` --issuer ${status.proxy.issuer} --audience ${status.proxy.resource}`,
-      );
     const dirFlag = flags.dataDir === undefined ? '' : ` --data-dir ${flags.dataDir}`;
     const cli = cliName();
+    if (tokens.length > 0)
+      say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
+    // The token command asks this fleet for its issuer and audience over the data folder's admin socket.
+    else say(`Issue agent tokens with: ${cli} token issue --agent NAME${dirFlag}`);
     say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
   }
 

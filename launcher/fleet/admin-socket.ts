@@ -101,7 +101,10 @@ export function adminRequest(
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { starting?: boolean; pid?: number };
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            starting?: boolean;
+            pid?: number;
+          };
           if (res.statusCode === 503 && body.starting === true) {
             return fail(
               new McpcpError(

@@ -198,6 +198,11 @@ async function startParts(
       await proxy
         .close()
         .catch((error: unknown) => options.logger.error({ err: error }, 'proxy close failed'));
+      // The proxy has stopped its stdio children (and let go of external ones): say so, as the supervisors
+      // below say it for the children the launcher started.
+      for (const server of config.servers) {
+        if (!supervisors.has(server.id)) onEvent({ event: 'child-state', id: server.id, state: 'stopped' });
+      }
       await Promise.all([...supervisors.values()].map((s) => s.stop()));
       await reapLeftovers(pids, options.logger);
       await admin.close();

@@ -200,6 +200,9 @@ describe('mcpcp up / status / demo / down', () => {
 
     const human = await mcpcp(['demo', '--data-dir', dataDir], cwd);
     expect(human.stdout).toContain('🔐 Getting tools for agent: agent_name1');
+    expect(human.stdout).toContain(
+      '📋 Agent has access to servers: everything, memory, channels, bot-runner\n',
+    );
     expect(human.stdout).toContain('   - memory_read_graph');
     expect(human.stdout).toContain('🎲 agent_name1 creates GuessBot channel');
     expect(human.stdout).toContain('transcript verified by agent_name1 and agent_name2');
@@ -207,8 +210,15 @@ describe('mcpcp up / status / demo / down', () => {
 
     const down = await mcpcp(['down', '--data-dir', dataDir], cwd);
     expect(down.exitCode).toBe(0);
-    expect(down.stdout).toMatch(/^Fleet in .* stopped \(\d+ ms\)\.$/m);
+    expect(down.stdout).toMatch(
+      /^Fleet in .* stopped \(\d+ ms\): 4 server\(s\) \(everything, memory, channels, bot-runner\) and the proxy; no process left\.$/m,
+    );
     expect((await up.process).exitCode).toBe(0);
+    // Every child is reported stopped, the proxy's stdio children as well as the launcher's HTTP ones.
+    const stoppedIds = up.events
+      .filter((e) => e.event === 'child-state' && e.state === 'stopped')
+      .map((e) => e.id as string);
+    expect(stoppedIds.sort()).toEqual(['bot-runner', 'channels', 'everything', 'memory']);
     for (const pid of pids) expect(await isGone(pid), `child ${pid} left running`).toBe(true);
 
     const after = await mcpcp(['status', '--data-dir', dataDir], cwd);
@@ -256,6 +266,8 @@ policy:
     const again = await mcpcp(['up', '--config', config, '--data-dir', dataDir, '--port', '0'], cwd);
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain(`a fleet is already running in ${dataDir}`);
+    // Refused before anything started: no progress line, no child spawned.
+    expect(again.stdout).toBe('');
 
     const started = Date.now();
     up.process.kill('SIGTERM');
@@ -305,12 +317,27 @@ servers:
     cleanups.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
     const port = (busy.address() as { port: number }).port;
     const config = join(cwd, 'fleet.yaml');
-    await writeFile(config, `proxy: { keysDir: ./keys }\nservers: []\n`);
+    await writeFile(
+      config,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: web
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}] }
+  - id: local
+    transport: stdio
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(stdioChild)}]
+`,
+    );
     const up = await mcpcp(
       ['up', '--config', config, '--data-dir', join(cwd, 'data'), '--port', String(port)],
       cwd,
     );
     expect(up.exitCode).toBe(1);
+    // Found before any child was started, not after all of them were ready.
+    expect(up.stdout).not.toMatch(/starting \((http|stdio)\)|ready in/);
     expect(up.stderr).toContain(`port ${port} is already in use`);
     expect(up.stderr).toMatch(/up --port \d+` \(0 = any free port\), or set proxy\.listen\.port in /);
   });
