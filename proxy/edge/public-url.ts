@@ -58,10 +58,7 @@ export function resolveProxyUrls(proxy: ProxyUrlInput, boundPort?: number): Prox
  * audience and the resource metadata name where the proxy really is; one set by hand stays. The issuer stays as
  * configured: first-party children verify it by name.
  */
-export function withListen(
-  proxy: ProxyUrlInput,
-  listen: { host: string; port: number },
-): ProxyUrlInput {
+export function withListen(proxy: ProxyUrlInput, listen: { host: string; port: number }): ProxyUrlInput {
   const old = proxy.listen;
   const derived = `http://${old.host.includes(':') ? `[${old.host}]` : old.host}:${old.port}`;
   const moved = old.host !== listen.host || old.port !== listen.port;
