@@ -237,7 +237,8 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
       description: 'The access token lacks a required scope',
       scope: requiredScopes,
     });
-    return jsonRpcErrorResponse(403, rpcCodes.serverError, 'Forbidden: insufficient scope', {
+    const wire = toWireError(new McpcpError('ERR_FORBIDDEN', 'a required scope is missing'));
+    return jsonRpcErrorResponse(wire.status, wire.rpcCode, `${wire.message}: insufficient scope`, {
       headers: { 'www-authenticate': challenge },
     });
   }
@@ -320,7 +321,10 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
         };
         metrics.recordCall(event);
         options.audit?.call(event);
-        return jsonRpcErrorResponse(429, rpcCodes.serverError, 'Rate limit exceeded; retry later', {
+        const wire = toWireError(
+          new McpcpError('ERR_RATE_LIMITED', `agent ${principal.agent} over its limit`),
+        );
+        return jsonRpcErrorResponse(wire.status, wire.rpcCode, wire.message, {
           id: check.id,
           headers: { 'retry-after': String(decision.retryAfterSeconds) },
           data: { retryAfterSeconds: decision.retryAfterSeconds },
