@@ -1,5 +1,5 @@
 // The one RS256 JWT verification path shared by agent tokens and internal child tokens: structure and
-// algorithm checks, key by kid, iss/aud/exp/nbf with clock tolerance, a kind check, then a principal.
+// algorithm checks, key by kid, iss/aud/exp/nbf/iat with clock tolerance, a kind check, then a principal.
 // Verified tokens are cached until exp. It must not decide policy or know about HTTP.
 import { decodeProtectedHeader, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { KeySource } from './jwks-source.ts';
@@ -82,6 +82,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       currentDate: nowDate,
       requiredClaims: ['exp', 'sub'],
     });
+    // jose checks iat only against a maximum age; a token "issued" in the future would otherwise stretch
+    // its own life (and outlast a key's rotation) at will.
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(nowDate.getTime() / 1000) + tolerance) {
+      throw tokenError('ERR_TOKEN_NOT_YET_VALID', 'token issued in the future');
+    }
     options.checkKind(payload);
     const principal = toPrincipal(payload);
     cache.set(token, {

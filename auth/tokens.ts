@@ -11,7 +11,7 @@ export { parseTtl } from './ttl.ts';
 
 export interface AgentTokenOptions {
   issuer: string;
-  /** The canonical resource URL, e.g. http://127.0.0.1:8080/mcp. */
+  /** The canonical resource URL, e.g. http://127.0.0.1:9003/mcp. */
   audience: string;
   agent: string;
   ttlSeconds: number;

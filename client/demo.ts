@@ -129,7 +129,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       listed.set(agent, tools);
       const servers = serversFor(policy, { agent });
       say(`🔐 Getting tools for agent: ${agent}`);
-      say(`📋 Agent has access to servers: [${servers.map((s) => `'${s}'`).join(', ')}]`);
+      say(`📋 Agent has access to servers: ${servers.length > 0 ? servers.join(', ') : '(none)'}`);
       say(`✅ Found ${tools.length} tools:`);
       for (const tool of tools) say(`   - ${tool.name}`);
       for (const tool of tools) {

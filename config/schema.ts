@@ -28,6 +28,9 @@ function isHttpUrl(value: string): boolean {
 
 const port = z.int().min(0).max(65535);
 
+/** The proxy's port when the config names none; the embedded default fleet writes it too. */
+export const defaultProxyPort = 9003;
+
 /** Env values may be written as YAML numbers or booleans; children always get strings. */
 const envMap = z
   .record(
@@ -39,7 +42,7 @@ const envMap = z
 const listenSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
-    port: port.default(8080),
+    port: port.default(defaultProxyPort),
   })
   .describe('Address the proxy listens on. Port 0 picks a free port (tests).');
 
@@ -57,6 +60,14 @@ const limitsSchema = z.strictObject({
     .default(600_000)
     .describe(
       'An agent with no session, listen stream or call for this long is let go: the sessions the proxy holds with children on its behalf are ended.',
+    ),
+  internalTokenTtlSeconds: z
+    .int()
+    .min(2)
+    .max(3600)
+    .default(60)
+    .describe(
+      'Lifetime of the internal JWTs the proxy and launcher send to first-party children; a fresh one goes with every request.',
     ),
 });
 

@@ -1,15 +1,17 @@
-// Resolves where the CLI's key and token commands get their settings: flags first, then the config file
-// (--config, or ./mcpcp.yaml when present), then built-in defaults. It must not sign or verify anything.
-import { access } from 'node:fs/promises';
+// Resolves where the CLI's key and token commands get their settings: flags first, then the running fleet of the
+// data folder (its live issuer and audience), then the config file found as `mcpcp up` finds it (config-file.ts),
+// then built-in defaults. It must not sign or verify anything.
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { canonicalResource, type McpcpConfig } from '../config/schema.ts';
 import { readRuntimeEnv } from '../lib/env.ts';
 import { McpcpError, isMcpcpError } from '../lib/errors.ts';
+import { defaultConfigFile, findConfigFile } from './config-file.ts';
 
 export interface AuthFlags {
   config?: string;
+  dataDir?: string;
   dir?: string;
   keysDir?: string;
   issuer?: string;
@@ -25,17 +27,18 @@ export interface AuthSettings {
   jwksUrl: string | undefined;
 }
 
-export const defaultConfigFile = 'mcpcp.yaml';
-
 export async function resolveAuthSettings(flags: AuthFlags): Promise<AuthSettings> {
-  const configFile = flags.config ?? ((await exists(defaultConfigFile)) ? defaultConfigFile : undefined);
-  const config = configFile === undefined ? undefined : await loadConfig(configFile);
+  const found = await findConfigFile(flags.config, flags.dataDir);
+  const config = found === undefined ? undefined : await loadConfig(found.file);
+  // A fleet running from this config knows what it really serves (`up --port` moves the audience).
+  const live = found?.fleet?.proxy;
   const dir = flags.dir ?? flags.keysDir;
   return {
     config,
-    keysDir: resolve(dir ?? config?.proxy.keysDir ?? join(readRuntimeEnv().home, 'keys')),
-    issuer: flags.issuer ?? config?.proxy.issuer,
-    audience: flags.audience ?? (config === undefined ? undefined : canonicalResource(config)),
+    keysDir: resolve(dir ?? config?.proxy.keysDir ?? join(flags.dataDir ?? readRuntimeEnv().home, 'keys')),
+    issuer: flags.issuer ?? live?.issuer ?? config?.proxy.issuer,
+    audience:
+      flags.audience ?? live?.resource ?? (config === undefined ? undefined : canonicalResource(config)),
     jwksUrl: flags.jwksUrl ?? config?.proxy.jwksUrl,
   };
 }
@@ -49,7 +52,7 @@ export function requireIssuerAndAudience(settings: AuthSettings): { issuer: stri
       .join(' and ');
     throw new McpcpError(
       'ERR_INVALID_ARGUMENT',
-      `no ${missing}: pass ${missing}, or --config FILE (or run where ./${defaultConfigFile} exists)`,
+      `no ${missing}: pass ${missing}, or --config FILE or --data-dir DIR (or run where ./${defaultConfigFile} exists)`,
     );
   }
   return { issuer, audience };
@@ -59,15 +62,6 @@ export function requireIssuerAndAudience(settings: AuthSettings): { issuer: stri
 export function knownAgents(config: McpcpConfig | undefined): Set<string> {
   if (config === undefined) return new Set();
   return new Set([...Object.keys(config.agents), ...Object.values(config.groups).flat()]);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

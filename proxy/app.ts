@@ -12,8 +12,13 @@ import { McpcpError, isMcpcpError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { AuditLog } from './audit.ts';
 import { bearerChallenge, extractBearerToken } from './edge/bearer.ts';
-import { readBodyLimited, type LimitedBody } from './edge/body.ts';
-import { checkJsonRpcMessage, jsonRpcErrorResponse, type JsonRpcId } from './edge/jsonrpc.ts';
+import { discardBody, readBodyLimited, type LimitedBody } from './edge/body.ts';
+import {
+  checkJsonRpcMessage,
+  jsonRpcErrorBody,
+  jsonRpcErrorResponse,
+  type JsonRpcId,
+} from './edge/jsonrpc.ts';
 import { createOriginGuard, type OriginGuard } from './edge/origin-guard.ts';
 import { createPublicJwksSource } from './edge/public-jwks.ts';
 import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
@@ -183,12 +188,37 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     c.req.header('origin') === undefined ? next() : mcpCors(c, next);
   app.use('/mcp', browserCors);
 
-  function tooLarge(): Response {
-    return jsonRpcErrorResponse(
-      413,
+  // What is left of a refused body is read and thrown away, up to this much and this long, before the connection
+  // closes (proxy/edge/body.ts).
+  const discardLimitBytes = Math.max(8 * 1024 * 1024, 4 * maxBodyBytes);
+  const discardTimeoutMs = 10_000;
+
+  /**
+   * 413 with `Connection: close`, answered at once (its whole JSON body, with its length, goes out first) and
+   * ended only once the rest of the request body has been discarded: the client gets the answer however it reads,
+   * and the connection closes after it, cleanly.
+   */
+  function tooLarge(request: Request): Response {
+    const text = jsonRpcErrorBody(
+      null,
       rpcCodes.serverError,
       `Payload Too Large: the request body must not exceed ${maxBodyBytes} bytes`,
     );
+    const bytes = new TextEncoder().encode(text);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        void discardBody(request, discardLimitBytes, discardTimeoutMs).finally(() => controller.close());
+      },
+    });
+    return new Response(body, {
+      status: 413,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(bytes.byteLength),
+        connection: 'close',
+      },
+    });
   }
 
   function authFailure(error: unknown): Response {
@@ -209,6 +239,7 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
         });
     return jsonRpcErrorResponse(401, wire.rpcCode, `Unauthorized: ${wire.message}`, {
       headers: { 'www-authenticate': challenge },
+      data: { code: wire.code },
     });
   }
 
@@ -219,7 +250,8 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
       description: 'The access token lacks a required scope',
       scope,
     });
-    return jsonRpcErrorResponse(403, rpcCodes.serverError, 'Forbidden: insufficient scope', {
+    const wire = toWireError(new McpcpError('ERR_FORBIDDEN', 'a required scope is missing'));
+    return jsonRpcErrorResponse(wire.status, wire.rpcCode, `${wire.message}: insufficient scope`, {
       id,
       headers: { 'www-authenticate': challenge },
     });
@@ -248,7 +280,7 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     const request = c.req.raw;
     const isPost = request.method === 'POST';
     // A declared oversize body is refused before anything else is spent on it.
-    if (isPost && Number(request.headers.get('content-length')) > maxBodyBytes) return tooLarge();
+    if (isPost && Number(request.headers.get('content-length')) > maxBodyBytes) return tooLarge(request);
 
     const token = extractBearerToken(request.headers.get('authorization'));
     let principal: Principal;
@@ -277,7 +309,7 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
       log.debug({ err: error }, 'request body could not be read');
       return jsonRpcErrorResponse(400, rpcCodes.parseError, 'Parse error: the body could not be read');
     }
-    if (body.tooLarge) return tooLarge();
+    if (body.tooLarge) return tooLarge(request);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
@@ -306,7 +338,10 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
         };
         metrics.recordCall(event);
         options.audit?.call(event);
-        return jsonRpcErrorResponse(429, rpcCodes.serverError, 'Rate limit exceeded; retry later', {
+        const wire = toWireError(
+          new McpcpError('ERR_RATE_LIMITED', `agent ${principal.agent} over its limit`),
+        );
+        return jsonRpcErrorResponse(wire.status, wire.rpcCode, wire.message, {
           id: check.id,
           headers: { 'retry-after': String(decision.retryAfterSeconds) },
           data: { retryAfterSeconds: decision.retryAfterSeconds },

@@ -1,79 +1,65 @@
-// The one seam that turns local errors (McpcpError codes) into wire errors: an HTTP status, a JSON-RPC
-// error code and a generic message. Details never reach the wire; they go to the log. It must not
-// decide policy or read requests: callers hand it an error and get back what to send.
-import { isMcpcpError, type ErrorCode } from '../lib/errors.ts';
+// The proxy's side of the one error seam (lib/wire-errors.ts maps local codes to the wire): what an upstream call
+// threw becomes a local code first (the SDK's failures by their SdkErrorCode constants, a refused or reset
+// connection by its socket error code, never by message text), then the wire error the agent sees and the audit
+// outcome. It must not decide policy or read requests.
+import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
+import { McpcpError, isMcpcpError, type ErrorCode } from '../lib/errors.ts';
+import { toWireError } from '../lib/wire-errors.ts';
+import { isNetworkFailure } from './upstreams/http-errors.ts';
 
-/** JSON-RPC 2.0 error codes used on the wire. */
-export const rpcCodes = {
-  parseError: -32700,
-  invalidRequest: -32600,
-  methodNotFound: -32601,
-  invalidParams: -32602,
-  internalError: -32603,
-  /** Implementation-defined server error (the MCP SDKs use it for transport-level refusals). */
-  serverError: -32000,
-  /** The MCP SDKs' request-timeout code. */
-  requestTimeout: -32001,
-} as const;
+export { isTokenErrorCode, rpcCodes, toWireError, type WireError } from '../lib/wire-errors.ts';
 
-export interface WireError {
-  /** HTTP status when the error ends the HTTP exchange. */
-  status: number;
-  /** JSON-RPC error code when the error answers a JSON-RPC request. */
-  rpcCode: number;
-  /** Generic, stable message safe to show any caller. */
-  message: string;
-  /** True when the error is ours (a bug or an unexpected failure) and must be logged loudly. */
-  internal: boolean;
-}
+export type UpstreamOutcome = 'unavailable' | 'timeout' | 'error';
 
-const tokenErrorMessages: Partial<Record<ErrorCode, string>> = {
-  ERR_TOKEN_MISSING: 'Authorization required',
-  ERR_TOKEN_EXPIRED: 'The access token expired',
-  ERR_TOKEN_NOT_YET_VALID: 'The access token is not yet valid',
-};
+/** SDK failures that mean the connection to the child ended before the call was answered. */
+const closedCodes: ReadonlySet<string> = new Set([
+  SdkErrorCode.ConnectionClosed,
+  SdkErrorCode.NotConnected,
+  SdkErrorCode.SendFailed,
+]);
 
-const table: Partial<Record<ErrorCode, Omit<WireError, 'internal'>>> = {
-  ERR_TOKEN_MISSING: { status: 401, rpcCode: rpcCodes.serverError, message: 'Authorization required' },
-  ERR_FORBIDDEN: { status: 403, rpcCode: rpcCodes.serverError, message: 'Forbidden' },
-  ERR_JWKS_FETCH: { status: 503, rpcCode: rpcCodes.serverError, message: 'Token keys unavailable' },
-  // A denied name answers exactly like an unknown one (ARCHITECTURE.md decision 7).
-  ERR_UNKNOWN_NAME: { status: 200, rpcCode: rpcCodes.invalidParams, message: 'Unknown name' },
-  ERR_POLICY_DENIED: { status: 200, rpcCode: rpcCodes.invalidParams, message: 'Unknown name' },
-  ERR_POLICY_ARGUMENTS: { status: 200, rpcCode: rpcCodes.invalidParams, message: 'Arguments not allowed' },
-  ERR_RATE_LIMITED: { status: 429, rpcCode: rpcCodes.serverError, message: 'Rate limit exceeded' },
-  ERR_UPSTREAM_UNAVAILABLE: { status: 503, rpcCode: rpcCodes.serverError, message: 'Server unavailable' },
-  ERR_UPSTREAM_TIMEOUT: { status: 504, rpcCode: rpcCodes.requestTimeout, message: 'Request timed out' },
-  ERR_UPSTREAM_CLOSED: { status: 502, rpcCode: rpcCodes.serverError, message: 'Server connection closed' },
-  ERR_INVALID_ARGUMENT: { status: 400, rpcCode: rpcCodes.invalidParams, message: 'Invalid argument' },
-  ERR_NOT_FOUND: { status: 404, rpcCode: rpcCodes.serverError, message: 'Not found' },
-  ERR_CONFLICT: { status: 409, rpcCode: rpcCodes.serverError, message: 'Conflict' },
-  ERR_LIMIT: { status: 413, rpcCode: rpcCodes.serverError, message: 'Limit exceeded' },
-};
-
-const internalError: WireError = {
-  status: 500,
-  rpcCode: rpcCodes.internalError,
-  message: 'Internal error',
-  internal: true,
-};
-
-/** True for the ERR_TOKEN_* family: the caller must re-authenticate (HTTP 401). */
-export function isTokenErrorCode(code: ErrorCode): boolean {
-  return code.startsWith('ERR_TOKEN_');
-}
-
-/** Maps any thrown value to its wire form. Unknown errors become a logged internal error, never a 400. */
-export function toWireError(error: unknown): WireError {
-  if (!isMcpcpError(error)) return internalError;
-  if (isTokenErrorCode(error.code)) {
-    return {
-      status: 401,
-      rpcCode: rpcCodes.serverError,
-      message: tokenErrorMessages[error.code] ?? 'The access token is invalid',
-      internal: false,
-    };
+/** The local code of what an upstream call threw, or undefined when it is not an upstream failure we know. */
+export function upstreamCodeOf(error: unknown): ErrorCode | undefined {
+  if (isMcpcpError(error)) return error.code;
+  if (error instanceof SdkError) {
+    if (error.code === SdkErrorCode.RequestTimeout) return 'ERR_UPSTREAM_TIMEOUT';
+    if (closedCodes.has(error.code)) return 'ERR_UPSTREAM_CLOSED';
   }
-  const entry = table[error.code];
-  return entry === undefined ? internalError : { ...entry, internal: false };
+  // An HTTP child that went away before the health check noticed: the request could not be sent at all.
+  if (isNetworkFailure(error)) return 'ERR_UPSTREAM_UNAVAILABLE';
+  return undefined;
+}
+
+const messages: Partial<Record<ErrorCode, (server: string, timeoutMs: number) => string>> = {
+  ERR_UPSTREAM_UNAVAILABLE: (server) => `Server ${server} is unavailable`,
+  ERR_UPSTREAM_CLOSED: (server) => `Server ${server} closed the connection before answering`,
+  ERR_UPSTREAM_TIMEOUT: (server, ms) => `Request to server ${server} timed out after ${ms} ms`,
+};
+
+const outcomes: Partial<Record<ErrorCode, UpstreamOutcome>> = {
+  ERR_UPSTREAM_UNAVAILABLE: 'unavailable',
+  ERR_UPSTREAM_CLOSED: 'unavailable',
+  ERR_UPSTREAM_TIMEOUT: 'timeout',
+};
+
+export interface UpstreamFailure {
+  /** What the agent gets: a JSON-RPC error naming the server, never the child's internals. */
+  error: ProtocolError;
+  outcome: UpstreamOutcome;
+  /** True when nothing above explains the failure: a bug or a surprise worth logging loudly. */
+  unexpected: boolean;
+}
+
+/** Maps what an upstream call threw to the error the agent sees and the audit outcome. */
+export function upstreamFailure(error: unknown, server: string, timeoutMs: number): UpstreamFailure {
+  // The child's own JSON-RPC error passes through as it is.
+  if (error instanceof ProtocolError) return { error, outcome: 'error', unexpected: false };
+  const code = upstreamCodeOf(error);
+  const wire = toWireError(code === undefined ? error : new McpcpError(code, 'upstream call failed'));
+  const message = code === undefined ? undefined : messages[code]?.(server, timeoutMs);
+  return {
+    error: new ProtocolError(wire.rpcCode, message ?? wire.message),
+    outcome: (code === undefined ? undefined : outcomes[code]) ?? 'error',
+    unexpected: wire.internal,
+  };
 }

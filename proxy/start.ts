@@ -17,7 +17,7 @@ import { createAuditLog } from './audit.ts';
 import { watchConfigFile, type ConfigWatcher } from './config-watch.ts';
 import { createNodeLane, type NodeListener } from './edge/node-lane.ts';
 import { createOriginGuard } from './edge/origin-guard.ts';
-import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
+import { resolveProxyUrls, withListen, type ProxyUrls } from './edge/public-url.ts';
 import { jsonRpcErrorResponse } from './edge/jsonrpc.ts';
 import { rpcCodes } from './errors-to-wire.ts';
 import { createGateway, type Gateway, type GatewayOptions, type Principal } from './gateway/index.ts';
@@ -113,7 +113,8 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   let gateway: Gateway | undefined;
   let authServer: AuthorizationServer | undefined;
   try {
-    const urls = resolveProxyUrls({ ...config.proxy, listen: { host, port } }, port);
+    const requested = { host, port: options.port ?? config.proxy.listen.port };
+    const urls = resolveProxyUrls(withListen(config.proxy, requested), port);
     const jwks =
       config.proxy.jwksUrl === undefined ? { dir: config.proxy.keysDir } : { url: config.proxy.jwksUrl };
     const tokenVerifier = createTokenVerifier({ issuer: urls.issuer, audience: urls.resource, jwks });
@@ -125,7 +126,12 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         ? undefined
         : {
             issue: (child: string, agent: string) =>
-              issueChildToken(signer, { issuer: urls.issuer, child, agent }),
+              issueChildToken(signer, {
+                issuer: urls.issuer,
+                child,
+                agent,
+                ttlSeconds: config.proxy.limits.internalTokenTtlSeconds,
+              }),
           };
 
     let policy: CompiledPolicy = compilePolicy(config);

@@ -84,9 +84,13 @@ export async function openTransport(
       : `listening on ${spec.url ?? ''} (or the {"event":"listening"} line)`,
     now,
   );
-  const headers = (await spec.headers?.()) ?? {};
+  // The SDK asks an auth provider for the token before every request, so each ping carries a fresh one.
+  const token = spec.bearerToken;
   return {
-    transport: new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }),
+    transport: new StreamableHTTPClientTransport(
+      new URL(url),
+      token === undefined ? {} : { authProvider: { token } },
+    ),
     address: url,
   };
 }

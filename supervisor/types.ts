@@ -23,8 +23,11 @@ export interface ChildSpec {
    * port (listening line) come back at the same URL, e.g. `(url) => [...args, '--port', portOf(url)]`.
    */
   readonly restartArgs?: (lastAddress: string | undefined) => readonly string[];
-  /** http: headers for the supervisor's own probe connection (e.g. an internal child JWT). */
-  readonly headers?: () => Promise<Record<string, string>> | Record<string, string>;
+  /**
+   * http: the Bearer token of the supervisor's own client (e.g. an internal child JWT). Asked before every request
+   * (handshake, tools/list, each ping), never once per start: internal tokens live 60 s and a child runs for days.
+   */
+  readonly bearerToken?: () => Promise<string>;
   readonly readyTimeoutMs?: number;
   readonly restart?: RestartPolicy;
   /** Liveness: ping every intervalMs; no answer within timeoutMs restarts the child. false disables. */

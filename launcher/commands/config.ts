@@ -7,7 +7,7 @@ import { summariseAccess } from '../../auth/access-summary.ts';
 import type { AgentAccess } from '../../auth/access-summary.ts';
 import { configWarnings, type ConfigWarning } from '../config-warnings.ts';
 import type { Register } from '../cli.ts';
-import { defaultConfigFile, loadCliConfig } from '../config-file.ts';
+import { loadCliConfig } from '../config-file.ts';
 
 export const registerConfig: Register = (program) => {
   const config = program.command('config').description('work with mcpcp.yaml');
@@ -15,10 +15,14 @@ export const registerConfig: Register = (program) => {
   config
     .command('check')
     .description('validate a config file and summarise servers and per-agent access')
-    .argument('[file]', `config file (default: ./${defaultConfigFile})`)
+    .argument(
+      '[file]',
+      'config file (default: ./mcpcp.yaml, else the fleet running in the data folder, else DATA_DIR/mcpcp.yaml)',
+    )
+    .option('--data-dir <dir>', 'data folder of the fleet (default: .mcpcp)')
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string | undefined, flags: { json?: boolean }) => {
-      const loaded = await loadCliConfig(file);
+    .action(async (file: string | undefined, flags: { json?: boolean; dataDir?: string }) => {
+      const loaded = await loadCliConfig(file, flags.dataDir);
       const access = summariseAccess(loaded.config);
       const warnings = configWarnings(loaded.config);
       const out = flags.json

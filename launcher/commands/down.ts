@@ -5,6 +5,7 @@ import { readRuntimeEnv } from '../../lib/env.ts';
 import { McpcpError, isMcpcpError } from '../../lib/errors.ts';
 import type { Register } from '../cli.ts';
 import { adminRequest } from '../fleet/admin-socket.ts';
+import type { FleetStatus } from '../fleet/fleet-types.ts';
 
 export const registerDown: Register = (program: Command) => {
   program
@@ -15,6 +16,7 @@ export const registerDown: Register = (program: Command) => {
     .action(async (flags: { dataDir?: string; timeout: string }) => {
       const dataDir = flags.dataDir ?? readRuntimeEnv().home;
       const started = Date.now();
+      const before = (await adminRequest(dataDir, 'GET', '/status')) as FleetStatus;
       await adminRequest(dataDir, 'POST', '/down');
       const deadline = started + Number(flags.timeout);
       for (;;) {
@@ -31,6 +33,10 @@ export const registerDown: Register = (program: Command) => {
         }
         await sleep(100);
       }
-      process.stdout.write(`Fleet in ${dataDir} stopped (${Date.now() - started} ms).\n`);
+      const ids = before.servers.map((row) => row.id);
+      process.stdout.write(
+        `Fleet in ${dataDir} stopped (${Date.now() - started} ms): ` +
+          `${ids.length} server(s)${ids.length > 0 ? ` (${ids.join(', ')})` : ''} and the proxy; no process left.\n`,
+      );
     });
 };

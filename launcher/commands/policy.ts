@@ -6,7 +6,7 @@ import { compilePolicy, decide, decideVisibility, narrowInputSchema } from '../.
 import type { Decision, PolicyKind } from '../../auth/policy.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import type { Register } from '../cli.ts';
-import { defaultConfigFile, loadCliConfig } from '../config-file.ts';
+import { loadCliConfig } from '../config-file.ts';
 
 interface ExplainFlags {
   agent: string;
@@ -16,6 +16,7 @@ interface ExplainFlags {
   args?: string;
   group: string[];
   config?: string;
+  dataDir?: string;
   json?: boolean;
   exitCode?: boolean;
 }
@@ -54,7 +55,11 @@ export const registerPolicy: Register = (program) => {
     )
     .option('--args <json>', 'call arguments as a JSON object; checks argument constraints too')
     .option('--group <name>', 'extra group of the agent, as a token claim would add; repeatable', collect, [])
-    .option('--config <file>', `config file (default: ./${defaultConfigFile})`)
+    .option(
+      '--config <file>',
+      'config file (default: ./mcpcp.yaml, else the fleet running in the data folder, else DATA_DIR/mcpcp.yaml)',
+    )
+    .option('--data-dir <dir>', 'data folder of the fleet (default: .mcpcp)')
     .option('--json', 'print the decision as JSON')
     .option('--exit-code', 'exit 1 when the decision is deny')
     .action(
@@ -73,7 +78,7 @@ export const registerPolicy: Register = (program) => {
           command.error(`error: --kind must be one of ${kinds.join(', ')}`);
         const kind = flags.kind as PolicyKind;
         const args = flags.args === undefined ? undefined : parseArgs(flags.args, command);
-        const { config } = await loadCliConfig(flags.config);
+        const { config } = await loadCliConfig(flags.config, flags.dataDir);
         const server = flags.server ?? serverForName(config, kind, flags.tool, command);
         if (!config.servers.some((s) => s.id === server)) command.error(`error: unknown server "${server}"`);
 

@@ -27,9 +27,16 @@ export const registerToken: Register = (program) => {
     .requiredOption('--agent <name>', 'agent name (the token subject)')
     .option('--ttl <ttl>', 'lifetime: 3600, 3600s, 30m, 1h, 2d', '1h')
     .option('--scope <scopes>', 'scopes, comma-separated; repeatable', collect, [])
-    .option('--config <file>', 'config file (default: ./mcpcp.yaml when present)')
-    .option('--issuer <url>', 'token issuer (default: proxy.issuer of the config)')
-    .option('--audience <url>', 'canonical resource URL (default: proxy.publicUrl + /mcp)')
+    .option(
+      '--config <file>',
+      'config file (default: ./mcpcp.yaml, else the fleet running in the data folder, else DATA_DIR/mcpcp.yaml)',
+    )
+    .option('--data-dir <dir>', 'data folder of the fleet (default: .mcpcp)')
+    .option('--issuer <url>', 'token issuer (default: the running fleet’s, else proxy.issuer of the config)')
+    .option(
+      '--audience <url>',
+      'canonical resource URL (default: the running fleet’s, else proxy.publicUrl + /mcp)',
+    )
     .option('--keys-dir <dir>', 'key folder (default: proxy.keysDir of the config, else .mcpcp/keys)')
     .option('--json', 'print {token, agent, expiresAt, audience, …}')
     .action(
@@ -71,9 +78,19 @@ export const registerToken: Register = (program) => {
     .command('verify')
     .description('check a token like the proxy does; exit 2 with the error code when it is refused')
     .argument('[token]', 'the JWT; "-" or nothing reads it from stdin')
-    .option('--config <file>', 'config file (default: ./mcpcp.yaml when present)')
-    .option('--issuer <url>', 'expected issuer (default: proxy.issuer of the config)')
-    .option('--audience <url>', 'expected audience (default: proxy.publicUrl + /mcp)')
+    .option(
+      '--config <file>',
+      'config file (default: ./mcpcp.yaml, else the fleet running in the data folder, else DATA_DIR/mcpcp.yaml)',
+    )
+    .option('--data-dir <dir>', 'data folder of the fleet (default: .mcpcp)')
+    .option(
+      '--issuer <url>',
+      'expected issuer (default: the running fleet’s, else proxy.issuer of the config)',
+    )
+    .option(
+      '--audience <url>',
+      'expected audience (default: the running fleet’s, else proxy.publicUrl + /mcp)',
+    )
     .option('--keys-dir <dir>', 'key folder whose jwks.json verifies (default: proxy.keysDir)')
     .option('--jwks-url <url>', 'verify against a remote JWKS instead of the key folder')
     .option('--json', 'print the principal (or the refusal) as JSON')

@@ -13,7 +13,9 @@ import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import { AUDIT_BUFFER_BYTES, createLogger } from '../../lib/log.ts';
 import type { Register } from '../cli.ts';
 import { formatChildLine } from '../../supervisor/child-log.ts';
+import { assertNoFleet } from '../fleet/admin-socket.ts';
 import { ensureDefaultFleet } from '../fleet/default-fleet.ts';
+import { reservePort } from '../fleet/port-reservation.ts';
 import type { Fleet, FleetEvent, FleetStatus } from '../fleet/fleet.ts';
 import { renderProblems, renderProgress, renderTable } from '../fleet/render.ts';
 
@@ -44,6 +46,13 @@ function parsePort(value: string | undefined): number | undefined {
     throw new McpcpError('ERR_INVALID_ARGUMENT', `invalid --port ${value} (0-65535)`);
   }
   return port;
+}
+
+/** A port free right now on host (the kernel's pick for port 0). */
+async function freePort(host: string): Promise<number> {
+  const reservation = await reservePort(host, 0);
+  await reservation.release();
+  return reservation.port;
 }
 
 /** Writes `<tokensDir>/<agent>.jwt` (0600) for every agent the config lists, for the running proxy's audience. */
@@ -94,16 +103,22 @@ function explainStartFailure(
 async function runUp(flags: UpFlags): Promise<void> {
   const json = flags.json === true;
   const dataDir = flags.dataDir ?? readRuntimeEnv().home;
-  const port = parsePort(flags.port);
+  let port = parsePort(flags.port);
   const say = (text: string) => process.stdout.write(`${text}\n`);
   const emit = (event: FleetEvent | Record<string, unknown>) =>
     process.stdout.write(`${JSON.stringify(event)}\n`);
 
+  // Refused before anything is written or printed (startFleet holds the lock for good).
+  await assertNoFleet(dataDir);
   let configFile = flags.config ?? ((await exists('mcpcp.yaml')) ? 'mcpcp.yaml' : undefined);
   let embedded = false;
   let tokensDir: string | undefined;
   if (configFile === undefined) {
-    const files = await ensureDefaultFleet(dataDir);
+    // A first run writes the port it will listen on (a free one for --port 0), so the written issuer and
+    // audience are where the proxy really is.
+    const fresh = !(await exists(join(dataDir, 'mcpcp.yaml')));
+    if (fresh && port === 0) port = await freePort(flags.host ?? '127.0.0.1');
+    const files = await ensureDefaultFleet(dataDir, port === undefined ? {} : { port });
     embedded = true;
     configFile = files.configFile;
     tokensDir = files.tokensDir;
@@ -164,15 +179,12 @@ async function runUp(flags: UpFlags): Promise<void> {
     if (problems) say(`\nProblems:\n${problems}`);
     say('');
     say(`Agents connect to: ${status.proxy.mcpUrl}`);
-    if (tokens.length > 0)
-      say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
-    else
-      say(
-        `Issue agent tokens with: ${cliName()} token issue --agent NAME --config ${relative(process.cwd(), resolve(configFile)) || configFile}` +
-          ` --issuer ${status.proxy.issuer} --audience ${status.proxy.resource}`,
-      );
     const dirFlag = flags.dataDir === undefined ? '' : ` --data-dir ${flags.dataDir}`;
     const cli = cliName();
+    if (tokens.length > 0)
+      say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
+    // The token command asks this fleet for its issuer and audience over the data folder's admin socket.
+    else say(`Issue agent tokens with: ${cli} token issue --agent NAME${dirFlag}`);
     say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
   }
 

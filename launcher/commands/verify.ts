@@ -49,7 +49,7 @@ export const registerVerify: Register = (program) => {
     .option('--file <path>', 'an exported transcript (mcpcp-transcript/1 JSON)')
     .option(
       '--url <url>',
-      'MCP endpoint to fetch a live channel from (the proxy, e.g. http://127.0.0.1:8080/mcp)',
+      'MCP endpoint to fetch a live channel from (the proxy, e.g. http://127.0.0.1:9003/mcp)',
     )
     .option('--token <jwt>', 'your agent token for --url')
     .option('--channel <id>', 'channel id for --url')

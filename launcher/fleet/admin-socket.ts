@@ -1,10 +1,12 @@
 // The local admin endpoint of a running fleet: HTTP over a Unix domain socket `<data-dir>/admin.sock`, mode 0600
-// inside a 0700 folder, so only the operator's user can reach it. Routes: GET /status, POST /down.
+// inside a 0700 folder, so only the operator's user can reach it. Routes: GET /status, POST /down. The socket is
+// held from the first moment of `mcpcp up` (answering 503 "starting" until the fleet is ready), so it is also the
+// data folder's lock: a second `up` is refused before it starts anything.
 // Also the client side used by `mcpcp status` and `mcpcp down`. It must not start or stop anything itself.
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { request, createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { McpcpError } from '../../lib/errors.ts';
+import { McpcpError, isMcpcpError } from '../../lib/errors.ts';
 
 export function adminSocketPath(dataDir: string): string {
   return join(resolve(dataDir), 'admin.sock');
@@ -17,12 +19,16 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 }
 
 export interface AdminHandlers {
+  /** The fleet's status, or undefined while it is still starting (answered 503). */
   status(): unknown;
-  /** Starts the shutdown; the response is sent before it completes. */
-  down(): void;
+  /** Starts the shutdown (the response is sent before it completes); false while still starting (503). */
+  down(): boolean;
 }
 
-/** Throws ERR_FLEET_RUNNING when a fleet already answers on the data folder's socket. */
+/**
+ * Throws ERR_FLEET_RUNNING when a fleet holds the data folder's socket: one that answers, one still starting, or
+ * one that does not answer in time (busy or hung, but there). Only "nothing listens" lets a new fleet start.
+ */
 export async function assertNoFleet(dataDir: string): Promise<void> {
   const path = adminSocketPath(dataDir);
   if (Buffer.byteLength(path) > 100) {
@@ -32,13 +38,16 @@ export async function assertNoFleet(dataDir: string): Promise<void> {
     );
   }
   const answer = await adminRequest(dataDir, 'GET', '/status').catch((error: unknown) => error);
-  if (!(answer instanceof Error)) {
-    const pid = (answer as { pid?: number }).pid;
-    throw new McpcpError(
-      'ERR_FLEET_RUNNING',
-      `a fleet is already running in ${dataDir}${pid ? ` (pid ${pid})` : ''}; stop it with \`mcpcp down --data-dir ${dataDir}\``,
-    );
-  }
+  if (isMcpcpError(answer, 'ERR_FLEET_NOT_RUNNING')) return;
+  if (isMcpcpError(answer, 'ERR_FLEET_RUNNING')) throw answer;
+  const pid = answer instanceof Error ? undefined : (answer as { pid?: number }).pid;
+  throw new McpcpError(
+    'ERR_FLEET_RUNNING',
+    `a fleet is already running in ${dataDir}${pid ? ` (pid ${pid})` : ''}` +
+      `${answer instanceof Error ? ` (its admin socket did not answer: ${answer.message})` : ''}` +
+      `; stop it with \`mcpcp down --data-dir ${dataDir}\``,
+    answer instanceof Error ? { cause: answer } : undefined,
+  );
 }
 
 export async function startAdminServer(
@@ -54,10 +63,14 @@ export async function startAdminServer(
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.method === 'GET' && req.url === '/status') return send(200, handlers.status());
+    const starting = () => send(503, { starting: true, pid: process.pid });
+    if (req.method === 'GET' && req.url === '/status') {
+      const status = handlers.status();
+      return status === undefined ? starting() : send(200, status);
+    }
     if (req.method === 'POST' && req.url === '/down') {
-      send(202, { stopping: true });
-      return handlers.down();
+      if (handlers.down()) return send(202, { stopping: true });
+      return starting();
     }
     return send(404, { error: 'unknown admin route' });
   });
@@ -88,7 +101,19 @@ export function adminRequest(
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         try {
-          done(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            starting?: boolean;
+            pid?: number;
+          };
+          if (res.statusCode === 503 && body.starting === true) {
+            return fail(
+              new McpcpError(
+                'ERR_FLEET_RUNNING',
+                `the fleet in ${dataDir} (pid ${String(body.pid)}) is still starting; try again when it is ready`,
+              ),
+            );
+          }
+          done(body);
         } catch (error) {
           fail(
             new McpcpError('ERR_INTERNAL', 'the fleet answered with something that is not JSON', {

@@ -8,10 +8,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair } from '../../auth/keys.ts';
+import { defaultProxyPort } from '../../config/schema.ts';
 import { ensurePrivateDir } from './admin-socket.ts';
 
 export const demoAgents = ['agent_name1', 'agent_name2'] as const;
-export const defaultProxyPort = 9003;
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(

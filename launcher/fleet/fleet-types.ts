@@ -3,6 +3,7 @@
 import type { McpcpConfig } from '../../config/schema.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { RunningProxy } from '../../proxy/start.ts';
+import type { PingOptions } from '../../supervisor/liveness.ts';
 
 export interface ServerRow {
   readonly id: string;
@@ -68,6 +69,8 @@ export interface FleetOptions {
   readonly onEvent: (event: FleetEvent) => void;
   /** How long in-flight calls get to finish on stop (default 10 s). */
   readonly drainTimeoutMs?: number | undefined;
+  /** Liveness pings of the children the launcher starts (default: the supervisor's, every 10 s). */
+  readonly ping?: PingOptions | undefined;
 }
 
 export interface Fleet {

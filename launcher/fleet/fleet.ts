@@ -4,9 +4,10 @@
 import type { HttpServerConfig, McpcpConfig } from '../../config/schema.ts';
 import { startProxy, type RunningProxy } from '../../proxy/start.ts';
 import type { Supervisor } from '../../supervisor/supervisor.ts';
-import { assertNoFleet, startAdminServer } from './admin-socket.ts';
+import { startAdminServer } from './admin-socket.ts';
 import type { Fleet, FleetOptions, FleetStatus, ServerRow } from './fleet-types.ts';
 import { childTokenSource, reapLeftovers, rowFromSupervisor, superviseHttpChild } from './launched.ts';
+import { reservePort, type PortReservation } from './port-reservation.ts';
 
 export type { Fleet, FleetEvent, FleetOptions, FleetStatus, ServerRow } from './fleet-types.ts';
 
@@ -16,10 +17,36 @@ const hintFor = (owner: ServerRow['owner']) =>
     : 'check its command in the config and its stderr lines; `mcpcp status` shows its state and restarts';
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
-  const { config, onEvent } = options;
   const started = Date.now();
+  // First the data folder (its admin socket is the lock), then the proxy's port: a second `up` or a busy port is
+  // refused before any child is spawned. The socket answers "starting" until the fleet is ready.
+  let running: { status(): FleetStatus; stop(reason: string): Promise<void> } | undefined;
+  const admin = await startAdminServer(options.dataDir, {
+    status: () => running?.status(),
+    down: () => running !== undefined && (void running.stop('mcpcp down'), true),
+  });
+  try {
+    const host = options.host ?? options.config.proxy.listen.host;
+    const port = options.port ?? options.config.proxy.listen.port;
+    // Port 0 needs no reservation: the proxy takes whatever is free.
+    const reservation = port === 0 ? undefined : await reservePort(host, port);
+    const fleet = await startParts(options, started, admin, reservation);
+    running = fleet;
+    return fleet;
+  } catch (error) {
+    await admin.close();
+    throw error;
+  }
+}
+
+async function startParts(
+  options: FleetOptions,
+  started: number,
+  admin: { close(): Promise<void> },
+  reservation: PortReservation | undefined,
+): Promise<Fleet> {
+  const { config, onEvent } = options;
   const startedAt = new Date(started).toISOString();
-  await assertNoFleet(options.dataDir);
   const supervisors = new Map<string, Supervisor>();
   const launched = config.servers.filter(
     (s): s is HttpServerConfig => s.transport === 'http' && s.start !== undefined,
@@ -73,6 +100,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     ),
   };
   try {
+    await reservation?.release();
     proxy = await startProxy({
       config: proxyConfig,
       configFile: options.configFile,
@@ -88,6 +116,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       },
     });
   } catch (error) {
+    await reservation?.release();
     await Promise.all([...supervisors.values()].map((s) => s.stop()));
     throw error;
   }
@@ -169,20 +198,18 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await proxy
         .close()
         .catch((error: unknown) => options.logger.error({ err: error }, 'proxy close failed'));
+      // The proxy has stopped its stdio children (and let go of external ones): say so, as the supervisors
+      // below say it for the children the launcher started.
+      for (const server of config.servers) {
+        if (!supervisors.has(server.id)) onEvent({ event: 'child-state', id: server.id, state: 'stopped' });
+      }
       await Promise.all([...supervisors.values()].map((s) => s.stop()));
       await reapLeftovers(pids, options.logger);
-      await admin?.close();
+      await admin.close();
       onEvent({ event: 'fleet-stopped', ms: Date.now() - t0 });
       markStopped();
     })());
 
-  let admin: { close(): Promise<void> } | undefined;
-  try {
-    admin = await startAdminServer(options.dataDir, { status, down: () => void stop('mcpcp down') });
-  } catch (error) {
-    await stop('admin socket failed');
-    throw error;
-  }
   onEvent({ event: 'fleet-ready', ms: Date.now() - started, status: status() });
   return { proxy, status, stop, stopped };
 }

@@ -57,7 +57,9 @@ export async function childTokenSource(
 ): Promise<ChildTokenSource> {
   if (!launched.some((server) => server.firstParty)) return undefined;
   const signer = await loadSigner(config.proxy.keysDir);
-  return (child) => issueChildToken(signer, { issuer: config.proxy.issuer, child, agent: 'mcpcp-launcher' });
+  const ttlSeconds = config.proxy.limits.internalTokenTtlSeconds;
+  return (child) =>
+    issueChildToken(signer, { issuer: config.proxy.issuer, child, agent: 'mcpcp-launcher', ttlSeconds });
 }
 
 export function superviseHttpChild(
@@ -84,11 +86,10 @@ export function superviseHttpChild(
               last ? [...start.args, '--port', new URL(last).port] : start.args,
           }
         : {}),
-      ...(server.firstParty && childToken
-        ? { headers: async () => ({ authorization: `Bearer ${await childToken(server.id)}` }) }
-        : {}),
+      ...(server.firstParty && childToken ? { bearerToken: () => childToken(server.id) } : {}),
       readyTimeoutMs: server.readyTimeoutMs,
       restart: server.restart,
+      ...(options.ping === undefined ? {} : { ping: options.ping }),
       ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${server.id}.log`) }),
     },
     {

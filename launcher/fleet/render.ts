@@ -44,6 +44,8 @@ export function renderStatus(status: FleetStatus): string {
   ].join('\n');
 }
 
+const failedStates = new Set(['down', 'crash-looping']);
+
 /** One progress line for an event, or undefined when the event is not shown in human mode. */
 export function renderProgress(event: FleetEvent, width = 12): string | undefined {
   const name = (id: string) => `  ${id.padEnd(width)}`;
@@ -61,7 +63,8 @@ export function renderProgress(event: FleetEvent, width = 12): string | undefine
       ].join('\n');
     }
     case 'child-state':
-      return `${name(event.id)}${event.state}${event.lastError && event.state !== 'ready' ? `: ${event.lastError}` : ''}`;
+      // Only a failure has a reason: a child stopped on request is not "stopped: <its last ping error>".
+      return `${name(event.id)}${event.state}${event.lastError && failedStates.has(event.state) ? `: ${event.lastError}` : ''}`;
     case 'fleet-stopping':
       return `Stopping (${event.reason})…`;
     case 'fleet-stopped':

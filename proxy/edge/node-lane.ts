@@ -18,7 +18,8 @@ import type { Gateway, ModernAnswer, Principal } from '../gateway/index.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { extractBearerToken } from './bearer.ts';
-import { checkJsonRpcMessage } from './jsonrpc.ts';
+import { toWireError } from '../../lib/wire-errors.ts';
+import { checkJsonRpcMessage, jsonRpcErrorBody } from './jsonrpc.ts';
 import { modernRevision } from '../gateway/modern-direct.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -245,11 +246,10 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     take(req, res, token, sid).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error at the edge');
       if (res.headersSent) return void res.destroy();
+      const wire = toWireError(error);
       res
-        .writeHead(500, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }),
-        );
+        .writeHead(wire.status, { 'content-type': 'application/json' })
+        .end(jsonRpcErrorBody(null, wire.rpcCode, wire.message));
     });
   };
 }

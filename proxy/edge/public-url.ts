@@ -51,3 +51,17 @@ export function resolveProxyUrls(proxy: ProxyUrlInput, boundPort?: number): Prox
   const resourceMetadataUrl = `${origin.origin}/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
   return { publicUrl, resource, issuer, resourceMetadataUrl };
 }
+
+/**
+ * The URL input for a proxy told to listen elsewhere than its config says (`mcpcp up --port/--host`): a public URL
+ * the config derived from its own listen address (`http://host:port`) follows the new address, so the token
+ * audience and the resource metadata name where the proxy really is; one set by hand stays. The issuer stays as
+ * configured: first-party children verify it by name.
+ */
+export function withListen(proxy: ProxyUrlInput, listen: { host: string; port: number }): ProxyUrlInput {
+  const old = proxy.listen;
+  const derived = `http://${old.host.includes(':') ? `[${old.host}]` : old.host}:${old.port}`;
+  const moved = old.host !== listen.host || old.port !== listen.port;
+  const follows = moved && proxy.publicUrl !== undefined && stripSlash(proxy.publicUrl) === derived;
+  return { ...proxy, listen, publicUrl: follows ? undefined : proxy.publicUrl };
+}

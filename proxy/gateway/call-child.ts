@@ -15,7 +15,7 @@ import type { Logger } from '../../lib/log.ts';
 import { withCaller } from '../upstreams/attribution.ts';
 import { directRequest } from '../upstreams/direct-request.ts';
 import { isStaleConnection, type Upstream, type UpstreamConnection } from '../upstreams/index.ts';
-import { mapUpstreamError } from './errors.ts';
+import { upstreamFailure } from '../errors-to-wire.ts';
 import { paramHeaders } from './param-headers.ts';
 import type { CallRegistry, Relay } from './relay.ts';
 import type { Principal } from './types.ts';
@@ -177,13 +177,13 @@ export function createCallChild(options: {
           }
         } catch (error) {
           if (o.signal.aborted) throw error;
-          if (conn && attempt === 0 && isStaleConnection(error)) {
+          if (conn && attempt === 0 && isStaleConnection(error, conn.client)) {
             // The child forgot our session (it restarted): reconnect and retry once, invisibly.
             upstream.discard(conn);
             continue;
           }
-          const mapped = mapUpstreamError(error, o.server, callTimeoutMs);
-          if (mapped.outcome === 'error' && !(error instanceof ProtocolError)) {
+          const mapped = upstreamFailure(error, o.server, callTimeoutMs);
+          if (mapped.unexpected) {
             logger.error(
               {
                 server: o.server,

@@ -1,66 +1,18 @@
-// Wire errors the gateway answers with. A hidden name and an unknown name get the very same error.
-import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError } from '@modelcontextprotocol/server';
-import { isMcpcpError } from '../../lib/errors.ts';
-import type { CallEvent } from './index.ts';
+// Wire errors the gateway answers with. A hidden name and an unknown name get the very same error; the
+// mapping of local codes to the wire is lib/wire-errors.ts's (the one seam), upstream failures
+// proxy/errors-to-wire.ts's.
+import { ProtocolError, ResourceNotFoundError } from '@modelcontextprotocol/server';
+import { jsonRpcErrorResponse } from '../edge/jsonrpc.ts';
+import { McpcpError } from '../../lib/errors.ts';
+import { toWireError } from '../../lib/wire-errors.ts';
 
 export function notFound(kind: 'tool' | 'prompt' | 'resource', name: string): ProtocolError {
   if (kind === 'resource') return new ResourceNotFoundError(name);
-  return new ProtocolError(
-    ProtocolErrorCode.InvalidParams,
-    `${kind === 'tool' ? 'Tool' : 'Prompt'} ${name} not found`,
-  );
+  const wire = toWireError(new McpcpError('ERR_UNKNOWN_NAME', `${kind} ${name} not found`));
+  return new ProtocolError(wire.rpcCode, `${kind === 'tool' ? 'Tool' : 'Prompt'} ${name} not found`);
 }
 
 /** A JSON-RPC error answered before any MCP handling (no request id could be echoed). */
 export function wireError(status: number, code: number, message: string): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
-}
-
-/** The code the MCP SDKs have long used for a request timeout. */
-export const requestTimeoutCode = -32001;
-
-export interface MappedError {
-  error: Error;
-  outcome: CallEvent['outcome'];
-}
-
-/** Maps what an upstream call threw to the error the agent sees and the audit outcome. */
-export function mapUpstreamError(error: unknown, server: string, timeoutMs: number): MappedError {
-  if (isMcpcpError(error, 'ERR_UPSTREAM_UNAVAILABLE')) {
-    return {
-      error: new ProtocolError(ProtocolErrorCode.InternalError, `Server ${server} is unavailable`),
-      outcome: 'unavailable',
-    };
-  }
-  if (error instanceof ProtocolError) return { error, outcome: 'error' };
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'REQUEST_TIMEOUT') {
-    return {
-      error: new ProtocolError(
-        requestTimeoutCode,
-        `Request to server ${server} timed out after ${timeoutMs} ms`,
-      ),
-      outcome: 'timeout',
-    };
-  }
-  if (code === 'CONNECTION_CLOSED' || code === 'NOT_CONNECTED' || code === 'SEND_FAILED') {
-    return {
-      error: new ProtocolError(
-        ProtocolErrorCode.InternalError,
-        `Server ${server} closed the connection before answering`,
-      ),
-      outcome: 'unavailable',
-    };
-  }
-  // An HTTP child that went away before the health check noticed: the request could not be sent at all.
-  if (error instanceof TypeError && error.message === 'fetch failed') {
-    return {
-      error: new ProtocolError(
-        ProtocolErrorCode.InternalError,
-        `Server ${server} is unavailable (the connection to it failed)`,
-      ),
-      outcome: 'unavailable',
-    };
-  }
-  return { error: new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error'), outcome: 'error' };
+  return jsonRpcErrorResponse(status, code, message);
 }

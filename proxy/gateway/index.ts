@@ -6,6 +6,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { isLegacyRequest, readRequestBody, type AuthInfo } from '@modelcontextprotocol/server';
 import { createCore } from './core.ts';
+import { rpcCodes } from '../../lib/wire-errors.ts';
 import { wireError } from './errors.ts';
 import { createFlowStore } from './flows.ts';
 import { createLegacySessions } from './legacy.ts';
@@ -136,11 +137,11 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
       let parsedBody = opts?.parsedBody;
       if (parsedBody === undefined && request.method === 'POST') {
         const read = await readRequestBody(request, maxRequestBodySize);
-        if (read.tooLarge) return wireError(413, -32600, 'Request body too large');
+        if (read.tooLarge) return wireError(413, rpcCodes.invalidRequest, 'Request body too large');
         try {
           parsedBody = JSON.parse(read.text) as unknown;
         } catch {
-          return wireError(400, -32700, 'Parse error');
+          return wireError(400, rpcCodes.parseError, 'Parse error');
         }
       }
       // A request on the agent's own live 2025-era session is that session's (2026-era clients have no

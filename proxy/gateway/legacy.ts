@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Core, Endpoint } from './core.ts';
+import { rpcCodes } from '../../lib/wire-errors.ts';
 import { wireError } from './errors.ts';
 import type { FlowStore } from './flows.ts';
 import { directToolsCall } from './direct-call.ts';
@@ -153,7 +154,8 @@ export function createLegacySessions(options: {
       if (restorer !== undefined && !sessions.has(sid) && !ended.has(sid))
         await restorer.restore(sid, principal, request, authInfo);
       const session = sessions.get(sid);
-      if (!session || session.agent !== principal.agent) return wireError(404, -32001, 'Session not found');
+      if (!session || session.agent !== principal.agent)
+        return wireError(404, rpcCodes.sessionNotFound, 'Session not found');
       session.lastSeen = Date.now();
       session.endpoint.principal = principal;
       if (request.method === 'POST') {
@@ -166,7 +168,7 @@ export function createLegacySessions(options: {
     }
     if (request.method === 'POST' && isInitializeRequest(parsedBody))
       return open(request, principal, parsedBody, authInfo);
-    return wireError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    return wireError(400, rpcCodes.serverError, 'Bad Request: Mcp-Session-Id header is required');
   };
 
   /**

@@ -17,6 +17,7 @@ import { checkParamHeaders, paramHeaders } from './param-headers.ts';
 import type { EraServing } from './serving.ts';
 import { visible } from './policy.ts';
 import type { Principal } from './types.ts';
+import { rpcCodes } from '../../lib/wire-errors.ts';
 
 interface AgentHandler {
   handler: McpHttpHandler;
@@ -166,7 +167,7 @@ export function createModernServing(options: {
     const id = typeof call.id === 'string' || typeof call.id === 'number' ? call.id : null;
     return jsonRpcErrorResponse(
       400,
-      -32020,
+      rpcCodes.headerMismatch,
       `Bad Request: the request headers and body disagree: ${mismatch.message}`,
       {
         id,

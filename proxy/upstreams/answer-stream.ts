@@ -7,6 +7,7 @@
 import { parseJSONRPCMessage, type JSONRPCMessage } from '@modelcontextprotocol/client';
 import { createParser } from 'eventsource-parser';
 import type { LoopbackAnswer } from './loopback-fetch.ts';
+import { rpcCodes } from '../../lib/wire-errors.ts';
 
 /** Bounds an SSE answer's unterminated line or event (the SDK's own parser is unbounded). */
 const maxSseBuffer = 32 * 2 ** 20;
@@ -84,7 +85,7 @@ export function readAnswerStream(
         jsonrpc: '2.0',
         id,
         error: {
-          code: -32603,
+          code: rpcCodes.internalError,
           message: `The child ended its answer stream without answering${error === undefined ? '' : ` (${error.message})`}`,
         },
       });

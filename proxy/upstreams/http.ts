@@ -29,7 +29,6 @@ export interface HttpUpstreamOptions {
 
 /** The identity the proxy uses for its own probe/catalog connection to a first-party child. */
 export const probeAgent = 'mcpcp-proxy';
-const tokenReuseMs = 30_000;
 
 export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   const { config, hooks } = options;
@@ -58,7 +57,6 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     const timer = setTimeout(() => void conn.client.close().catch(() => undefined), 30_000);
     timer.unref();
   };
-  const tokens = new Map<string, { token: string; at: number }>();
   let retryTimer: NodeJS.Timeout | undefined;
   let healthTimer: NodeJS.Timeout | undefined;
   let waiters: Array<() => void> = [];
@@ -74,13 +72,9 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     }
   };
 
-  const tokenFor = async (agent: string): Promise<string> => {
-    const cached = tokens.get(agent);
-    if (cached && Date.now() - cached.at < tokenReuseMs) return cached.token;
-    const token = await options.childTokens!.issue(config.id, agent);
-    tokens.set(agent, { token, at: Date.now() });
-    return token;
-  };
+  // Asked before every request to the child. The issuer reuses a token only within the first half of its
+  // life (auth/internal.ts); a second cache here would stack on that one and hand out tokens near expiry.
+  const tokenFor = (agent: string): Promise<string> => options.childTokens!.issue(config.id, agent);
 
   const open = (agent: string | undefined): Promise<UpstreamConnection> =>
     openHttpConnection({
@@ -268,7 +262,6 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       retire(conn);
     },
     release(agent) {
-      tokens.delete(agent);
       if (!perAgent() || agent === probeAgent) return;
       const pending = connections.get(agent);
       if (pending === undefined) return;

@@ -16,6 +16,8 @@ export function createChildTokenAuthenticator(options: {
   issuer: string;
   child: string;
   jwks: JwksOption;
+  /** Default 30 s (auth/verify.ts). */
+  clockToleranceSeconds?: number;
 }): Authenticate {
   const verifier = createChildTokenVerifier(options);
   return async (request) => {

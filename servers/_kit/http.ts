@@ -22,7 +22,8 @@ import {
   localhostOriginValidation,
 } from '@modelcontextprotocol/hono';
 import { Hono } from 'hono';
-import { isMcpcpError } from '../../lib/errors.ts';
+import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
+import { rpcCodes, toWireError } from '../../lib/wire-errors.ts';
 import { directPost, plainRequest } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Authenticate, Caller } from './caller.ts';
@@ -65,8 +66,28 @@ export interface KitHttpServer {
   close(): Promise<void>;
 }
 
-function rpcError(status: number, code: number, message: string, headers?: Record<string, string>): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status, headers });
+function rpcError(
+  status: number,
+  code: number,
+  message: string,
+  headers?: Record<string, string>,
+  data?: unknown,
+): Response {
+  const error = data === undefined ? { code, message } : { code, message, data };
+  return Response.json({ jsonrpc: '2.0', error, id: null }, { status, headers });
+}
+
+/** A local error answered through the one mapping (lib/wire-errors.ts), with a word on what was refused. */
+function mappedError(error: unknown, detail?: string, headers?: Record<string, string>): Response {
+  const wire = toWireError(error);
+  const message = detail === undefined ? wire.message : `${wire.message}: ${detail}`;
+  return rpcError(
+    wire.status,
+    wire.rpcCode,
+    message,
+    headers,
+    wire.code === undefined ? undefined : { code: wire.code },
+  );
 }
 
 // The caller the auth step resolved for a request, read back by the per-request server factory.
@@ -135,14 +156,14 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     if (body.tooLarge)
       return rpcError(
         413,
-        -32000,
+        rpcCodes.serverError,
         `Payload Too Large: Request body must not exceed ${maxRequestBodySize} bytes`,
       );
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
     } catch {
-      return rpcError(400, -32700, 'Parse error: Invalid JSON');
+      return rpcError(400, rpcCodes.parseError, 'Parse error: Invalid JSON');
     }
     const plain = plainRequest(parsed);
     const protocol = session.server.server as unknown as {
@@ -162,7 +183,8 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     } catch {
       body = undefined;
     }
-    if (!isInitializeRequest(body)) return rpcError(400, -32000, 'Bad Request: no valid session');
+    if (!isInitializeRequest(body))
+      return rpcError(400, rpcCodes.serverError, 'Bad Request: no valid session');
     const server = options.factory(caller);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -192,7 +214,7 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     } catch (error) {
       if (isMcpcpError(error) && error.code.startsWith('ERR_TOKEN')) {
         log.info({ code: error.code }, 'rejected request');
-        return rpcError(401, -32001, 'Unauthorized', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+        return mappedError(error, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
       }
       throw error;
     }
@@ -201,12 +223,16 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     if ((named !== null && sessions.has(named)) || (await isLegacyRequest(request))) {
       if (named === null) {
         if (request.method !== 'POST')
-          return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+          return rpcError(400, rpcCodes.serverError, 'Bad Request: Mcp-Session-Id header is required');
         return openLegacySession(request, caller);
       }
       const session = sessions.get(named);
-      if (session === undefined) return rpcError(404, -32001, 'Session not found');
-      if (session.agent !== caller.agent) return rpcError(403, -32001, 'Session belongs to another agent');
+      if (session === undefined) return rpcError(404, rpcCodes.sessionNotFound, 'Session not found');
+      if (session.agent !== caller.agent)
+        return mappedError(
+          new McpcpError('ERR_FORBIDDEN', 'foreign session'),
+          'the session belongs to another agent',
+        );
       session.lastSeen = Date.now();
       if (request.method !== 'POST') return session.transport.handleRequest(request);
       return postOnSession(session, request);
@@ -240,7 +266,7 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       return await handleMcp(c.req.raw);
     } catch (error) {
       log.error({ err: error }, 'request failed');
-      return rpcError(500, -32603, 'Internal error');
+      return mappedError(error);
     }
   });
 

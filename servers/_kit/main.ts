@@ -1,6 +1,7 @@
 // Bootstrap of a first-party server: flags, identity, HTTP (default) or stdio, the listening line, clean shutdown.
 //   --port N (0)  --host H (127.0.0.1)  --data-dir DIR  --keys-dir DIR  --issuer URL  --child-id ID  --agent NAME  --stdio
 //   --allowed-hosts a,b (Host names accepted beside localhost, for replicas behind a Service); /healthz and /readyz
+//   --clock-tolerance S (30: how far a child token's times may be off this process's clock)
 // Over HTTP the caller is verified from the proxy's internal child JWT (needs --keys-dir and --issuer); with --agent
 // instead, every HTTP request is that agent (direct local use). Under --stdio the caller is --agent (default "local").
 // When listening over HTTP it prints exactly one line to stdout: {"event":"listening","url":"http://127.0.0.1:PORT/mcp"}.
@@ -50,6 +51,8 @@ export interface KitOptions {
   childId?: string;
   /** Direct mode identity; when set, no token is required. */
   agent?: string;
+  /** Clock tolerance for child tokens, seconds (default 30). */
+  clockToleranceSeconds?: number;
   logger?: Logger;
   /** Values for the server's extra flags. */
   flags?: Record<string, string | undefined>;
@@ -75,6 +78,9 @@ function authenticatorFor(spec: KitServerSpec, options: KitOptions): Authenticat
     issuer: options.issuer,
     child: options.childId ?? spec.name,
     jwks: { dir: options.keysDir },
+    ...(options.clockToleranceSeconds === undefined
+      ? {}
+      : { clockToleranceSeconds: options.clockToleranceSeconds }),
   });
 }
 
@@ -148,6 +154,7 @@ async function serveFromFlags(spec: KitServerSpec, argv: readonly string[]): Pro
       'child-id': { type: 'string' },
       agent: { type: 'string' },
       'allowed-hosts': { type: 'string' },
+      'clock-tolerance': { type: 'string' },
       stdio: { type: 'boolean', default: false },
       ...Object.fromEntries(Object.keys(spec.flags ?? {}).map((name) => [name, { type: 'string' as const }])),
     },
@@ -185,6 +192,14 @@ async function serveFromFlags(spec: KitServerSpec, argv: readonly string[]): Pro
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new McpcpError('ERR_CONFIG_INVALID', `invalid --port ${values.port}`);
     }
+    const tolerance = values['clock-tolerance'];
+    const clockToleranceSeconds = tolerance === undefined ? undefined : Number(tolerance);
+    if (
+      clockToleranceSeconds !== undefined &&
+      !(Number.isInteger(clockToleranceSeconds) && clockToleranceSeconds >= 0 && clockToleranceSeconds <= 300)
+    ) {
+      throw new McpcpError('ERR_CONFIG_INVALID', `invalid --clock-tolerance ${tolerance} (0-300 seconds)`);
+    }
     const keysDir = values['keys-dir'];
     if (keysDir !== undefined) logger.debug({ jwks: jwksPath(keysDir) }, 'verifying child tokens');
     const server = await startKitServer(spec, {
@@ -198,6 +213,7 @@ async function serveFromFlags(spec: KitServerSpec, argv: readonly string[]): Pro
       ...(values['allowed-hosts'] !== undefined
         ? { allowedHosts: values['allowed-hosts'].split(',').filter((name) => name !== '') }
         : {}),
+      ...(clockToleranceSeconds !== undefined ? { clockToleranceSeconds } : {}),
       logger,
       flags,
     });

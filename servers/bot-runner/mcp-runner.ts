@@ -6,7 +6,10 @@ import type { BotHookInput, BotHookOutput, BotRunner } from './runner.ts';
 
 export interface McpBotRunnerOptions {
   url: string;
-  /** Bearer token for each connection (an internal child token with aud = the bot-runner's id). */
+  /**
+   * Bearer token (an internal child token with aud = the bot-runner's id), asked before every request: one token
+   * per connection would expire under a connection that lives for days.
+   */
   token?: () => Promise<string>;
   /** Attempts (250 ms apart) to reach the bot-runner at startup, default 40 (10 s). */
   startupRetries?: number;
@@ -18,11 +21,12 @@ export async function createMcpBotRunner(
   let client: Client | undefined;
   async function connect(): Promise<Client> {
     const next = new Client({ name: 'mcpcp-channels', version: '0.1.0' });
-    const token = options.token ? await options.token() : undefined;
+    const token = options.token;
     await next.connect(
-      new StreamableHTTPClientTransport(new URL(options.url), {
-        ...(token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : {}),
-      }),
+      new StreamableHTTPClientTransport(
+        new URL(options.url),
+        token === undefined ? {} : { authProvider: { token } },
+      ),
     );
     return next;
   }

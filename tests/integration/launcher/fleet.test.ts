@@ -10,6 +10,7 @@ import { issueAgentToken } from '../../../auth/tokens.ts';
 import { loadConfig } from '../../../config/load.ts';
 import { startFleet, type Fleet, type FleetEvent } from '../../../launcher/fleet/fleet.ts';
 import { addCommands, runCli } from '../../../launcher/cli.ts';
+import { assertNoFleet } from '../../../launcher/fleet/admin-socket.ts';
 import { commands } from '../../../launcher/commands/index.ts';
 import { createSilentLogger } from '../../../lib/log.ts';
 import { httpChild, isGone, stdioChild, waitFor } from './helpers.ts';
@@ -103,6 +104,58 @@ policy:
     await client.close();
     await fleet.stop('test');
     expect(await isGone(after.pid!)).toBe(true);
+  });
+
+  it('holds the data folder from its first moment: a second fleet is refused while the first still starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpcp-fleet-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'mcpcp.yaml');
+    await writeFile(
+      file,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: slow
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}, --listen-after-ms, '2000'] }
+`,
+    );
+    const config = await loadConfig(file);
+    const dataDir = join(dir, 'data');
+    const firstEvents: FleetEvent[] = [];
+    const first = startFleet({
+      config,
+      configFile: file,
+      dataDir,
+      port: 0,
+      logger: createSilentLogger(),
+      onEvent: (event) => firstEvents.push(event),
+    });
+    cleanups.push(async () => (await first.catch(() => undefined))?.stop('test'));
+    await waitFor(
+      () => firstEvents.some((e) => e.event === 'child-starting'),
+      10_000,
+      'the first fleet to start',
+    );
+    await expect(assertNoFleet(dataDir)).rejects.toMatchObject({
+      code: 'ERR_FLEET_RUNNING',
+      message: expect.stringContaining('still starting'),
+    });
+    const secondEvents: FleetEvent[] = [];
+    await expect(
+      startFleet({
+        config,
+        configFile: file,
+        dataDir,
+        port: 0,
+        logger: createSilentLogger(),
+        onEvent: (event) => secondEvents.push(event),
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_FLEET_RUNNING' });
+    expect(secondEvents).toEqual([]);
+    const fleet = await first;
+    expect(fleet.status().servers[0]).toMatchObject({ id: 'slow', state: 'ready', restarts: 0 });
+    expect(firstEvents.filter((e) => e.event === 'child-starting')).toHaveLength(1);
   });
 
   it('lets an in-flight call finish before stopping the children', async () => {

@@ -77,13 +77,27 @@ function startUp(args: string[], cwd: string): UpHandle {
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 describe('mcpcp up / status / demo / down', () => {
   it('runs the embedded default fleet from a fresh data folder, shows two agents two views, and stops cleanly', async () => {
     const cwd = await tempDir();
     const dataDir = join(cwd, 'data');
-    const up = startUp(['--data-dir', dataDir], cwd);
+    const port = await freePort();
+    const up = startUp(['--data-dir', dataDir, '--port', String(port)], cwd);
     const created = await up.next('default-config');
     expect(created).toMatchObject({ configFile: join(dataDir, 'mcpcp.yaml'), created: ['keys', 'config'] });
+    // The config written on first run says what runs: the port given, and the issuer and audience there.
+    const written = await readFile(join(dataDir, 'mcpcp.yaml'), 'utf8');
+    expect(written).toContain(`listen: { host: 127.0.0.1, port: ${port} }`);
+    expect(written).toContain(`issuer: http://127.0.0.1:${port}\n`);
     const ready = (await up.next('fleet-ready')) as {
       status: { servers: { id: string; state: string; pid: number }[] };
     };
@@ -95,6 +109,47 @@ describe('mcpcp up / status / demo / down', () => {
       ['code-runner', 'ready'],
     ]);
     const connect = (await up.next('connect')) as { mcpUrl: string; tokens: string[] };
+    expect(connect.mcpUrl).toBe(`http://127.0.0.1:${port}/mcp`);
+    const metadata = (await (
+      await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`)
+    ).json()) as { resource: string; authorization_servers: string[] };
+    expect(metadata).toMatchObject({
+      resource: connect.mcpUrl,
+      authorization_servers: [`http://127.0.0.1:${port}`],
+    });
+
+    // Every follow-up command finds the fleet's config in the data folder, as status and down do (no ./mcpcp.yaml
+    // here, no --config): a token for a demo agent, checked; a policy decision; a config check.
+    const issued = await mcpcp(['token', 'issue', '--agent', 'agent_name1', '--data-dir', dataDir], cwd);
+    expect(issued.stderr).toBe('');
+    expect(issued.exitCode).toBe(0);
+    const verified = await mcpcp(['token', 'verify', issued.stdout.trim(), '--data-dir', dataDir], cwd);
+    expect(verified.stdout).toContain('valid: agent agent_name1');
+    const accepted = await fetch(connect.mcpUrl, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${issued.stdout.trim()}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '0' } },
+      }),
+    });
+    expect(accepted.status).toBe(200);
+    await accepted.body?.cancel();
+    const explained = await mcpcp(
+      ['policy', 'explain', 'agent_name1', 'everything_get-env', '--data-dir', dataDir],
+      cwd,
+    );
+    expect(explained.exitCode).toBe(0);
+    expect(explained.stdout).toMatch(/^DENIED: tool everything_get-env .* agent agent_name1/);
+    const checked = await mcpcp(['config', 'check', '--data-dir', dataDir], cwd);
+    expect(checked.exitCode).toBe(0);
+    expect(checked.stdout).toContain(`${join(dataDir, 'mcpcp.yaml')}: valid`);
     expect(connect.tokens).toEqual([
       join(dataDir, 'tokens/agent_name1.jwt'),
       join(dataDir, 'tokens/agent_name2.jwt'),
@@ -146,6 +201,9 @@ describe('mcpcp up / status / demo / down', () => {
 
     const human = await mcpcp(['demo', '--data-dir', dataDir], cwd);
     expect(human.stdout).toContain('🔐 Getting tools for agent: agent_name1');
+    expect(human.stdout).toContain(
+      '📋 Agent has access to servers: everything, memory, channels, bot-runner\n',
+    );
     expect(human.stdout).toContain('   - memory_read_graph');
     expect(human.stdout).toContain('🎲 agent_name1 creates GuessBot channel');
     expect(human.stdout).toContain('transcript verified by agent_name1 and agent_name2');
@@ -153,14 +211,21 @@ describe('mcpcp up / status / demo / down', () => {
 
     const down = await mcpcp(['down', '--data-dir', dataDir], cwd);
     expect(down.exitCode).toBe(0);
-    expect(down.stdout).toMatch(/^Fleet in .* stopped \(\d+ ms\)\.$/m);
+    expect(down.stdout).toMatch(
+      /^Fleet in .* stopped \(\d+ ms\): 4 server\(s\) \(everything, memory, channels, bot-runner\) and the proxy; no process left\.$/m,
+    );
     expect((await up.process).exitCode).toBe(0);
+    // Every child is reported stopped, the proxy's stdio children as well as the launcher's HTTP ones.
+    const stoppedIds = up.events
+      .filter((e) => e.event === 'child-state' && e.state === 'stopped')
+      .map((e) => e.id as string);
+    expect(stoppedIds.sort()).toEqual(['bot-runner', 'channels', 'everything', 'memory']);
     for (const pid of pids) expect(await isGone(pid), `child ${pid} left running`).toBe(true);
 
     const after = await mcpcp(['status', '--data-dir', dataDir], cwd);
     expect(after.exitCode).toBe(1);
     expect(after.stderr).toContain(`no fleet is running in ${dataDir}; start one with \`mcpcp up\``);
-  });
+  }, 120_000);
 
   it('starts a configured HTTP child, reports a broken one clearly, refuses a second up, and stops on SIGTERM', async () => {
     const cwd = await tempDir();
@@ -190,7 +255,11 @@ policy:
     expect(failed).toMatchObject({ id: 'broken', error: 'exited with code 3 before it was ready' });
     expect(failed.hint).toMatch(/start` command/);
     expect(failed.stderrTail).toContain('fatal: cannot open database ./missing.db');
-    const ready = (await up.next('fleet-ready')) as { status: { servers: Record<string, unknown>[] } };
+    const ready = (await up.next('fleet-ready')) as {
+      status: { servers: Record<string, unknown>[]; proxy: { mcpUrl: string; resource: string } };
+    };
+    // --port 0 over a config that names no publicUrl: the audience follows the port really bound.
+    expect(ready.status.proxy.resource).toBe(ready.status.proxy.mcpUrl);
     const web = ready.status.servers.find((s) => s.id === 'web')!;
     expect(web).toMatchObject({ state: 'ready', tools: 2, owner: 'launcher', transport: 'http' });
     expect(web.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
@@ -198,6 +267,8 @@ policy:
     const again = await mcpcp(['up', '--config', config, '--data-dir', dataDir, '--port', '0'], cwd);
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain(`a fleet is already running in ${dataDir}`);
+    // Refused before anything started: no progress line, no child spawned.
+    expect(again.stdout).toBe('');
 
     const started = Date.now();
     up.process.kill('SIGTERM');
@@ -247,12 +318,27 @@ servers:
     cleanups.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
     const port = (busy.address() as { port: number }).port;
     const config = join(cwd, 'fleet.yaml');
-    await writeFile(config, `proxy: { keysDir: ./keys }\nservers: []\n`);
+    await writeFile(
+      config,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: web
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}] }
+  - id: local
+    transport: stdio
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(stdioChild)}]
+`,
+    );
     const up = await mcpcp(
       ['up', '--config', config, '--data-dir', join(cwd, 'data'), '--port', String(port)],
       cwd,
     );
     expect(up.exitCode).toBe(1);
+    // Found before any child was started, not after all of them were ready.
+    expect(up.stdout).not.toMatch(/starting \((http|stdio)\)|ready in/);
     expect(up.stderr).toContain(`port ${port} is already in use`);
     expect(up.stderr).toMatch(/up --port \d+` \(0 = any free port\), or set proxy\.listen\.port in /);
   });

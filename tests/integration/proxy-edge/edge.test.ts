@@ -1,6 +1,8 @@
 import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
 import { issueAgentToken } from '../../../auth/tokens.ts';
 import { request as httpRequest } from 'node:http';
+import { execa } from 'execa';
+import { SignJWT } from 'jose';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializeBody, mcpHeaders, startHarness, type Harness } from './harness.ts';
@@ -58,6 +60,44 @@ describe('proxy edge over HTTP', () => {
     });
     expect(res.status).toBe(401);
     expect(challengeOf(res)).toContain('error_description="The access token expired"');
+  });
+
+  it('refuses a token issued a day in the future with 401 naming the code `mcpcp token verify` prints', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const future = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: h.signer.kid, typ: 'at+jwt' })
+      .setIssuer(h.proxy.urls.issuer)
+      .setSubject('alice')
+      .setAudience(h.proxy.urls.resource)
+      .setIssuedAt(now + 86_400)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .sign(h.signer.privateKey);
+    const res = await fetch(h.proxy.mcpUrl, {
+      method: 'POST',
+      headers: { ...mcpHeaders, authorization: `Bearer ${future}` },
+      body: initializeBody,
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { data: { code: 'ERR_TOKEN_NOT_YET_VALID' } } });
+    const cli = await execa(
+      process.execPath,
+      [
+        path.resolve('launcher/bin/mcpcp.ts'),
+        'token',
+        'verify',
+        future,
+        '--keys-dir',
+        path.join(h.dir, 'keys'),
+        '--issuer',
+        h.proxy.urls.issuer,
+        '--audience',
+        h.proxy.urls.resource,
+      ],
+      { reject: false, cwd: h.dir },
+    );
+    expect(cli.exitCode).toBe(2);
+    expect(cli.stderr).toContain('(ERR_TOKEN_NOT_YET_VALID)');
   });
 
   it('answers a token for another audience with 401', async () => {

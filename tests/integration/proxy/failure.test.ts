@@ -15,7 +15,7 @@ import {
 const yaml = `
 servers:
 ${childServer('alpha')}
-${childServer('crashy', { restart: '{ backoffMs: 300, maxBackoffMs: 300 }' })}
+${childServer('crashy', { restart: '{ backoffMs: 1500, maxBackoffMs: 1500 }' })}
 ${childServer('junk', { args: ['--garbage'] })}
 ${allowAllPolicy('*')}`;
 
@@ -32,18 +32,23 @@ describe('failure handling', () => {
     const client = await h.connect('crash');
     let changes = 0;
     client.setNotificationHandler('notifications/tools/list_changed', () => void (changes += 1));
-    await client.listTools();
+    const listed = async () =>
+      (await client.listTools(undefined, { cacheMode: 'bypass' })).tools.some(
+        (t) => t.name === 'crashy_echo',
+      );
+    expect(await listed()).toBe(true);
     const started = Date.now();
     const error = await client.callTool({ name: 'crashy_crash', arguments: {} }).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(1000);
     expect((error as { code?: number }).code).toBe(-32603);
     expect((error as Error).message).toMatch(/crashy/);
-    await waitFor(
-      async () => !(await client.listTools()).tools.some((t) => t.name === 'crashy_echo'),
-      2000,
-    ).catch(() => undefined);
-    await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 'crashy_echo'), 10_000);
-    expect(changes).toBeGreaterThanOrEqual(1);
+    // The restart backoff (at least 750 ms with jitter) keeps it gone long enough to be seen gone.
+    await waitFor(async () => !(await listed()), 2000);
+    expect(h.gateway.upstreamStates().find((s) => s.id === 'crashy')?.state).not.toBe('ready');
+    await waitFor(() => changes >= 1, 2000);
+    const leaveChanges = changes;
+    await waitFor(listed, 10_000);
+    await waitFor(() => changes > leaveChanges, 2000);
     expect(textOf(await client.callTool({ name: 'crashy_echo', arguments: { message: 'back' } }))).toBe(
       'crashy: back',
     );

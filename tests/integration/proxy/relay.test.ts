@@ -42,6 +42,10 @@ const answering = (client: Client): void => {
 };
 const capabilities = { capabilities: { sampling: {}, elicitation: { form: {} }, roots: {} } };
 
+/** How many slow calls the child has seen cancelled so far (the child's own count). */
+const cancelledCount = async (client: Client): Promise<number> =>
+  Number(textOf(await client.callTool({ name: 'alpha_cancelled', arguments: {} })));
+
 for (const era of ['legacy', 'modern'] as const) {
   describe(`relay (${era} era)`, () => {
     it('relays progress of a long-running call under the agent progress token', async () => {
@@ -125,11 +129,23 @@ describe('relay (legacy only)', () => {
   });
 
   it('keeps another session hearing every level after one session raised its own', async () => {
+    // Its own raised session, here, rather than an earlier test's: this test stands alone.
+    const raised = await h.connect('levels-raised');
+    const raisedLines: unknown[] = [];
+    raised.setNotificationHandler('notifications/message', (n) => void raisedLines.push(n.params.data));
+    await raised.setLoggingLevel('error');
     const other = await h.connect('levels-other');
     const lines: unknown[] = [];
     other.setNotificationHandler('notifications/message', (n) => void lines.push(n.params.data));
     await other.callTool({ name: 'alpha_log', arguments: { message: 'still heard', level: 'info' } });
-    await waitFor(() => lines.includes('still heard'));
+    await raised.callTool({ name: 'alpha_log', arguments: { message: 'not for raised', level: 'info' } });
+    await raised.callTool({
+      name: 'alpha_log',
+      arguments: { message: 'raised hears errors', level: 'error' },
+    });
+    await waitFor(() => lines.includes('still heard') && raisedLines.includes('raised hears errors'));
+    expect(lines).toContain('still heard');
+    expect(raisedLines).not.toContain('not for raised');
   });
 
   it('forwards roots/list_changed from the agent to the children', async () => {
@@ -164,10 +180,14 @@ describe('relay (legacy only)', () => {
     await slow;
     expect(asked).toBe(0);
     expect(JSON.stringify(result)).not.toContain('answer to secret');
+    // The child did ask, and was refused (a child that never asked would not say this).
+    const said = result instanceof Error ? result.message : textOf(result);
+    expect(said).toContain('No caller to relay this request to');
   });
 
   it('cancels the upstream call when the agent cancels', async () => {
     const client = await h.connect('cancel');
+    const before = await cancelledCount(client);
     const controller = new AbortController();
     const call = client.callTool(
       { name: 'alpha_slow', arguments: { steps: 50, delayMs: 50 } },
@@ -175,6 +195,8 @@ describe('relay (legacy only)', () => {
     );
     setTimeout(() => controller.abort(), 100);
     await expect(call).rejects.toThrow();
+    // The child itself saw the cancellation (its slow call stopped early), not only the client's own abort.
+    await waitFor(async () => cancelledCount(client).then((n) => n > before), 3000);
     // The proxy stays usable for the same session.
     expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'after' } }))).toBe(
       'alpha: after',
@@ -185,6 +207,7 @@ describe('relay (legacy only)', () => {
 describe('relay (modern only)', () => {
   it('cancels the upstream call when the agent aborts the request', async () => {
     const client = await h.connect('cancel-modern', { era: 'modern' });
+    const before = await cancelledCount(client);
     h.events.length = 0;
     const controller = new AbortController();
     const started = Date.now();
@@ -197,6 +220,7 @@ describe('relay (modern only)', () => {
     await waitFor(() => h.events.some((e) => e.name === 'alpha_slow'));
     expect(Date.now() - started).toBeLessThan(2000);
     expect(h.events.find((e) => e.name === 'alpha_slow')?.outcome).toBe('error');
+    await waitFor(async () => cancelledCount(client).then((n) => n > before), 3000);
     expect(textOf(await client.callTool({ name: 'alpha_echo', arguments: { message: 'after' } }))).toBe(
       'alpha: after',
     );

@@ -1,6 +1,6 @@
 // Internal proxy → child tokens: round trip, sign-side reuse, and no cross-use with agent tokens.
 import { join } from 'node:path';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChildTokenVerifier, issueChildToken } from '../../../auth/internal.ts';
 import { generateKeyPair, loadJwks, loadSigner, type Signer } from '../../../auth/keys.ts';
@@ -82,6 +82,20 @@ describe('child tokens', () => {
       now: () => new Date(frozenNow.getTime() + 120_000),
     });
     expect(await codeOf(later.verify(token))).toBe('ERR_TOKEN_EXPIRED');
+  });
+
+  it('is refused when issued (iat) beyond the clock tolerance in the future, with ERR_TOKEN_NOT_YET_VALID', async () => {
+    const verifier = createChildTokenVerifier({ issuer, child: 'channels', jwks: { dir }, now: frozenClock });
+    const forged = await new SignJWT({ mcpcp_kind: 'child' })
+      .setProtectedHeader({ alg: 'RS256', kid: signer.kid, typ: 'mcpcp-child+jwt' })
+      .setIssuer(issuer)
+      .setSubject('alice')
+      .setAudience('channels')
+      .setIssuedAt(nowSeconds + 86_400)
+      .setNotBefore(nowSeconds)
+      .setExpirationTime(nowSeconds + 60)
+      .sign(signer.privateKey);
+    expect(await codeOf(verifier.verify(forged))).toBe('ERR_TOKEN_NOT_YET_VALID');
   });
 
   it('can never be used as an agent token at the front door', async () => {

@@ -94,6 +94,17 @@ describe('agent token verification refuses', () => {
     expect(await rejection(token)).toBe('ERR_TOKEN_NOT_YET_VALID');
   });
 
+  it('a token issued (iat) a day in the future with ERR_TOKEN_NOT_YET_VALID, even with nbf and exp now', async () => {
+    const dayAhead = await signRaw(validClaims({ iat: nowSeconds + 86_400 }));
+    expect(await rejection(dayAhead)).toBe('ERR_TOKEN_NOT_YET_VALID');
+    const pastTolerance = await signRaw(validClaims({ iat: nowSeconds + 31 }));
+    expect(await rejection(pastTolerance)).toBe('ERR_TOKEN_NOT_YET_VALID');
+    const withinTolerance = await signRaw(validClaims({ iat: nowSeconds + 10 }));
+    await expect(verifier.verify(withinTolerance)).resolves.toMatchObject({ agent: 'alice' });
+    const notANumber = await signRaw(validClaims({ iat: 'tomorrow' }));
+    expect(await rejection(notANumber)).toBe('ERR_TOKEN_CLAIMS');
+  });
+
   it('a token for another audience with ERR_TOKEN_AUDIENCE', async () => {
     const token = await issue({ audience: 'http://127.0.0.1:9999/other' });
     expect(await rejection(token)).toBe('ERR_TOKEN_AUDIENCE');

@@ -41,15 +41,16 @@ describe('parseConfig', () => {
     const config = parseConfig('', '/srv/mcpcp.yaml');
     expect(config).toEqual({
       proxy: {
-        listen: { host: '127.0.0.1', port: 8080 },
-        publicUrl: 'http://127.0.0.1:8080',
-        issuer: 'http://127.0.0.1:8080',
+        listen: { host: '127.0.0.1', port: 9003 },
+        publicUrl: 'http://127.0.0.1:9003',
+        issuer: 'http://127.0.0.1:9003',
         keysDir: '/srv/.mcpcp/keys',
         limits: {
           maxBodyBytes: 1_048_576,
           callTimeoutMs: 60_000,
           sessionIdleMs: 1_800_000,
           agentIdleMs: 600_000,
+          internalTokenTtlSeconds: 60,
         },
         replicas: 1,
       },

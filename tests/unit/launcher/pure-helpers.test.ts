@@ -93,6 +93,18 @@ describe('render', () => {
   });
 });
 
+describe('child state lines', () => {
+  it('gives a reason only for a failure, never a stale one for a child stopped on request', () => {
+    const stale = 'did not answer ping within 5000 ms';
+    expect(renderProgress({ event: 'child-state', id: 'channels', state: 'stopped', lastError: stale })).toBe(
+      '  channels    stopped',
+    );
+    expect(renderProgress({ event: 'child-state', id: 'channels', state: 'down', lastError: stale })).toBe(
+      `  channels    down: ${stale}`,
+    );
+  });
+});
+
 describe('demo helpers', () => {
   const config = parseConfig(
     `servers:

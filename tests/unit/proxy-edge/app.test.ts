@@ -95,6 +95,18 @@ describe('proxy app (in-process)', () => {
     expect(res.headers.get('www-authenticate')).toBe(
       `Bearer error="invalid_token", error_description="The access token expired", resource_metadata="${metadataUrl}"`,
     );
+    expect(await res.json()).toMatchObject({ error: { data: { code: 'ERR_TOKEN_EXPIRED' } } });
+  });
+
+  it('names the refusal code of a bad or missing token in the 401 body, as `mcpcp token verify` does', async () => {
+    const { post } = setup();
+    const forged = await post(ping, { authorization: 'Bearer forged' });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({
+      error: { message: 'Unauthorized: The access token is invalid', data: { code: 'ERR_TOKEN_SIGNATURE' } },
+    });
+    const missing = await post(ping, { authorization: '' });
+    expect(await missing.json()).toMatchObject({ error: { data: { code: 'ERR_TOKEN_MISSING' } } });
   });
 
   it('answers 403 insufficient_scope when a required scope is missing', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkJsonRpcMessage } from '../../../proxy/edge/jsonrpc.ts';
 import { extractBearerToken, bearerChallenge } from '../../../proxy/edge/bearer.ts';
-import { resolveProxyUrls } from '../../../proxy/edge/public-url.ts';
+import { resolveProxyUrls, withListen } from '../../../proxy/edge/public-url.ts';
 import { toWireError } from '../../../proxy/errors-to-wire.ts';
 import { McpcpError } from '../../../lib/errors.ts';
 
@@ -98,6 +98,30 @@ describe('resolveProxyUrls', () => {
 
   it('defaults publicUrl to the listen address', () => {
     expect(resolveProxyUrls({ listen: { host: '0.0.0.0', port: 9 } }).publicUrl).toBe('http://127.0.0.1:9');
+  });
+});
+
+describe('withListen (up --port / --host)', () => {
+  const derived = {
+    listen: { host: '127.0.0.1', port: 9003 },
+    publicUrl: 'http://127.0.0.1:9003',
+    issuer: 'http://127.0.0.1:9003',
+  };
+
+  it('moves a publicUrl derived from the config listen address, so the audience names the real port', () => {
+    const urls = resolveProxyUrls(withListen(derived, { host: '127.0.0.1', port: 9100 }), 9100);
+    expect(urls.resource).toBe('http://127.0.0.1:9100/mcp');
+    expect(urls.resourceMetadataUrl).toBe('http://127.0.0.1:9100/.well-known/oauth-protected-resource/mcp');
+    // The issuer is a name first-party children verify: it stays.
+    expect(urls.issuer).toBe('http://127.0.0.1:9003');
+    const anyPort = resolveProxyUrls(withListen(derived, { host: '127.0.0.1', port: 0 }), 41234);
+    expect(anyPort.resource).toBe('http://127.0.0.1:41234/mcp');
+  });
+
+  it('keeps a publicUrl set by hand, and changes nothing when the address is the configured one', () => {
+    const explicit = { ...derived, publicUrl: 'https://mcp.example.com' };
+    expect(withListen(explicit, { host: '127.0.0.1', port: 9100 }).publicUrl).toBe('https://mcp.example.com');
+    expect(withListen(derived, { host: '127.0.0.1', port: 9003 })).toEqual(derived);
   });
 });
 
