@@ -84,6 +84,16 @@ const proxySchema = z.strictObject({
     .optional()
     .describe('Origins browsers may call from (DNS-rebinding protection).'),
   limits: limitsSchema.prefault({}),
+  toolPins: z
+    .enum(['hide', 'warn', 'off'])
+    .default('hide')
+    .describe(
+      'Tool-definition pinning: a tool whose definition changed since it was first seen or approved is hidden from agents until approved (hide), only flagged (warn), or not tracked (off).',
+    ),
+  console: z
+    .boolean()
+    .default(true)
+    .describe('Serve the web console at /console (operators sign in with `mcpcp console token`).'),
 });
 
 function isOriginUrl(value: string): boolean {
