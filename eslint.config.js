@@ -40,4 +40,29 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The console's browser scripts (served as they are, no build step).
+    files: ['proxy/console/assets/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'fetch',
+          'crypto',
+          'atob',
+          'TextEncoder',
+          'TextDecoder',
+          'EventSource',
+          'FormData',
+          'URL',
+          'URLSearchParams',
+          'HTMLElement',
+          'setTimeout',
+          'clearTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );
