@@ -1,4 +1,6 @@
 // Types of verify.js (the browser's transcript verifier, plain JavaScript served as it is), for the Node tests.
+import type { webcrypto } from 'node:crypto';
+
 export interface BrowserVerifyProblem {
   seq: number | null;
   check: 'format' | 'chain' | 'heads' | 'fairness' | 'bot';
@@ -18,5 +20,5 @@ export interface BrowserVerifyReport {
 export function verifyInBrowser(
   transcript: unknown,
   jwks: { keys: object[] },
-  deps: { canonicalize: (value: unknown) => string | undefined; subtle: SubtleCrypto },
+  deps: { canonicalize: (value: unknown) => string | undefined; subtle: webcrypto.SubtleCrypto },
 ): Promise<BrowserVerifyReport>;

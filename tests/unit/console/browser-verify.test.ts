@@ -19,7 +19,7 @@ import { createSqliteChannelStore } from '../../../servers/channels/store/sqlite
 import { counterBot } from '../../fixtures/bots/counter-bot.ts';
 import { reseal } from '../../helpers/reseal.ts';
 
-const deps = { canonicalize, subtle: webcrypto.subtle as SubtleCrypto };
+const deps = { canonicalize, subtle: webcrypto.subtle };
 let dir: string;
 let jwks: JSONWebKeySet;
 let otherJwks: JSONWebKeySet;
