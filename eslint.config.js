@@ -55,6 +55,7 @@ export default tseslint.config(
           'TextEncoder',
           'TextDecoder',
           'EventSource',
+          'CustomEvent',
           'FormData',
           'URL',
           'URLSearchParams',
