@@ -1,10 +1,11 @@
 // The local admin endpoint of a running fleet: HTTP over a Unix domain socket `<data-dir>/admin.sock`, mode 0600
-// inside a 0700 folder, so only the operator's user can reach it. Routes: GET /status, POST /down.
+// inside a 0700 folder, so only the operator's user can reach it. Routes: GET /status, POST /down, and for tool
+// pins GET /tools, GET /tools/diff?server=&tool=, POST /tools/approve {server, tool, hash?}.
 // Also the client side used by `mcpcp status` and `mcpcp down`. It must not start or stop anything itself.
 import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { request, createServer, type Server } from 'node:http';
+import { request, createServer, type IncomingMessage, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { McpcpError } from '../../lib/errors.ts';
+import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 
 export function adminSocketPath(dataDir: string): string {
   return join(resolve(dataDir), 'admin.sock');
@@ -20,6 +21,43 @@ export interface AdminHandlers {
   status(): unknown;
   /** Starts the shutdown; the response is sent before it completes. */
   down(): void;
+  /** Tool-definition pins of the running proxy (absent when pinning is off). */
+  tools?:
+    | {
+        list(): unknown;
+        diff(server: string, tool: string): unknown;
+        approve(server: string, tool: string, by: string, hash?: string): unknown;
+      }
+    | undefined;
+}
+
+const errorStatus: Partial<Record<string, number>> = {
+  ERR_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_INVALID_ARGUMENT: 400,
+};
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > 65_536) req.destroy(new Error('body too large'));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        const value = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
+        done(typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
+      } catch (error) {
+        fail(new McpcpError('ERR_INVALID_ARGUMENT', 'the body is not JSON', { cause: error }));
+      }
+    });
+    req.on('error', fail);
+  });
 }
 
 /** Throws ERR_FLEET_RUNNING when a fleet already answers on the data folder's socket. */
@@ -59,6 +97,37 @@ export async function startAdminServer(
       send(202, { stopping: true });
       return handlers.down();
     }
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const tools = handlers.tools;
+    if (url.pathname.startsWith('/tools')) {
+      if (tools === undefined)
+        return send(409, {
+          error: { code: 'ERR_CONFLICT', message: 'tool pinning is off (proxy.toolPins)' },
+        });
+      void (async () => {
+        try {
+          if (req.method === 'GET' && url.pathname === '/tools') return send(200, tools.list());
+          if (req.method === 'GET' && url.pathname === '/tools/diff')
+            return send(
+              200,
+              tools.diff(url.searchParams.get('server') ?? '', url.searchParams.get('tool') ?? ''),
+            );
+          if (req.method === 'POST' && url.pathname === '/tools/approve') {
+            const body = await readJson(req);
+            const hash = typeof body.hash === 'string' ? body.hash : undefined;
+            return send(200, tools.approve(text(body.server), text(body.tool), 'mcpcp tools approve', hash));
+          }
+          return send(404, { error: 'unknown admin route' });
+        } catch (error) {
+          if (!isMcpcpError(error))
+            return send(500, { error: { code: 'ERR_INTERNAL', message: 'internal error' } });
+          return send(errorStatus[error.code] ?? 500, {
+            error: { code: error.code, message: error.message },
+          });
+        }
+      })();
+      return;
+    }
     return send(404, { error: 'unknown admin route' });
   });
   await new Promise<void>((done, fail) => {
@@ -81,6 +150,7 @@ export function adminRequest(
   method: 'GET' | 'POST',
   path: string,
   timeoutMs = 5_000,
+  body?: unknown,
 ): Promise<unknown> {
   return new Promise((done, fail) => {
     const req = request({ socketPath: adminSocketPath(dataDir), method, path, timeout: timeoutMs }, (res) => {
@@ -117,6 +187,6 @@ export function adminRequest(
             ),
       );
     });
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }

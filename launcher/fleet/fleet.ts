@@ -2,6 +2,8 @@
 // (which spawns and supervises the stdio children itself), the admin socket, and an orderly stop.
 // Reports progress as events; rendering them is the command's job. It must not parse flags or print.
 import type { HttpServerConfig, McpcpConfig } from '../../config/schema.ts';
+import { McpcpError } from '../../lib/errors.ts';
+import type { FleetControl } from '../../proxy/console/types.ts';
 import { startProxy, type RunningProxy } from '../../proxy/start.ts';
 import type { Supervisor } from '../../supervisor/supervisor.ts';
 import { assertNoFleet, startAdminServer } from './admin-socket.ts';
@@ -72,9 +74,26 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         : server,
     ),
   };
+  // The console's view of the whole fleet: the launcher's HTTP children by their supervisors, the rest by the proxy.
+  let rowsNow: () => ServerRow[] = () => [];
+  const control = async (id: string, action: 'restart' | 'stop'): Promise<void> => {
+    const supervisor = supervisors.get(id);
+    if (supervisor !== undefined) return action === 'restart' ? supervisor.restart() : supervisor.halt();
+    if (!config.servers.some((server) => server.id === id))
+      throw new McpcpError('ERR_NOT_FOUND', `no server ${id}`);
+    if (!(await proxy!.gateway.controlChild(id, action)))
+      throw new McpcpError('ERR_FORBIDDEN', `${id} runs elsewhere; restart it where it runs`);
+  };
+  const fleetControl: FleetControl = {
+    rows: () => rowsNow(),
+    restart: (id) => control(id, 'restart'),
+    stop: (id) => control(id, 'stop'),
+  };
   try {
     proxy = await startProxy({
       config: proxyConfig,
+      dataDir: options.dataDir,
+      fleet: fleetControl,
       configFile: options.configFile,
       logger: options.logger,
       host: options.host,
@@ -113,6 +132,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       };
     });
   };
+  rowsNow = rows;
   const status = (): FleetStatus => ({
     pid: process.pid,
     dataDir: options.dataDir,
@@ -178,7 +198,24 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
   let admin: { close(): Promise<void> } | undefined;
   try {
-    admin = await startAdminServer(options.dataDir, { status, down: () => void stop('mcpcp down') });
+    const pins = proxy.pins;
+    admin = await startAdminServer(options.dataDir, {
+      status,
+      down: () => void stop('mcpcp down'),
+      tools:
+        pins === undefined
+          ? undefined
+          : {
+              list: () => ({ mode: pins.mode, tools: pins.list() }),
+              diff: (server, tool) => {
+                const diff = pins.diff(server, tool);
+                if (diff === undefined)
+                  throw new McpcpError('ERR_NOT_FOUND', `no tool ${tool} of server ${server} has been seen`);
+                return { ...diff, history: pins.history(server, tool) };
+              },
+              approve: (server, tool, by, hash) => pins.approve(server, tool, by, hash),
+            },
+    });
   } catch (error) {
     await stop('admin socket failed');
     throw error;

@@ -1,7 +1,6 @@
 // What the console is given by whoever starts the proxy: the seams it reads and acts through. The launcher hands
 // it a FleetControl for every child of the fleet (the proxy alone only knows the children it runs itself); the
 // proxy hands it its gateway, policy, pins, activity feed and metrics. Types only.
-import type { JSONWebKeySet } from 'jose';
 import type { CompiledPolicy } from '../../auth/policy.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -65,7 +64,6 @@ export interface ConsoleOptions {
   agentVerifier: TokenVerifierLike;
   urls: ProxyUrls;
   guard: OriginGuard;
-  publicJwks: () => Promise<JSONWebKeySet>;
   logger: Logger;
   now?: () => number;
 }
