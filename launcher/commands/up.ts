@@ -156,7 +156,12 @@ async function runUp(flags: UpFlags): Promise<void> {
   const status = fleet.status();
   const tokens = embedded && tokensDir ? await writeAgentTokens(config, status, tokensDir) : [];
   if (json) {
-    emit({ event: 'connect', mcpUrl: status.proxy.mcpUrl, tokens });
+    emit({
+      event: 'connect',
+      mcpUrl: status.proxy.mcpUrl,
+      tokens,
+      ...(config.proxy.console ? { consoleUrl: `${status.proxy.url}/console` } : {}),
+    });
   } else {
     const problems = renderProblems(status.servers);
     say('');
@@ -173,6 +178,8 @@ async function runUp(flags: UpFlags): Promise<void> {
       );
     const dirFlag = flags.dataDir === undefined ? '' : ` --data-dir ${flags.dataDir}`;
     const cli = cliName();
+    if (config.proxy.console)
+      say(`Console: ${status.proxy.url}/console (sign in with the token from \`${cli} console token${dirFlag}\`)`);
     say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
   }
 
