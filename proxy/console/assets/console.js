@@ -70,9 +70,10 @@ async function jwks() {
   return response.json();
 }
 
+/** ok: true (verified), false (failed), undefined (still working). */
 function say(output, ok, text) {
   output.classList.remove('ok', 'error');
-  output.classList.add(ok ? 'ok' : 'error');
+  if (ok !== undefined) output.classList.add(ok ? 'ok' : 'error');
   output.textContent = text;
 }
 
@@ -108,7 +109,7 @@ function verifyButton(button) {
   button.hidden = false;
   button.addEventListener('click', async () => {
     button.disabled = true;
-    say(output, true, 'Verifying…');
+    say(output, undefined, 'Verifying…');
     try {
       const response = await fetch(button.dataset.verify, { headers: { accept: 'application/json' } });
       if (!response.ok) throw new Error(`the transcript could not be read (HTTP ${response.status})`);
