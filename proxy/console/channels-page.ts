@@ -146,7 +146,7 @@ ${
 <p><button type="button" id="verify" data-verify="/console/channels/${encodeURIComponent(id)}/transcript.json" data-verify-output="verify-result" hidden>Verify in the browser</button></p>
 <p id="verify-result" class="result" role="status" aria-live="polite"><noscript>Verifying in the browser needs JavaScript; without it use <code>mcpcp verify</code>.</noscript></p>
 <section id="replay" data-replay aria-label="Transcript">
-<p class="replay-controls">Replay: <button type="button" data-replay-go="first" hidden>⏮ first</button> <button type="button" data-replay-go="prev" hidden>◀ back</button> <button type="button" data-replay-go="next" hidden>forward ▶</button> <button type="button" data-replay-go="last" hidden>last ⏭</button>
+<p class="replay-controls">Replay: <button type="button" data-replay-go="first" hidden>« first</button> <button type="button" data-replay-go="prev" hidden>◀ back</button> <button type="button" data-replay-go="next" hidden>forward ▶</button> <button type="button" data-replay-go="last" hidden>last »</button>
 <noscript>${link(0, 'first')} · ${link(step - 1, 'back')} · ${link(step + 1, 'forward')} · ${link(total, 'last')}</noscript>
 <output data-replay-step>message ${step} of ${total}</output></p>
 <div class="scroll"><table><thead><tr><th scope="col">seq</th><th scope="col">time</th><th scope="col">from</th><th scope="col">kind</th><th scope="col">body</th></tr></thead>
