@@ -179,7 +179,9 @@ async function runUp(flags: UpFlags): Promise<void> {
     const dirFlag = flags.dataDir === undefined ? '' : ` --data-dir ${flags.dataDir}`;
     const cli = cliName();
     if (config.proxy.console)
-      say(`Console: ${status.proxy.url}/console (sign in with the token from \`${cli} console token${dirFlag}\`)`);
+      say(
+        `Console: ${status.proxy.url}/console (sign in with the token from \`${cli} console token${dirFlag}\`)`,
+      );
     say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
   }
 
