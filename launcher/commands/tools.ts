@@ -5,8 +5,7 @@ import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { readRuntimeEnv } from '../../lib/env.ts';
 import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
-import { createToolPins, type ToolPinDiff, type ToolPinState } from '../../proxy/tool-pins/pins.ts';
-import { openPinStore, pinFileIn } from '../../proxy/tool-pins/store.ts';
+import type { ToolPinDiff, ToolPinState } from '../../proxy/tool-pins/pins.ts';
 import type { Register } from '../cli.ts';
 import { adminRequest } from '../fleet/admin-socket.ts';
 
@@ -43,6 +42,11 @@ async function openPins(dataDir: string): Promise<PinsAccess> {
     await adminRequest(dataDir, 'GET', '/status');
   } catch (error) {
     if (!isMcpcpError(error, 'ERR_FLEET_NOT_RUNNING')) throw error;
+    // Loaded only here, so other commands start without node:sqlite.
+    const [{ createToolPins }, { openPinStore, pinFileIn }] = await Promise.all([
+      import('../../proxy/tool-pins/pins.ts'),
+      import('../../proxy/tool-pins/store.ts'),
+    ]);
     const file = pinFileIn(dataDir);
     const exists = await access(file).then(
       () => true,

@@ -51,6 +51,8 @@ describe('parseConfig', () => {
           sessionIdleMs: 1_800_000,
           agentIdleMs: 600_000,
         },
+        toolPins: 'hide',
+        console: true,
       },
       servers: [],
       groups: {},
