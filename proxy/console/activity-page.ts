@@ -37,10 +37,10 @@ function charts(sampler: RateSampler, feed: ActivityFeed): Html {
     h`<div class="card"><h3>${title}</h3>${
       rows.length === 0
         ? h`<p class="muted">no calls yet</p>`
-        : h`<table><tbody>${rows.slice(0, 8).map((r) => {
+        : h`<div class="scroll"><table><tbody>${rows.slice(0, 8).map((r) => {
             const last = r.perMinute.at(-1) ?? 0;
             return h`<tr><th scope="row"><code>${r.key}</code></th><td>${sparkline(r.perMinute, `${r.key}: ${last.toFixed(1)} calls per minute now, ${r.total} in all`)}</td><td>${r.total}</td></tr>`;
-          })}</tbody></table>`
+          })}</tbody></table></div>`
     }</div>`;
   const latencyList = (title: string, by: 'agent' | 'name') => {
     const rows = latencies(feed.recent(), by).slice(0, 8);
@@ -48,10 +48,10 @@ function charts(sampler: RateSampler, feed: ActivityFeed): Html {
     return h`<div class="card"><h3>${title}</h3>${
       rows.length === 0
         ? h`<p class="muted">no calls yet</p>`
-        : h`<table><tbody>${rows.map(
+        : h`<div class="scroll"><table><tbody>${rows.map(
             (r) =>
               h`<tr><th scope="row"><code>${r.key}</code></th><td>${bar(r.p95, max, `${r.key}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms over ${r.calls} calls`)}</td><td>p50 ${r.p50.toFixed(1)} · p95 ${r.p95.toFixed(1)} ms</td></tr>`,
-          )}</tbody></table>`
+          )}</tbody></table></div>`
     }</div>`;
   };
   return h`<div class="grid">${rateList('Calls per minute by agent', sampler.byAgent())}${rateList('Calls per minute by tool', sampler.byTool())}${latencyList('Latency by agent', 'agent')}${latencyList('Latency by tool', 'name')}</div>`;

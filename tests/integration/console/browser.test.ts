@@ -306,6 +306,47 @@ describe.skipIf(!available)('the console in Chromium', { timeout: 120_000 }, () 
     }
   });
 
+  it('is usable on a phone and by keyboard: no page scrolls sideways, the skip link comes first', async () => {
+    // Evaluated in the page: it may not close over anything here.
+    const overflowOf = () =>
+      page.evaluate(() => {
+        const root = (
+          globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number; clientWidth: number } };
+          }
+        ).document.documentElement;
+        return root.scrollWidth - root.clientWidth;
+      });
+    const focused = () =>
+      page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document
+            .activeElement?.textContent,
+      );
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const path of [
+        'fleet',
+        'agents',
+        'agents/agent_name1',
+        'activity',
+        'tools',
+        'channels',
+        `channels/${gameChannel}`,
+      ]) {
+        await page.goto(`${fleet.baseUrl}/console/${path}`);
+        const overflow = await overflowOf();
+        expect(overflow, path).toBeLessThanOrEqual(0);
+      }
+      await page.goto(`${fleet.baseUrl}/console/fleet`);
+      await page.screenshot({ path: join(artifacts, 'phone-fleet.png') });
+      await page.keyboard.press('Tab');
+      expect(await focused()).toBe('Skip to content');
+    } finally {
+      await page.setViewportSize({ width: 1000, height: 720 });
+    }
+  });
+
   it('never put a token in a URL the browser requested', () => {
     expect(requestedUrls.length).toBeGreaterThan(20);
     for (const url of requestedUrls) {
