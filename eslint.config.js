@@ -40,4 +40,30 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The console's browser scripts (served as they are, no build step).
+    files: ['proxy/console/assets/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'fetch',
+          'crypto',
+          'atob',
+          'TextEncoder',
+          'TextDecoder',
+          'EventSource',
+          'CustomEvent',
+          'FormData',
+          'URL',
+          'URLSearchParams',
+          'HTMLElement',
+          'setTimeout',
+          'clearTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

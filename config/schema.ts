@@ -105,6 +105,16 @@ const proxySchema = z.strictObject({
     .describe(
       'Proxy replicas serving this config behind one load balancer. Each enforces 1/replicas of every rate limit, so together they never allow more than the limit (no shared counter, no round trip per call).',
     ),
+  toolPins: z
+    .enum(['hide', 'warn', 'off'])
+    .default('hide')
+    .describe(
+      'Tool-definition pinning: a tool whose definition changed since it was first seen or approved is hidden from agents until approved (hide), only flagged (warn), or not tracked (off).',
+    ),
+  console: z
+    .boolean()
+    .default(true)
+    .describe('Serve the web console at /console (operators sign in with `mcpcp console token`).'),
 });
 
 function isOriginUrl(value: string): boolean {

@@ -26,6 +26,13 @@ import { createAuthorizationServer, type AuthorizationServer } from './oauth/ind
 import { createRateLimiter } from './rate-limit.ts';
 import { replicaShare } from './replica-share.ts';
 import { createSessionSeal, sessionSealKey } from './gateway/session-seal.ts';
+import { consoleAudience, createOperatorTokenVerifier } from '../auth/operator.ts';
+import { auditWithActivity, createActivityFeed } from './console/activity-feed.ts';
+import { mountConsole, type MountedConsole } from './console/console-app.ts';
+import { fleetFromGateway } from './console/fleet-control.ts';
+import type { FleetControl, ReloadStatus } from './console/types.ts';
+import { createToolPins, type ToolPins } from './tool-pins/pins.ts';
+import { openPinStore, pinFileIn } from './tool-pins/store.ts';
 
 export interface StartProxyOptions {
   config: McpcpConfig;
@@ -43,6 +50,10 @@ export interface StartProxyOptions {
   requiredScopes?: readonly string[] | undefined;
   /** Log sink and log files of the stdio children the proxy supervises (`mcpcp up` prints them `[id] line`). */
   supervision?: GatewayOptions['supervision'];
+  /** The fleet's data folder: tool pins live there (`tool-pins.sqlite`); without it they last as long as the proxy. */
+  dataDir?: string | undefined;
+  /** The whole fleet for the console (`mcpcp up` passes its launcher's); default: the children this proxy runs. */
+  fleet?: FleetControl | undefined;
 }
 
 export interface RunningProxy {
@@ -54,6 +65,8 @@ export interface RunningProxy {
   /** Public URLs: base, canonical resource (token audience), issuer, metadata URL. */
   urls: ProxyUrls;
   gateway: Gateway;
+  /** Tool-definition pins (undefined when `proxy.toolPins` is off). */
+  pins: ToolPins | undefined;
   reloadPolicy(): Promise<{ ok: boolean; error?: string }>;
   close(): Promise<void>;
 }
@@ -112,6 +125,8 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
 
   let gateway: Gateway | undefined;
   let authServer: AuthorizationServer | undefined;
+  let pins: ToolPins | undefined;
+  let mounted: MountedConsole | undefined;
   try {
     const requested = { host, port: options.port ?? config.proxy.listen.port };
     const urls = resolveProxyUrls(withListen(config.proxy, requested), port);
@@ -135,8 +150,16 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
           };
 
     let policy: CompiledPolicy = compilePolicy(config);
+    let liveConfig: McpcpConfig = config;
+    let reloadStatus: ReloadStatus = { ok: true, rules: config.policy.rules.length };
     const metrics = createProxyMetrics({ defaultMetrics: true });
-    const audit = createAuditLog(logger);
+    // The console's activity page hears every audit line.
+    const activity = createActivityFeed();
+    const audit = auditWithActivity(createAuditLog(logger), activity);
+    if (config.proxy.toolPins !== 'off') {
+      const file = options.dataDir === undefined ? ':memory:' : pinFileIn(options.dataDir);
+      pins = createToolPins({ store: openPinStore(file), mode: config.proxy.toolPins, logger });
+    }
     const rateLimiter = createRateLimiter<Principal>({
       limitFor: (p) => replicaShare(rateLimitFor(policy, p), config.proxy.replicas),
       keyOf: (p) => p.agent,
@@ -167,6 +190,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       },
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
       ...(sessionSeal === undefined ? {} : { sessionSeal }),
+      toolGate: pins,
     });
     gateway = gw;
     const guard = createOriginGuard({
@@ -201,6 +225,30 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       scopesSupported: authServer?.scopes,
       challengeScopes: authServer?.scopes,
       stepUp: authServer?.stepUp,
+      routes: config.proxy.console
+        ? (hono) => {
+            mounted = mountConsole(hono, {
+              config: () => liveConfig,
+              policy: () => policy,
+              configFile: options.configFile,
+              reloadStatus: () => reloadStatus,
+              gateway: gw,
+              fleet: options.fleet ?? fleetFromGateway(gw, config.servers),
+              pins,
+              activity,
+              metrics,
+              operatorVerifier: createOperatorTokenVerifier({
+                issuer: urls.issuer,
+                audience: consoleAudience(urls.publicUrl),
+                jwks,
+              }),
+              agentVerifier: verifier,
+              urls,
+              guard,
+              logger,
+            });
+          }
+        : undefined,
     });
     handler = (request) => app.fetch(request);
     listener = createNodeLane(
@@ -240,10 +288,13 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         log.error({ file: configFile, error: message }, 'config edit rejected; the previous policy stays');
+        reloadStatus = { at: Date.now(), ok: false, error: message, rules: liveConfig.policy.rules.length };
         return { ok: false, error: message };
       }
       if (closed) return { ok: false, error: 'the proxy is closed' };
       policy = compiled;
+      liveConfig = next;
+      reloadStatus = { at: Date.now(), ok: true, rules: next.policy.rules.length };
       gw.setPolicy(compiled);
       if (
         current !== undefined &&
@@ -291,7 +342,9 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
           };
         });
       }
+      mounted?.close();
       await gw.close();
+      pins?.close();
       server.closeAllConnections();
       await stopped;
       authServer?.close();
@@ -305,12 +358,15 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       port,
       urls,
       gateway: gw,
+      pins,
       reloadPolicy,
       close: () => (closing ??= closeOnce()),
     };
   } catch (error) {
+    mounted?.close();
     await gateway?.close().catch(() => undefined);
     authServer?.close();
+    pins?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;

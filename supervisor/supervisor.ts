@@ -64,6 +64,9 @@ class ChildSupervisor implements Supervisor {
   #restartTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #stopping = false;
+  /** stop() was called: nothing may start the child again. */
+  #closed = false;
+  #queue: Promise<void> = Promise.resolve();
   #firstOutcome: ((outcome: StartOutcome) => void) | undefined;
 
   constructor(spec: ChildSpec, hooks: SupervisorHooks) {
@@ -112,6 +115,50 @@ class ChildSupervisor implements Supervisor {
   }
 
   async stop(): Promise<LadderStep | 'not-running'> {
+    this.#closed = true;
+    // At once, not when the queue gets here: no restart may be scheduled from now on.
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    const step = await this.#control(() => this.#halt());
+    this.#log.close();
+    return step;
+  }
+
+  halt(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#control(async () => {
+      if (this.#state === 'stopped') return;
+      this.#log.write('supervisor', 'stopped by the operator; it stays down until restarted');
+      await this.#halt();
+    });
+  }
+
+  restart(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error(`child ${this.id} was stopped for good`));
+    return this.#control(async () => {
+      if (this.#closed) return;
+      this.#log.write('supervisor', 'restarted by the operator');
+      if (this.#generation !== undefined) await this.#halt();
+      // A deliberate restart is a fresh start: earlier crashes no longer count towards crash-looping.
+      this.#stopping = false;
+      this.#history = [];
+      if (this.#generation !== undefined) this.#restarts += 1;
+      void this.#run();
+    });
+  }
+
+  /** Operator actions and the final stop run one at a time, in order. */
+  #control<T>(action: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(action, action);
+    this.#queue = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  /** The current generation leaves by the ladder and no restart follows (until restart()). */
+  async #halt(): Promise<LadderStep | 'not-running'> {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
     clearInterval(this.#pingTimer);
@@ -129,10 +176,11 @@ class ChildSupervisor implements Supervisor {
       if (running) step = ended;
       if (client && this.#spec.transport === 'stdio') await client.close().catch(() => undefined);
     }
+    this.#nextRestartAt = undefined;
+    this.#tools = [];
     this.#setState('stopped');
     if (wasReady) this.#hooks.onDown?.(this.status());
     this.#settleFirst(false, 'stopped before it became ready');
-    this.#log.close();
     return step;
   }
 

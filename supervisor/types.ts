@@ -93,4 +93,15 @@ export interface Supervisor {
   client(): Client | undefined;
   /** Stops the child with the shutdown ladder; no restart follows. Resolves with the step that ended it. */
   stop(): Promise<LadderStep | 'not-running'>;
+  /**
+   * An operator's stop (the console's stop button): the child leaves by the shutdown ladder and stays `stopped`
+   * until restart(); unlike stop(), the supervisor stays usable. A no-op after stop().
+   */
+  halt(): Promise<void>;
+  /**
+   * An operator's restart: the running generation (if any) leaves by the ladder and a fresh one starts at once,
+   * whatever the restart policy; earlier crashes are forgotten, so a crash-looping child gets another chance.
+   * Resolves once the new generation is spawned (readiness is reported through the state). Rejects after stop().
+   */
+  restart(): Promise<void>;
 }

@@ -2,9 +2,10 @@
 // Exit 0 whenever an explanation was produced (allowed or denied; the decision is in the output), unless
 // --exit-code is given, then 1 when denied. Bad flags or an invalid config exit 2.
 import type { Command } from 'commander';
-import { compilePolicy, decide, decideVisibility, narrowInputSchema } from '../../auth/policy.ts';
+import { compilePolicy } from '../../auth/policy.ts';
 import type { Decision, PolicyKind } from '../../auth/policy.ts';
-import type { McpcpConfig } from '../../config/schema.ts';
+import { explainPolicy, policyKinds, type Explanation } from '../../auth/policy-explain.ts';
+import { isMcpcpError } from '../../lib/errors.ts';
 import type { Register } from '../cli.ts';
 import { loadCliConfig } from '../config-file.ts';
 
@@ -21,7 +22,7 @@ interface ExplainFlags {
   exitCode?: boolean;
 }
 
-const kinds: readonly PolicyKind[] = ['tool', 'prompt', 'resource'];
+const kinds = policyKinds;
 
 /** A value given as a positional argument or as its flag: one of the two, and required. */
 function either(command: Command, flag: 'agent' | 'tool', positional?: string, option?: string): string {
@@ -79,22 +80,23 @@ export const registerPolicy: Register = (program) => {
         const kind = flags.kind as PolicyKind;
         const args = flags.args === undefined ? undefined : parseArgs(flags.args, command);
         const { config } = await loadCliConfig(flags.config, flags.dataDir);
-        const server = flags.server ?? serverForName(config, kind, flags.tool, command);
-        if (!config.servers.some((s) => s.id === server)) command.error(`error: unknown server "${server}"`);
-
-        const compiled = compilePolicy(config);
-        const principal = { agent: flags.agent, groups: flags.group };
-        // What the decision used: the agent's groups per the config, plus any --group a token would add.
-        const groups = [...new Set([...(compiled.groupsOf.get(flags.agent) ?? []), ...flags.group])];
-        const target = { kind, server, name: flags.tool };
-        const decision =
-          args === undefined
-            ? decideVisibility(compiled, principal, target)
-            : decide(compiled, principal, { ...target, arguments: args });
-        const empty: { properties: Record<string, unknown> } = { properties: {} };
-        const constraints =
-          kind !== 'tool' ? {} : narrowInputSchema(compiled, principal, flags.tool, empty).properties;
-        const argumentsChecked = args !== undefined || Object.keys(constraints).length === 0;
+        let explained: Explanation;
+        try {
+          explained = explainPolicy(config, compilePolicy(config), {
+            agent: flags.agent,
+            name: flags.tool,
+            kind,
+            server: flags.server,
+            arguments: args,
+            groups: flags.group,
+          });
+        } catch (error) {
+          // The shared message says "name the server"; here that is a flag.
+          if (isMcpcpError(error, 'ERR_INVALID_ARGUMENT'))
+            command.error(`error: ${error.message.replace('name the server', 'pass --server')}`);
+          throw error;
+        }
+        const { groups, server, decision, constraints, argumentsChecked } = explained;
 
         if (flags.json) {
           const out = {
@@ -129,21 +131,6 @@ function parseArgs(text: string, command: Command): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     command.error('error: --args must be a JSON object');
   return value as Record<string, unknown>;
-}
-
-/** The server whose namespace prefixes the name (longest namespace first; '' matches last). */
-function serverForName(config: McpcpConfig, kind: PolicyKind, name: string, command: Command): string {
-  if (kind === 'resource')
-    command.error('error: --server is required with --kind resource (URIs carry no namespace)');
-  const match = [...config.servers]
-    .sort((a, b) => b.namespace.length - a.namespace.length)
-    .find((s) => s.namespace === '' || name.startsWith(`${s.namespace}_`));
-  if (match === undefined) {
-    command.error(
-      `error: no server's namespace prefixes "${name}" (namespaces: ${config.servers.map((s) => s.namespace).join(', ') || 'none'}); pass --server`,
-    );
-  }
-  return match.id;
 }
 
 function renderText(

@@ -171,7 +171,12 @@ async function runUp(flags: UpFlags): Promise<void> {
   const status = fleet.status();
   const tokens = embedded && tokensDir ? await writeAgentTokens(config, status, tokensDir) : [];
   if (json) {
-    emit({ event: 'connect', mcpUrl: status.proxy.mcpUrl, tokens });
+    emit({
+      event: 'connect',
+      mcpUrl: status.proxy.mcpUrl,
+      tokens,
+      ...(config.proxy.console ? { consoleUrl: `${status.proxy.url}/console` } : {}),
+    });
   } else {
     const problems = renderProblems(status.servers);
     say('');
@@ -185,6 +190,10 @@ async function runUp(flags: UpFlags): Promise<void> {
       say(`Demo agent tokens: ${tokens.map((file) => relative(process.cwd(), file) || file).join(', ')}`);
     // The token command asks this fleet for its issuer and audience over the data folder's admin socket.
     else say(`Issue agent tokens with: ${cli} token issue --agent NAME${dirFlag}`);
+    if (config.proxy.console)
+      say(
+        `Console: ${status.proxy.url}/console (sign in with the token from \`${cli} console token${dirFlag}\`)`,
+      );
     say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
   }
 

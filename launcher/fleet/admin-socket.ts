@@ -1,10 +1,11 @@
 // The local admin endpoint of a running fleet: HTTP over a Unix domain socket `<data-dir>/admin.sock`, mode 0600
-// inside a 0700 folder, so only the operator's user can reach it. Routes: GET /status, POST /down. The socket is
-// held from the first moment of `mcpcp up` (answering 503 "starting" until the fleet is ready), so it is also the
-// data folder's lock: a second `up` is refused before it starts anything.
+// inside a 0700 folder, so only the operator's user can reach it. Routes: GET /status, POST /down, and for tool
+// pins GET /tools, GET /tools/diff?server=&tool=, POST /tools/approve {server, tool, hash?}. The socket is held from
+// the first moment of `mcpcp up` (answering 503 "starting" until the fleet is ready), so it is also the data
+// folder's lock: a second `up` is refused before it starts anything.
 // Also the client side used by `mcpcp status` and `mcpcp down`. It must not start or stop anything itself.
 import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { request, createServer, type Server } from 'node:http';
+import { request, createServer, type IncomingMessage, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { McpcpError, isMcpcpError } from '../../lib/errors.ts';
 
@@ -23,6 +24,43 @@ export interface AdminHandlers {
   status(): unknown;
   /** Starts the shutdown (the response is sent before it completes); false while still starting (503). */
   down(): boolean;
+  /** Tool-definition pins of the running proxy (undefined while starting or when pinning is off). */
+  tools?(): AdminToolHandlers | undefined;
+}
+
+export interface AdminToolHandlers {
+  list(): unknown;
+  diff(server: string, tool: string): unknown;
+  approve(server: string, tool: string, by: string, hash?: string): unknown;
+}
+
+const errorStatus: Partial<Record<string, number>> = {
+  ERR_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_INVALID_ARGUMENT: 400,
+};
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > 65_536) req.destroy(new Error('body too large'));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        const value = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
+        done(typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
+      } catch (error) {
+        fail(new McpcpError('ERR_INVALID_ARGUMENT', 'the body is not JSON', { cause: error }));
+      }
+    });
+    req.on('error', fail);
+  });
 }
 
 /**
@@ -72,6 +110,38 @@ export async function startAdminServer(
       if (handlers.down()) return send(202, { stopping: true });
       return starting();
     }
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (url.pathname.startsWith('/tools')) {
+      if (handlers.status() === undefined) return starting();
+      const tools = handlers.tools?.();
+      if (tools === undefined)
+        return send(409, {
+          error: { code: 'ERR_CONFLICT', message: 'tool pinning is off (proxy.toolPins)' },
+        });
+      void (async () => {
+        try {
+          if (req.method === 'GET' && url.pathname === '/tools') return send(200, tools.list());
+          if (req.method === 'GET' && url.pathname === '/tools/diff')
+            return send(
+              200,
+              tools.diff(url.searchParams.get('server') ?? '', url.searchParams.get('tool') ?? ''),
+            );
+          if (req.method === 'POST' && url.pathname === '/tools/approve') {
+            const body = await readJson(req);
+            const hash = typeof body.hash === 'string' ? body.hash : undefined;
+            return send(200, tools.approve(text(body.server), text(body.tool), 'mcpcp tools approve', hash));
+          }
+          return send(404, { error: 'unknown admin route' });
+        } catch (error) {
+          if (!isMcpcpError(error))
+            return send(500, { error: { code: 'ERR_INTERNAL', message: 'internal error' } });
+          return send(errorStatus[error.code] ?? 500, {
+            error: { code: error.code, message: error.message },
+          });
+        }
+      })();
+      return;
+    }
     return send(404, { error: 'unknown admin route' });
   });
   await new Promise<void>((done, fail) => {
@@ -94,6 +164,7 @@ export function adminRequest(
   method: 'GET' | 'POST',
   path: string,
   timeoutMs = 5_000,
+  body?: unknown,
 ): Promise<unknown> {
   return new Promise((done, fail) => {
     const req = request({ socketPath: adminSocketPath(dataDir), method, path, timeout: timeoutMs }, (res) => {
@@ -142,6 +213,6 @@ export function adminRequest(
             ),
       );
     });
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }

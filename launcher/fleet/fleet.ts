@@ -2,9 +2,11 @@
 // (which spawns and supervises the stdio children itself), the admin socket, and an orderly stop.
 // Reports progress as events; rendering them is the command's job. It must not parse flags or print.
 import type { HttpServerConfig, McpcpConfig } from '../../config/schema.ts';
+import { McpcpError } from '../../lib/errors.ts';
+import type { FleetControl } from '../../proxy/console/types.ts';
 import { startProxy, type RunningProxy } from '../../proxy/start.ts';
 import type { Supervisor } from '../../supervisor/supervisor.ts';
-import { startAdminServer } from './admin-socket.ts';
+import { startAdminServer, type AdminToolHandlers } from './admin-socket.ts';
 import type { Fleet, FleetOptions, FleetStatus, ServerRow } from './fleet-types.ts';
 import { childTokenSource, reapLeftovers, rowFromSupervisor, superviseHttpChild } from './launched.ts';
 import { reservePort, type PortReservation } from './port-reservation.ts';
@@ -20,10 +22,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const started = Date.now();
   // First the data folder (its admin socket is the lock), then the proxy's port: a second `up` or a busy port is
   // refused before any child is spawned. The socket answers "starting" until the fleet is ready.
-  let running: { status(): FleetStatus; stop(reason: string): Promise<void> } | undefined;
+  let running: Fleet | undefined;
   const admin = await startAdminServer(options.dataDir, {
     status: () => running?.status(),
     down: () => running !== undefined && (void running.stop('mcpcp down'), true),
+    tools: () => pinHandlers(running?.proxy.pins),
   });
   try {
     const host = options.host ?? options.config.proxy.listen.host;
@@ -37,6 +40,21 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     await admin.close();
     throw error;
   }
+}
+
+/** The admin socket's tool-pin routes over the running proxy's pins (none while starting or with pinning off). */
+function pinHandlers(pins: RunningProxy['pins']): AdminToolHandlers | undefined {
+  if (pins === undefined) return undefined;
+  return {
+    list: () => ({ mode: pins.mode, tools: pins.list() }),
+    diff: (server, tool) => {
+      const diff = pins.diff(server, tool);
+      if (diff === undefined)
+        throw new McpcpError('ERR_NOT_FOUND', `no tool ${tool} of server ${server} has been seen`);
+      return { ...diff, history: pins.history(server, tool) };
+    },
+    approve: (server, tool, by, hash) => pins.approve(server, tool, by, hash),
+  };
 }
 
 async function startParts(
@@ -99,10 +117,27 @@ async function startParts(
         : server,
     ),
   };
+  // The console's view of the whole fleet: the launcher's HTTP children by their supervisors, the rest by the proxy.
+  let rowsNow: () => ServerRow[] = () => [];
+  const control = async (id: string, action: 'restart' | 'stop'): Promise<void> => {
+    const supervisor = supervisors.get(id);
+    if (supervisor !== undefined) return action === 'restart' ? supervisor.restart() : supervisor.halt();
+    if (!config.servers.some((server) => server.id === id))
+      throw new McpcpError('ERR_NOT_FOUND', `no server ${id}`);
+    if (!(await proxy!.gateway.controlChild(id, action)))
+      throw new McpcpError('ERR_FORBIDDEN', `${id} runs elsewhere; restart it where it runs`);
+  };
+  const fleetControl: FleetControl = {
+    rows: () => rowsNow(),
+    restart: (id) => control(id, 'restart'),
+    stop: (id) => control(id, 'stop'),
+  };
   try {
     await reservation?.release();
     proxy = await startProxy({
       config: proxyConfig,
+      dataDir: options.dataDir,
+      fleet: fleetControl,
       configFile: options.configFile,
       logger: options.logger,
       host: options.host,
@@ -142,6 +177,7 @@ async function startParts(
       };
     });
   };
+  rowsNow = rows;
   const status = (): FleetStatus => ({
     pid: process.pid,
     dataDir: options.dataDir,

@@ -21,6 +21,7 @@ import { createSubscriptions } from './subscriptions.ts';
 import type { Principal } from './types.ts';
 import { buildView, type AgentView } from './view.ts';
 import type { CallEvent } from './index.ts';
+import type { ToolGate } from '../tool-pins/pins.ts';
 
 /** Something that hears about one agent's changes: a legacy session or a modern per-agent handler. */
 export interface Endpoint {
@@ -54,6 +55,8 @@ export interface CoreOptions {
   supervision?: StdioSupervision;
   /** An agent gone this long (no session, listen stream or call) is let go (default 10 min). */
   agentIdleMs?: number;
+  /** Tool-definition pinning (proxy/tool-pins/): which of a child's tools agents may see. */
+  toolGate?: ToolGate | undefined;
 }
 
 export type { CallOptions } from './call-child.ts';
@@ -183,9 +186,19 @@ export function createCore(options: CoreOptions) {
 
   function rebuild(): void {
     tablesVersion += 1;
-    tables = buildTables(servers, catalogs, tablesVersion, logger, reported);
+    tables = buildTables(servers, admitted(), tablesVersion, logger, reported);
     announce();
   }
+
+  /** The catalogs with the tools the pin gate holds back left out: they are neither listed nor routed. */
+  function admitted(): ReadonlyMap<string, ChildCatalog> {
+    const gate = options.toolGate;
+    if (gate === undefined) return catalogs;
+    return new Map([...catalogs].map(([id, c]) => [id, { ...c, tools: gate.admit(id, c.tools) }]));
+  }
+  options.toolGate?.onChange(() => {
+    if (!closed) rebuild();
+  });
 
   function view(principal: Principal): AgentView {
     // The policy sees the agent and its groups (config or the token's `groups` claim): cache by both.

@@ -15,6 +15,7 @@ import { createModernServing } from './modern.ts';
 import type { ModernAnswer } from './modern-direct.ts';
 import type { CompiledPolicy, Principal } from './types.ts';
 import type { StdioSupervision } from '../upstreams/index.ts';
+import type { ToolGate } from '../tool-pins/pins.ts';
 
 export type { CompiledPolicy, Principal } from './types.ts';
 export type { ModernAnswer } from './modern-direct.ts';
@@ -54,6 +55,8 @@ export interface GatewayOptions {
   supervision?: StdioSupervision;
   /** Seals 2025-era session ids with the fleet's key, so any replica can rebuild a session (session-seal.ts). */
   sessionSeal?: SessionSeal;
+  /** Tool-definition pinning: a changed tool stays out of every list and route until approved. */
+  toolGate?: ToolGate | undefined;
 }
 
 export interface Gateway {
@@ -85,6 +88,11 @@ export interface Gateway {
   /** A child's own supervisor (the launcher) says it is back: reconnect to it now. */
   reconnect(serverId: string): void;
   upstreamStates(): UpstreamState[];
+  /**
+   * An operator's restart or stop of a child the proxy supervises itself (stdio); false for a child it does not
+   * run (HTTP: the launcher or someone else runs it).
+   */
+  controlChild(serverId: string, action: 'restart' | 'stop'): Promise<boolean>;
   isReady(): boolean;
   sessionCount(): number;
   close(): Promise<void>;
@@ -177,6 +185,12 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
           ...(status.stderrTail === undefined ? {} : { stderrTail: status.stderrTail }),
         };
       }),
+    async controlChild(serverId, action) {
+      const control = core.upstreams.get(serverId)?.control;
+      if (control === undefined) return false;
+      await (action === 'restart' ? control.restart() : control.halt());
+      return true;
+    },
     isReady: () => [...core.upstreams.values()].every((u) => u.status().phase === 'ready'),
     sessionCount: () => legacy.count(),
     async close() {

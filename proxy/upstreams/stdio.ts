@@ -112,6 +112,10 @@ export function createStdioUpstream(options: StdioUpstreamOptions): Upstream {
       // One process and one connection serve every agent: nothing is any one agent's.
     },
     status: () => statusOf(child.status(), started),
+    control: {
+      restart: () => child.restart(),
+      halt: () => child.halt(),
+    },
     async close() {
       closed = true;
       current = undefined;

@@ -72,5 +72,7 @@ export interface Upstream {
    */
   release(agent: string): void;
   status(): UpstreamStatus;
+  /** Present where the proxy runs the child itself (stdio): an operator's restart and stop (supervisor halt). */
+  readonly control?: { restart(): Promise<void>; halt(): Promise<void> };
   close(): Promise<void>;
 }

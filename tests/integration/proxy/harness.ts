@@ -44,7 +44,9 @@ export interface Harness {
 export async function startHarness(
   yaml: string,
   tuning: GatewayTuning &
-    Partial<Pick<GatewayOptions, 'callTimeoutMs' | 'childTokens' | 'logger' | 'supervision'>> = {},
+    Partial<
+      Pick<GatewayOptions, 'callTimeoutMs' | 'childTokens' | 'logger' | 'supervision' | 'toolGate'>
+    > = {},
 ): Promise<Harness> {
   const config = parseConfig(yaml, path.join(here, 'test.yaml'));
   const events: CallEvent[] = [];

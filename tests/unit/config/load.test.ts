@@ -53,6 +53,8 @@ describe('parseConfig', () => {
           internalTokenTtlSeconds: 60,
         },
         replicas: 1,
+        toolPins: 'hide',
+        console: true,
       },
       servers: [],
       groups: {},
