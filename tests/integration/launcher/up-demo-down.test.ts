@@ -202,7 +202,7 @@ describe('mcpcp up / status / demo / down', () => {
     const human = await mcpcp(['demo', '--data-dir', dataDir], cwd);
     expect(human.stdout).toContain('🔐 Getting tools for agent: agent_name1');
     expect(human.stdout).toContain(
-      '📋 Agent has access to servers: everything, memory, channels, bot-runner\n',
+      '📋 Agent has access to servers: everything, memory, channels, bot-runner, code-runner\n',
     );
     expect(human.stdout).toContain('   - memory_read_graph');
     expect(human.stdout).toContain('🎲 agent_name1 creates GuessBot channel');
