@@ -52,6 +52,12 @@ export const errorCodes = [
   // a hook that failed outside the bot's code (not reproducible by a re-run; a verifier takes the server's word)
   'ERR_BOT_UNAVAILABLE',
   'ERR_BOT_WALL_CLOCK',
+  // docker runner (servers/docker-runner)
+  'ERR_DOCKER_UNAVAILABLE',
+  'ERR_IMAGE_NOT_ALLOWED',
+  'ERR_IMAGE_MISSING',
+  'ERR_SESSION_NOT_FOUND',
+  'ERR_RUNNER_BUSY',
   // generic
   'ERR_INVALID_ARGUMENT',
   'ERR_NOT_FOUND',
