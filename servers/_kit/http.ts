@@ -45,6 +45,12 @@ export interface KitHttpOptions {
   maxRequestBodySize?: number;
   /** A 2025-era session idle this long is closed (default 30 minutes). */
   sessionIdleMs?: number;
+  /**
+   * How a 2025-era session answers a POST: 'json' (default; one JSON body, cheapest, but notifications related to
+   * the request, such as progress, are dropped by the SDK in that mode) or 'sse' (a stream per request that carries
+   * its progress and log notifications before the answer).
+   */
+  sessionAnswers?: 'json' | 'sse';
 }
 
 export interface KitHttpServer {
@@ -153,8 +159,8 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     const server = options.factory(caller);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      // Answers are single JSON bodies (cheaper than an SSE stream per call); notifications use the GET stream.
-      enableJsonResponse: true,
+      // Answers are single JSON bodies (cheaper than an SSE stream per call) unless the server streams progress.
+      enableJsonResponse: (options.sessionAnswers ?? 'json') === 'json',
       maxRequestBodySize,
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, server, agent: caller.agent, lastSeen: Date.now() });

@@ -33,6 +33,8 @@ export interface KitServerSpec {
   name: string;
   /** Extra string flags this server accepts (name → description), e.g. { 'bot-runner-url': '…' }. */
   flags?: Readonly<Record<string, string>>;
+  /** 'sse' for a server whose tools stream progress to 2025-era sessions (see KitHttpOptions.sessionAnswers). */
+  sessionAnswers?: 'json' | 'sse';
   create(ctx: KitContext): Promise<KitApp>;
 }
 
@@ -90,6 +92,7 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
       port: options.port ?? 0,
       logger,
       ...(app.resourceUpdates ? { resourceUpdates: app.resourceUpdates } : {}),
+      ...(spec.sessionAnswers ? { sessionAnswers: spec.sessionAnswers } : {}),
     });
     return {
       url: http.url,
