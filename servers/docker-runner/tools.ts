@@ -8,7 +8,8 @@ import type { Logger } from '../../lib/log.ts';
 import type { Caller } from '../_kit/caller.ts';
 import { toolRun } from '../_kit/tool-result.ts';
 import type { OutputChunk } from './output.ts';
-import type { DockerRunnerService, Live } from './service.ts';
+import type { Live } from './parts.ts';
+import type { DockerRunnerService } from './service.ts';
 
 export const dockerRunnerServerInfo = { name: 'mcpcp-docker-runner', version: '0.1.0' } as const;
 
@@ -124,7 +125,7 @@ export function createDockerRunnerMcpServer(
         'for a while, at its maximum life, or on session_stop. Returns {session_id, image, idle_until, ends_by, …}.',
       inputSchema: s.session_start,
     },
-    (args) => toolRun(log, () => service.sessionStart(agent, args)),
+    (args) => toolRun(log, () => service.sessions.start(agent, args)),
   );
   server.registerTool(
     'exec',
@@ -134,7 +135,7 @@ export function createDockerRunnerMcpServer(
         resultShape.replace('}.', ', session_stopped}.'),
       inputSchema: s.exec,
     },
-    (args, ctx) => toolRun(log, () => service.exec(agent, args, liveFor(ctx))),
+    (args, ctx) => toolRun(log, () => service.sessions.exec(agent, args, liveFor(ctx))),
   );
   server.registerTool(
     'write_file',
@@ -143,7 +144,7 @@ export function createDockerRunnerMcpServer(
         'Write a file in your session (utf8 text, or base64 for binary), under the workdir or /tmp. Returns {path, bytes}.',
       inputSchema: s.write_file,
     },
-    (args) => toolRun(log, () => service.writeFile(agent, args)),
+    (args) => toolRun(log, () => service.sessions.writeFile(agent, args)),
   );
   server.registerTool(
     'read_file',
@@ -153,12 +154,12 @@ export function createDockerRunnerMcpServer(
         'utf8 text, or base64 when the file is not valid UTF-8.',
       inputSchema: s.read_file,
     },
-    (args) => toolRun(log, () => service.readFile(agent, args)),
+    (args) => toolRun(log, () => service.sessions.readFile(agent, args)),
   );
   server.registerTool(
     'session_stop',
     { description: 'Stop your session and remove its container.', inputSchema: s.session_stop },
-    (args) => toolRun(log, () => service.sessionStop(agent, args.session_id)),
+    (args) => toolRun(log, () => service.sessions.stop(agent, args.session_id)),
   );
   server.registerTool(
     'sessions',
@@ -166,7 +167,7 @@ export function createDockerRunnerMcpServer(
       description: 'Your sessions: {sessions: [{session_id, image, started_at, idle_until, ends_by}]}.',
       inputSchema: s.sessions,
     },
-    () => toolRun(log, () => ({ sessions: service.sessions(agent) })),
+    () => toolRun(log, () => ({ sessions: service.sessions.list(agent) })),
   );
   server.registerTool(
     'images',

@@ -32,6 +32,7 @@ images:
     ref: ${images.busybox.ref}
     digest: ${images.busybox.id}
     description: static busybox
+    env: { LANG: C.UTF-8 }
     memoryMb: 64
     pidsLimit: 64
     timeoutMs: 20000
@@ -116,6 +117,19 @@ export async function connectAgent(mcpUrl: string, agent: string, token: string)
     },
     close: () => client.close(),
   };
+}
+
+/** How many containers of this fleet the engine created since `sinceMs` (epoch ms), from its event log. */
+export async function createdSince(fleet: string, sinceMs: number): Promise<number> {
+  const seconds = (ms: number) => `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000`;
+  const events = await docker.getEvents({
+    since: seconds(sinceMs),
+    until: seconds(Date.now()),
+    filters: { label: [`${labelKeys.fleet}=${fleet}`], event: ['create'], type: ['container'] },
+  } as unknown as Parameters<typeof docker.getEvents>[0]);
+  let text = '';
+  for await (const chunk of events) text += String(chunk);
+  return text.split('\n').filter((line) => line.trim() !== '').length;
 }
 
 /** The containers of a fleet, running or not. */

@@ -24,7 +24,7 @@ async function refused(promise: Promise<unknown>): Promise<ToolError> {
   throw new Error('expected the call to be refused');
 }
 
-describe.runIf(serviceAvailable('docker'))('docker runner through the proxy', () => {
+describe.runIf(serviceAvailable('docker'))('docker runner through the proxy', { timeout: 120_000 }, () => {
   let fleet: RunnerFleet;
   let alice: RunnerAgent;
   let bob: RunnerAgent;
