@@ -7,13 +7,7 @@ import type { Container, ExecCreateOptions, ExecInspectInfo } from 'dockerode';
 import { McpcpError } from '../../lib/errors.ts';
 import { engineError, statusOf, type Engine } from './engine.ts';
 import { createOutputCollector, type OutputCollector } from './output.ts';
-import {
-  exitReason,
-  settleWithin,
-  type ProcessLimits,
-  type RunResult,
-  type StopCause,
-} from './run-result.ts';
+import { exitReason, drained, type ProcessLimits, type RunResult, type StopCause } from './run-result.ts';
 
 /** How often a running exec is checked when its stream stays open (a background child may hold stdout). */
 const pollMs = 500;
@@ -64,16 +58,13 @@ export async function execInContainer(
   const started = performance.now();
   engine.docker.modem.demuxStream(stream, output.stdout, output.stderr);
   let streamOpen = true;
-  const ended = new Promise<void>((resolve) => {
-    const done = () => {
-      streamOpen = false;
-      wake();
-      resolve();
-    };
-    stream.once('end', done);
-    stream.once('close', done);
-    stream.once('error', done);
-  });
+  const onEnd = () => {
+    streamOpen = false;
+    wake();
+  };
+  stream.once('end', onEnd);
+  stream.once('close', onEnd);
+  stream.once('error', onEnd);
   if (limits.stdin !== undefined) {
     stream.write(limits.stdin);
     stream.end();
@@ -117,7 +108,8 @@ export async function execInContainer(
       if (!info.Running) break;
     }
     const duration = Math.round(performance.now() - started);
-    await settleWithin(ended, 200);
+    // The process has ended; what it wrote may still be on its way (the stream may also be held by a child).
+    if (stoppedBy === undefined) await drained(stream);
     stream.destroy();
     const code = info?.Running === false ? info.ExitCode : null;
     const oom = stoppedBy === undefined && code === 137 && (await sawOom(engine, container.id, started));

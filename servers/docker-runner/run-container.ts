@@ -7,6 +7,7 @@ import { McpcpError } from '../../lib/errors.ts';
 import { engineError, statusOf, type Engine } from './engine.ts';
 import { createOutputCollector } from './output.ts';
 import {
+  drained,
   exitReason,
   settleWithin,
   type ProcessLimits,
@@ -14,8 +15,6 @@ import {
   type StopCause,
 } from './run-result.ts';
 
-/** After the engine reports the exit, output still in flight gets this long to arrive. */
-const drainMs = 500;
 /** A kill the engine does not confirm within this long is followed by a forced removal. */
 const killConfirmMs = 10_000;
 
@@ -78,11 +77,6 @@ async function attachAndRun(engine: Engine, container: Container, limits: Proces
     throw engineError(error, engine.socket, 'start container');
   }
   const started = performance.now();
-  const ended = new Promise<void>((resolve) => {
-    stream.once('end', resolve);
-    stream.once('close', resolve);
-    stream.once('error', () => resolve());
-  });
   if (limits.stdin !== undefined) {
     stream.write(limits.stdin);
     stream.end();
@@ -107,7 +101,8 @@ async function attachAndRun(engine: Engine, container: Container, limits: Proces
       killed.then(() => settleWithin(waited, killConfirmMs).then(() => ({ StatusCode: undefined }))),
     ]);
     const duration = Math.round(performance.now() - started);
-    await settleWithin(ended, drainMs);
+    // What the process wrote before it ended is still on its way; after a kill, only a moment's worth matters.
+    await (stoppedBy === undefined ? drained(stream) : drained(stream, 100, 1_000));
     stream.destroy();
     const state = await container.inspect().then(
       (info) => info.State,

@@ -1,4 +1,5 @@
 // The answer of a run or an exec, and the decision of why it ended. Pure; run-container.ts and exec.ts fill it in.
+import type { Duplex } from 'node:stream';
 import type { OutputChunk } from './output.ts';
 
 export type ExitReason = 'exited' | 'timeout' | 'oom' | 'output_limit' | 'killed';
@@ -41,5 +42,36 @@ export function settleWithin(promise: Promise<unknown>, ms: number): Promise<voi
       resolve();
     };
     promise.then(done, done);
+  });
+}
+
+/**
+ * After the engine reports an exit, the output still in flight: resolves when the stream ends, or when it has been
+ * quiet for idleMs (a background process may hold it open), or after maxMs at most. Never cuts a stream that is
+ * still delivering, short of maxMs.
+ */
+export function drained(stream: Duplex, idleMs = 250, maxMs = 5_000): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    let idle: NodeJS.Timeout;
+    const done = () => {
+      clearTimeout(idle);
+      clearTimeout(cap);
+      stream.off('data', onData);
+      stream.off('end', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    const onData = () => {
+      clearTimeout(idle);
+      idle = setTimeout(done, idleMs);
+    };
+    const cap = setTimeout(done, maxMs);
+    idle = setTimeout(done, idleMs);
+    stream.on('data', onData);
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', done);
   });
 }
