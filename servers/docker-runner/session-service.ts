@@ -31,6 +31,8 @@ export interface SessionInfo {
 interface SessionEntry extends Session {
   /** The session's environment (profile + session_start's env), used by every exec. */
   readonly env: string[];
+  /** Aborted when the session ends, so its execs in flight report `killed`. */
+  readonly ended: AbortController;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -96,6 +98,7 @@ export class SessionService {
         lastUsedAt: now,
         busy: 0,
         env,
+        ended: new AbortController(),
       };
       this.#table.add(session);
       log.info({ agent, session: id, image: input.image }, 'session started');
@@ -122,19 +125,20 @@ export class SessionService {
   }
 
   async stop(agent: string, id: string): Promise<{ session_id: string; stopped: true }> {
-    await this.#end(this.#table.owned(agent, id), 'asked');
+    await this.#end(this.#table.owned(agent, id) as SessionEntry, 'asked');
     return { session_id: id, stopped: true };
   }
 
-  async #end(session: Session, reason: string): Promise<void> {
+  async #end(session: SessionEntry, reason: string): Promise<void> {
     if (this.#table.take(session.id) === undefined) return;
+    session.ended.abort();
     this.#parts.log.info({ agent: session.agent, session: session.id, reason }, 'session stopped');
     await this.#parts.engine.remove(session.containerId);
   }
 
   async #expire(): Promise<void> {
     for (const { session, reason } of dueSessions(this.#table.all(), Date.now(), this.#table.limits)) {
-      await this.#end(session, reason).catch((error: unknown) =>
+      await this.#end(session as SessionEntry, reason).catch((error: unknown) =>
         this.#parts.log.warn({ err: error, session: session.id }, 'could not stop an expired session'),
       );
     }
@@ -168,7 +172,10 @@ export class SessionService {
             maxOutputBytes: limits.maxOutputBytes ?? profile.maxOutputBytes,
             stdin: limits.stdin,
             onChunk: live.onChunk,
-            signal: live.signal,
+            signal:
+              live.signal === undefined
+                ? session.ended.signal
+                : AbortSignal.any([live.signal, session.ended.signal]),
           },
           () => this.#end(session, 'exec overran'),
         );
@@ -263,7 +270,10 @@ export class SessionService {
   close(): string[] {
     clearInterval(this.#sweeper);
     const ids = this.#table.all().map((s) => s.containerId);
-    for (const s of this.#table.all()) this.#table.take(s.id);
+    for (const s of this.#table.all()) {
+      this.#table.take(s.id);
+      (s as SessionEntry).ended.abort();
+    }
     return ids;
   }
 }
