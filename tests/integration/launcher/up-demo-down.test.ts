@@ -1,13 +1,15 @@
 // End to end through the real CLI: `mcpcp up` on a fresh data folder (embedded default fleet: server-everything,
-// server-memory, channels and bot-runner behind the proxy), `mcpcp status`, `mcpcp demo`, `mcpcp down`; then no
-// process is left.
-// Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused.
+// server-memory, channels and bot-runner behind the proxy, and the docker runner when an engine answers), `mcpcp
+// status`, `mcpcp demo`, `mcpcp down`; then no process is left.
+// Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused; a docker
+// runner without an engine (the fleet starts, `up` says so).
 import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { probeDockerEngine } from '../../../servers/docker-runner/probe.ts';
 import { httpChild, isGone, stdioChild } from './helpers.ts';
 
 const cli = new URL('../../../launcher/bin/mcpcp.ts', import.meta.url).pathname;
@@ -87,11 +89,14 @@ describe('mcpcp up / status / demo / down', () => {
     const ready = (await up.next('fleet-ready')) as {
       status: { servers: { id: string; state: string; pid: number }[] };
     };
+    // The docker runner joins the default fleet when a Docker engine answers (CI always has one).
+    const docker = (await probeDockerEngine()).reachable;
     expect(ready.status.servers.map((s) => [s.id, s.state])).toEqual([
       ['everything', 'ready'],
       ['memory', 'ready'],
       ['channels', 'ready'],
       ['bot-runner', 'ready'],
+      ...(docker ? [['docker-runner', 'ready']] : []),
     ]);
     const connect = (await up.next('connect')) as { mcpUrl: string; tokens: string[] };
     expect(connect.tokens).toEqual([
@@ -254,5 +259,42 @@ servers:
     expect(up.exitCode).toBe(1);
     expect(up.stderr).toContain(`port ${port} is already in use`);
     expect(up.stderr).toMatch(/up --port \d+` \(0 = any free port\), or set proxy\.listen\.port in /);
+  });
+
+  it('starts a docker runner that has no engine, and says so: its tools answer ERR_DOCKER_UNAVAILABLE', async () => {
+    const cwd = await tempDir();
+    const runnerFile = join(cwd, 'docker-runner.yaml');
+    await writeFile(
+      runnerFile,
+      `socket: ${join(cwd, 'no-docker.sock')}\nimages:\n  busybox: { ref: busybox, digest: sha256:${'a'.repeat(64)} }\n`,
+    );
+    const config = join(cwd, 'fleet.yaml');
+    const runnerMain = new URL('../../../servers/docker-runner/main.ts', import.meta.url).pathname;
+    await writeFile(
+      config,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: sandbox
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(runnerMain)}, --agent, tester, --runner-config, ./docker-runner.yaml] }
+`,
+    );
+    const up = startUp(['--config', config, '--data-dir', join(cwd, 'data')], cwd);
+    const notice = await up.next('docker-engine');
+    expect(notice).toMatchObject({
+      reachable: false,
+      socket: join(cwd, 'no-docker.sock'),
+      reason: 'ENOENT',
+      runners: ['sandbox'],
+    });
+    expect(notice.message).toMatch(/sandbox will start, but its tools answer ERR_DOCKER_UNAVAILABLE/);
+    // The fleet still starts, the runner with it.
+    const ready = (await up.next('fleet-ready')) as { status: { servers: Record<string, unknown>[] } };
+    expect(ready.status.servers).toEqual([
+      expect.objectContaining({ id: 'sandbox', state: 'ready', tools: 8 }),
+    ]);
+    up.process.kill('SIGTERM');
+    expect((await up.process).exitCode).toBe(0);
   });
 });
