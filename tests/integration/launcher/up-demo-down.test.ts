@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { defaultRunnerFleet } from '../../../launcher/fleet/default-docker-runner.ts';
 import { probeDockerEngine } from '../../../servers/docker-runner/probe.ts';
 import { httpChild, isGone, stdioChild } from './helpers.ts';
 
@@ -104,6 +106,22 @@ describe('mcpcp up / status / demo / down', () => {
       join(dataDir, 'tokens/agent_name2.jwt'),
     ]);
     expect(await mode(connect.tokens[0]!)).toBe(0o600);
+    if (docker) {
+      // The demo agents reach the docker runner through the proxy; its file pins this data folder's fleet label.
+      const runnerFile = await readFile(join(dataDir, 'docker-runner.yaml'), 'utf8');
+      expect(runnerFile).toContain(`fleet: ${defaultRunnerFleet(dataDir)}`);
+      const token = (await readFile(connect.tokens[0]!, 'utf8')).trim();
+      const client = new Client({ name: 'agent_name1', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(connect.mcpUrl), {
+          requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        }),
+      );
+      const images = await client.callTool({ name: 'docker-runner_images', arguments: {} });
+      await client.close();
+      expect(images.isError).not.toBe(true);
+      expect(images.structuredContent).toHaveProperty('images');
+    }
     expect(await mode(dataDir)).toBe(0o700);
     expect(await mode(join(dataDir, 'admin.sock'))).toBe(0o600);
 
