@@ -151,7 +151,13 @@ export interface RunnerFleet {
 }
 
 export async function startRunnerFleet(
-  options: { runner?: (images: TestImages, fleet: string) => string; policy?: string; sweepMs?: number } = {},
+  options: {
+    runner?: (images: TestImages, fleet: string) => string;
+    policy?: string;
+    sweepMs?: number;
+    /** The revision the proxy speaks to the runner (default 2025-11-25, as the default fleet does). */
+    protocol?: 'auto' | '2025-11-25';
+  } = {},
 ): Promise<RunnerFleet> {
   const images = await testImages();
   const fleet = `test-${randomBytes(6).toString('hex')}`;
@@ -191,7 +197,7 @@ servers:
     transport: http
     url: ${runner.url}
     firstParty: true
-    protocol: 2025-11-25
+    protocol: ${options.protocol ?? '2025-11-25'}
 ${options.policy ?? defaultPolicy}`;
     const configFile = join(dir, 'mcpcp.yaml');
     await writeFile(configFile, yaml);

@@ -65,21 +65,6 @@ describe.runIf(serviceAvailable('docker'))('docker runner through the proxy', { 
     expect(result.stdout).toBe('PIPED IN\ndone\n');
   });
 
-  it('streams output as progress while the command runs', async () => {
-    const seen: Array<{ at: number; message?: string }> = [];
-    const started = Date.now();
-    const result = await alice.call<RunResult>(
-      'run',
-      { image: 'busybox', command: ['sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.4; done'] },
-      { onprogress: (p) => seen.push({ at: Date.now() - started, message: p.message }) },
-    );
-    expect(result.stdout).toBe('line1\nline2\nline3\n');
-    expect(seen.map((p) => p.message).join('')).toBe(result.stdout);
-    // Each line arrived on its own, long before the run ended.
-    expect(seen.length).toBeGreaterThanOrEqual(3);
-    expect(seen[0]!.at).toBeLessThan(seen[seen.length - 1]!.at - 500);
-  });
-
   it('caps a 10 MB output, flags it and kills the writer', async () => {
     const result = await run({
       image: 'busybox',
@@ -252,3 +237,56 @@ describe.runIf(serviceAvailable('docker'))('docker runner through the proxy', { 
     expect(allowed.stdout).toBe('ok\n');
   });
 });
+
+describe.runIf(serviceAvailable('docker')).each(['2025-11-25', 'auto'] as const)(
+  'docker runner output streaming through the proxy (protocol %s to the runner)',
+  (protocol) => {
+    let fleet: RunnerFleet;
+    let alice: RunnerAgent;
+    const lines = ['sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.4; done; echo oops >&2'];
+
+    beforeAll(async () => {
+      fleet = await startRunnerFleet({ protocol });
+      alice = await fleet.connect('alice');
+    });
+    afterAll(async () => {
+      await fleet?.close();
+    });
+
+    it('streams output as progress while the command runs', { timeout: 60_000 }, async () => {
+      const seen: Array<{ at: number; message?: string }> = [];
+      const started = Date.now();
+      const result = await alice.call<RunResult>(
+        'run',
+        { image: 'busybox', command: lines },
+        { onprogress: (p) => seen.push({ at: Date.now() - started, message: p.message }) },
+      );
+      expect(result.stdout).toBe('line1\nline2\nline3\n');
+      expect(seen.map((p) => p.message).join('')).toBe(`${result.stdout}${result.stderr}`);
+      // Each line arrived on its own, long before the run ended.
+      expect(seen.length).toBeGreaterThanOrEqual(4);
+      expect(seen[0]!.at).toBeLessThan(seen[seen.length - 1]!.at - 500);
+    });
+
+    it(
+      'streams output as log notifications to a caller without a progress token',
+      { timeout: 60_000 },
+      async () => {
+        const logged: Array<{ stream: string; text: string }> = [];
+        alice.client.setNotificationHandler('notifications/message', (n) => {
+          const data = n.params.data as { stream?: string; text?: string };
+          if (data.stream !== undefined) logged.push({ stream: data.stream, text: data.text ?? '' });
+        });
+        await alice.client.setLoggingLevel('info');
+        const result = await alice.call<RunResult>('run', { image: 'busybox', command: lines });
+        const text = (stream: string) =>
+          logged
+            .filter((l) => l.stream === stream)
+            .map((l) => l.text)
+            .join('');
+        expect(text('stdout')).toBe(result.stdout);
+        expect(text('stderr')).toBe('oops\n');
+      },
+    );
+  },
+);
