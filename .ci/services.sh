@@ -36,6 +36,21 @@ start_docker() {
   export MCPCP_TEST_DOCKER=required
 }
 
+build_docker_images() {
+  # The docker runner's test images are built from this machine's files (nothing can be pulled): Debian's static
+  # busybox, and the host's python3, curl and wget. The tests build them too (idempotent, cached by an input hash);
+  # building here first makes a missing package fail CI with a clear line instead of a test timeout.
+  local need=()
+  # Static: the image has no libc. (Debian's plain busybox package is dynamic; busybox-static replaces it.)
+  { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
+  [ -x /usr/bin/python3 ] || need+=(python3)
+  [ -x /usr/bin/curl ] || need+=(curl)
+  [ -x /usr/bin/wget ] || need+=(wget)
+  [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+  log "building the docker test images"
+  "$root/tests/fixtures/docker/build-images.sh"
+}
+
 pg_dir=""
 pg_bin=""
 start_postgres() {

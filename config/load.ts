@@ -22,12 +22,26 @@ export interface ConfigIssue {
 
 /** Parses config text. `fileName` is used in messages; relative paths resolve against `baseDir` (default: its folder). */
 export function parseConfig(text: string, fileName: string, baseDir?: string): McpcpConfig {
+  const data = parseYamlWithSchema(mcpcpConfigSchema, text, fileName);
+  const dir = baseDir ?? path.dirname(path.resolve(fileName));
+  return deepFreeze(resolvePaths(data, dir));
+}
+
+/**
+ * YAML text → `schema`'s output. Errors name file:line:col and the field (ERR_CONFIG_YAML, ERR_CONFIG_INVALID), so
+ * every YAML file MCPCP reads (mcpcp.yaml, a runner's own file) reports mistakes the same way.
+ */
+export function parseYamlWithSchema<S extends z.ZodType>(
+  schema: S,
+  text: string,
+  fileName: string,
+): z.output<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: true, merge: true });
   if (doc.errors.length > 0) throw yamlError(doc, fileName);
 
   const raw: unknown = doc.toJS() ?? {};
-  const result = mcpcpConfigSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.flatMap((issue) =>
       toConfigIssues(issue, doc, lineCounter, fileName, raw),
@@ -35,15 +49,18 @@ export function parseConfig(text: string, fileName: string, baseDir?: string): M
     const message = issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.path}: ${i.message}`).join('\n');
     throw new McpcpError('ERR_CONFIG_INVALID', message, { cause: result.error, details: { issues } });
   }
-  const dir = baseDir ?? path.dirname(path.resolve(fileName));
-  return deepFreeze(resolvePaths(result.data, dir));
+  return result.data;
 }
 
 /** Reads and parses a config file; missing or unreadable files are ERR_CONFIG_NOT_FOUND. */
 export async function loadConfig(file: string): Promise<McpcpConfig> {
-  let text: string;
+  return parseConfig(await readConfigText(file), file, path.dirname(path.resolve(file)));
+}
+
+/** A config file's text; missing or unreadable files are ERR_CONFIG_NOT_FOUND. */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const problem =
@@ -53,7 +70,6 @@ export async function loadConfig(file: string): Promise<McpcpConfig> {
       details: { file: path.resolve(file) },
     });
   }
-  return parseConfig(text, file, path.dirname(path.resolve(file)));
 }
 
 type ParsedConfig = z.output<typeof mcpcpConfigSchema>;

@@ -58,6 +58,11 @@ export const errorCodes = [
   'ERR_BOT_WALL_CLOCK',
   // code runner (a program's own failure is a result with an exit_reason, never one of these)
   'ERR_RUNNER_UNAVAILABLE',
+  // docker runner (servers/docker-runner)
+  'ERR_DOCKER_UNAVAILABLE',
+  'ERR_IMAGE_NOT_ALLOWED',
+  'ERR_IMAGE_MISSING',
+  'ERR_SESSION_NOT_FOUND',
   'ERR_RUNNER_BUSY',
   // generic
   'ERR_INVALID_ARGUMENT',

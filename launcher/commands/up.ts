@@ -12,6 +12,7 @@ import { readRuntimeEnv } from '../../lib/env.ts';
 import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import { AUDIT_BUFFER_BYTES, createLogger } from '../../lib/log.ts';
 import type { Register } from '../cli.ts';
+import { dockerNotice } from '../docker-notice.ts';
 import { formatChildLine } from '../../supervisor/child-log.ts';
 import { assertNoFleet } from '../fleet/admin-socket.ts';
 import { ensureDefaultFleet } from '../fleet/default-fleet.ts';
@@ -131,6 +132,11 @@ async function runUp(flags: UpFlags): Promise<void> {
     } else say(`Using the default config ${shown}.`);
   }
   const config = await loadConfig(configFile);
+  const docker = await dockerNotice(config, { embedded, configFile });
+  if (docker !== undefined) {
+    if (json) emit(docker);
+    else say(docker.message);
+  }
   // Human mode keeps the terminal for progress and child lines; the proxy's structured logs only when asked.
   const level = flags.logLevel ?? (json ? readRuntimeEnv().logLevel : 'error');
   const logger = createLogger({ name: 'mcpcp', level, bufferBytes: AUDIT_BUFFER_BYTES });

@@ -1,7 +1,8 @@
 // The embedded default: with no config file, `mcpcp up` runs a working fleet from a data folder. On first run it
 // generates keys and writes `<data-dir>/mcpcp.yaml` with two real MCP servers from npm (server-everything,
 // server-memory, as stdio children run by this Node), MCPCP's own channels, bot-runner and code-runner servers
-// (first-party HTTP children started by the launcher), and two demo agents that see different subsets and can meet in a channel.
+// (first-party HTTP children started by the launcher), the docker runner when a Docker engine answers
+// (default-docker-runner.ts), and two demo agents that see different subsets and can meet in a channel.
 // It must not start processes; fleet.ts does.
 import { access, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { generateKeyPair } from '../../auth/keys.ts';
 import { defaultProxyPort } from '../../config/schema.ts';
 import { ensurePrivateDir } from './admin-socket.ts';
+import { ensureDefaultRunnerFile, type DefaultDockerRunner } from './default-docker-runner.ts';
 
 export const demoAgents = ['agent_name1', 'agent_name2'] as const;
 
@@ -38,7 +40,13 @@ function firstPartyMain(name: string): string {
   return fileURLToPath(new URL(`../../servers/${name}/main.ts`, import.meta.url));
 }
 
-export function defaultConfigText(options: { nodePath: string; dataDir: string; port?: number }): string {
+export function defaultConfigText(options: {
+  nodePath: string;
+  dataDir: string;
+  port?: number;
+  /** Whether the fleet gets a docker runner (ensureDefaultRunnerFile); absent: none, without a word. */
+  docker?: DefaultDockerRunner;
+}): string {
   const everything = resolveBinScript('@modelcontextprotocol/server-everything', 'mcp-server-everything');
   const memory = resolveBinScript('@modelcontextprotocol/server-memory', 'mcp-server-memory');
   const q = (value: string) => JSON.stringify(value);
@@ -88,6 +96,7 @@ ${firstParty('bot-runner', [])}
   # Runs agents' Python (Pyodide, one locked-down Node process per run from a warm pool) and JavaScript (QuickJS).
   # --python-pool N: interpreters kept warm (0 turns Python off). See servers/code-runner/README.md.
 ${firstParty('code-runner', [])}
+${dockerRunnerEntry(options.docker, firstParty)}
 
 groups:
   players: [agent_name1, agent_name2]
@@ -123,8 +132,27 @@ policy:
       subjects: ['group:players']
       servers: [code-runner]
       allow: ['code-runner_*']
-`;
+${options.docker?.included === true ? dockerRunnerRule : ''}`;
 }
+
+/** The docker runner's server entry when the engine answered, else a comment saying why there is none. */
+function dockerRunnerEntry(
+  docker: DefaultDockerRunner | undefined,
+  firstParty: (name: string, extra: string[]) => string,
+): string {
+  if (docker === undefined) return '';
+  if (!docker.included)
+    return `  # No docker runner: no Docker engine answered at ${docker.socket} (${docker.reason}) when this file was written.
+  # Start dockerd, then delete this file to have it rewritten with one (see the docker-runner entry of mcpcp.example.yaml).`;
+  return `  # The docker runner: agents run commands in hardened containers; images and limits in ${docker.runnerFile}.
+${firstParty('docker-runner', ['--runner-config', docker.runnerFile])}`;
+}
+
+const dockerRunnerRule = `    - id: players-docker
+      subjects: ['group:players']
+      servers: [docker-runner]
+      allow: ['docker-runner_*']
+`;
 
 export interface DefaultFleetFiles {
   readonly configFile: string;
@@ -132,6 +160,8 @@ export interface DefaultFleetFiles {
   readonly tokensDir: string;
   /** What this call created (empty when everything already existed). */
   readonly created: readonly ('config' | 'keys')[];
+  /** When the config was written now: whether it got a docker runner (a Docker engine answered), and if not why. */
+  readonly docker?: DefaultDockerRunner | undefined;
 }
 
 /** Makes sure `<dataDir>/mcpcp.yaml` and `<dataDir>/keys` exist; never overwrites either. */
@@ -147,11 +177,17 @@ export async function ensureDefaultFleet(
     await generateKeyPair(keysDir);
     created.push('keys');
   }
+  let docker: DefaultDockerRunner | undefined;
   if (!(await exists(configFile))) {
-    await writeFile(configFile, defaultConfigText({ nodePath: process.execPath, dataDir, ...options }), {
-      mode: 0o600,
-    });
+    docker = await ensureDefaultRunnerFile(dataDir);
+    await writeFile(
+      configFile,
+      defaultConfigText({ nodePath: process.execPath, dataDir, docker, ...options }),
+      {
+        mode: 0o600,
+      },
+    );
     created.push('config');
   }
-  return { configFile, keysDir, tokensDir: join(resolve(dataDir), 'tokens'), created };
+  return { configFile, keysDir, tokensDir: join(resolve(dataDir), 'tokens'), created, docker };
 }

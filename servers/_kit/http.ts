@@ -51,10 +51,11 @@ export interface KitHttpOptions {
   /** A 2025-era session idle this long is closed (default 30 minutes). */
   sessionIdleMs?: number;
   /**
-   * 2025-era calls answer over an SSE stream, so progress and log notifications a tool sends while it runs reach
-   * the caller (a single JSON answer drops them). Default false: one JSON body per call is cheaper.
+   * How a 2025-era session answers a POST: 'json' (default; one JSON body, cheapest, but notifications related to
+   * the request, such as progress, are dropped by the SDK in that mode) or 'sse' (a stream per request that carries
+   * its progress and log notifications before the answer).
    */
-  streamCallNotifications?: boolean;
+  sessionAnswers?: 'json' | 'sse';
   /** Host names accepted beside localhost (a replica reached through a Service name, e.g. `channels`). */
   allowedHosts?: readonly string[];
   /** Readiness for /readyz (e.g. the store answers); /healthz only says the process serves. */
@@ -188,9 +189,8 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
     const server = options.factory(caller);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      // Answers are single JSON bodies (cheaper than an SSE stream per call); notifications use the GET stream.
-      // A server that streams a call's progress opts out: related notifications need the call's own stream.
-      enableJsonResponse: options.streamCallNotifications !== true,
+      // Answers are single JSON bodies (cheaper than an SSE stream per call) unless the server streams progress.
+      enableJsonResponse: (options.sessionAnswers ?? 'json') === 'json',
       maxRequestBodySize,
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, server, agent: caller.agent, lastSeen: Date.now() });

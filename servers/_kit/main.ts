@@ -29,8 +29,6 @@ export interface KitApp {
   ready?: () => Promise<boolean>;
   /** Feeds 2026-era subscriptions/listen; mayHear decides which callers hear which URIs. */
   resourceUpdates?: ResourceUpdates;
-  /** Tools send progress/log notifications while they run: 2025-era calls answer over SSE (see http.ts). */
-  streamCallNotifications?: boolean;
   close(): Promise<void>;
 }
 
@@ -39,6 +37,8 @@ export interface KitServerSpec {
   name: string;
   /** Extra string flags this server accepts (name → description), e.g. { 'bot-runner-url': '…' }. */
   flags?: Readonly<Record<string, string>>;
+  /** 'sse' for a server whose tools stream progress to 2025-era sessions (see KitHttpOptions.sessionAnswers). */
+  sessionAnswers?: 'json' | 'sse';
   create(ctx: KitContext): Promise<KitApp>;
 }
 
@@ -103,9 +103,9 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
       port: options.port ?? 0,
       logger,
       ...(app.resourceUpdates ? { resourceUpdates: app.resourceUpdates } : {}),
-      ...(app.streamCallNotifications ? { streamCallNotifications: true } : {}),
       ...(app.ready ? { ready: app.ready } : {}),
       ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+      ...(spec.sessionAnswers ? { sessionAnswers: spec.sessionAnswers } : {}),
     });
     return {
       url: http.url,

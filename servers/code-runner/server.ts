@@ -142,6 +142,8 @@ export function codeRunnerOptionsFromFlags(
 
 export const codeRunnerServerSpec: KitServerSpec = {
   name: 'code-runner',
+  // Output streams as log/progress notifications while a program runs: 2025-era sessions answer over a stream.
+  sessionAnswers: 'sse',
   flags: {
     'python-pool': 'warm Python interpreters to keep ready (0 turns Python off; default 2)',
     'js-workers': 'JavaScript worker threads (default 1)',
@@ -154,7 +156,6 @@ export const codeRunnerServerSpec: KitServerSpec = {
     });
     return Promise.resolve({
       factory: (caller) => createCodeRunnerMcpServer(runner, caller, ctx.logger),
-      streamCallNotifications: true,
       close: () => runner.close(),
     });
   },

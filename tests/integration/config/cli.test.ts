@@ -101,10 +101,11 @@ describe('mcpcp config check', () => {
       'mcp1:stdio:mcp1',
       'mcp2:http:mcp2',
       'mcp3:stdio:mcp3',
+      'docker-runner:http:docker-runner',
     ]);
     expect(summary.agents.map((a) => [a.agent, a.servers])).toEqual([
-      ['agent_name1', ['mcp1', 'mcp3']],
-      ['agent_name2', ['mcp2', 'mcp3']],
+      ['agent_name1', ['mcp1', 'mcp3', 'docker-runner']],
+      ['agent_name2', ['mcp2', 'mcp3', 'docker-runner']],
       ['*', []],
     ]);
   });

@@ -1,13 +1,17 @@
 // End to end through the real CLI: `mcpcp up` on a fresh data folder (embedded default fleet: server-everything,
-// server-memory, channels and bot-runner behind the proxy), `mcpcp status`, `mcpcp demo`, `mcpcp down`; then no
-// process is left.
-// Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused.
+// server-memory, channels and bot-runner behind the proxy, and the docker runner when an engine answers), `mcpcp
+// status`, `mcpcp demo`, `mcpcp down`; then no process is left.
+// Also: a configured fleet with a launched HTTP child and a broken one, SIGTERM, and a second `up` refused; a docker
+// runner without an engine (the fleet starts, `up` says so).
 import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { defaultRunnerFleet } from '../../../launcher/fleet/default-docker-runner.ts';
+import { probeDockerEngine } from '../../../servers/docker-runner/probe.ts';
 import { httpChild, isGone, stdioChild } from './helpers.ts';
 
 const cli = new URL('../../../launcher/bin/mcpcp.ts', import.meta.url).pathname;
@@ -101,12 +105,15 @@ describe('mcpcp up / status / demo / down', () => {
     const ready = (await up.next('fleet-ready')) as {
       status: { servers: { id: string; state: string; pid: number }[] };
     };
+    // The docker runner joins the default fleet when a Docker engine answers (CI always has one).
+    const docker = (await probeDockerEngine()).reachable;
     expect(ready.status.servers.map((s) => [s.id, s.state])).toEqual([
       ['everything', 'ready'],
       ['memory', 'ready'],
       ['channels', 'ready'],
       ['bot-runner', 'ready'],
       ['code-runner', 'ready'],
+      ...(docker ? [['docker-runner', 'ready']] : []),
     ]);
     const connect = (await up.next('connect')) as { mcpUrl: string; tokens: string[] };
     expect(connect.mcpUrl).toBe(`http://127.0.0.1:${port}/mcp`);
@@ -155,6 +162,22 @@ describe('mcpcp up / status / demo / down', () => {
       join(dataDir, 'tokens/agent_name2.jwt'),
     ]);
     expect(await mode(connect.tokens[0]!)).toBe(0o600);
+    if (docker) {
+      // The demo agents reach the docker runner through the proxy; its file pins this data folder's fleet label.
+      const runnerFile = await readFile(join(dataDir, 'docker-runner.yaml'), 'utf8');
+      expect(runnerFile).toContain(`fleet: ${defaultRunnerFleet(dataDir)}`);
+      const token = (await readFile(connect.tokens[0]!, 'utf8')).trim();
+      const client = new Client({ name: 'agent_name1', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(connect.mcpUrl), {
+          requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        }),
+      );
+      const images = await client.callTool({ name: 'docker-runner_images', arguments: {} });
+      await client.close();
+      expect(images.isError).not.toBe(true);
+      expect(images.structuredContent).toHaveProperty('images');
+    }
     expect(await mode(dataDir)).toBe(0o700);
     expect(await mode(join(dataDir, 'admin.sock'))).toBe(0o600);
 
@@ -202,7 +225,7 @@ describe('mcpcp up / status / demo / down', () => {
     const human = await mcpcp(['demo', '--data-dir', dataDir], cwd);
     expect(human.stdout).toContain('🔐 Getting tools for agent: agent_name1');
     expect(human.stdout).toContain(
-      '📋 Agent has access to servers: everything, memory, channels, bot-runner, code-runner\n',
+      `📋 Agent has access to servers: everything, memory, channels, bot-runner, code-runner${docker ? ', docker-runner' : ''}\n`,
     );
     expect(human.stdout).toContain('   - memory_read_graph');
     expect(human.stdout).toContain('🎲 agent_name1 creates GuessBot channel');
@@ -211,8 +234,19 @@ describe('mcpcp up / status / demo / down', () => {
 
     const down = await mcpcp(['down', '--data-dir', dataDir], cwd);
     expect(down.exitCode).toBe(0);
+    const stopped = [
+      'everything',
+      'memory',
+      'channels',
+      'bot-runner',
+      'code-runner',
+      ...(docker ? ['docker-runner'] : []),
+    ];
     expect(down.stdout).toMatch(
-      /^Fleet in .* stopped \(\d+ ms\): 4 server\(s\) \(everything, memory, channels, bot-runner\) and the proxy; no process left\.$/m,
+      new RegExp(
+        `^Fleet in .* stopped \\(\\d+ ms\\): ${stopped.length} server\\(s\\) \\(${stopped.join(', ')}\\) and the proxy; no process left\\.$`,
+        'm',
+      ),
     );
     expect((await up.process).exitCode).toBe(0);
     // Every child is reported stopped, the proxy's stdio children as well as the launcher's HTTP ones.
@@ -341,5 +375,42 @@ servers:
     expect(up.stdout).not.toMatch(/starting \((http|stdio)\)|ready in/);
     expect(up.stderr).toContain(`port ${port} is already in use`);
     expect(up.stderr).toMatch(/up --port \d+` \(0 = any free port\), or set proxy\.listen\.port in /);
+  });
+
+  it('starts a docker runner that has no engine, and says so: its tools answer ERR_DOCKER_UNAVAILABLE', async () => {
+    const cwd = await tempDir();
+    const runnerFile = join(cwd, 'docker-runner.yaml');
+    await writeFile(
+      runnerFile,
+      `socket: ${join(cwd, 'no-docker.sock')}\nimages:\n  busybox: { ref: busybox, digest: sha256:${'a'.repeat(64)} }\n`,
+    );
+    const config = join(cwd, 'fleet.yaml');
+    const runnerMain = new URL('../../../servers/docker-runner/main.ts', import.meta.url).pathname;
+    await writeFile(
+      config,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: sandbox
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(runnerMain)}, --agent, tester, --runner-config, ./docker-runner.yaml] }
+`,
+    );
+    const up = startUp(['--config', config, '--data-dir', join(cwd, 'data')], cwd);
+    const notice = await up.next('docker-engine');
+    expect(notice).toMatchObject({
+      reachable: false,
+      socket: join(cwd, 'no-docker.sock'),
+      reason: 'ENOENT',
+      runners: ['sandbox'],
+    });
+    expect(notice.message).toMatch(/sandbox will start, but its tools answer ERR_DOCKER_UNAVAILABLE/);
+    // The fleet still starts, the runner with it.
+    const ready = (await up.next('fleet-ready')) as { status: { servers: Record<string, unknown>[] } };
+    expect(ready.status.servers).toEqual([
+      expect.objectContaining({ id: 'sandbox', state: 'ready', tools: 8 }),
+    ]);
+    up.process.kill('SIGTERM');
+    expect((await up.process).exitCode).toBe(0);
   });
 });

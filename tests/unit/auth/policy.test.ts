@@ -327,10 +327,10 @@ describe('rate limits and servers', () => {
 });
 
 describe('the example config', () => {
-  it('gives agent_name1 mcp1 and mcp3 and agent_name2 mcp2 and mcp3, as in the seed', async () => {
+  it('gives agent_name1 mcp1 and mcp3 and agent_name2 mcp2 and mcp3, as in the seed (and both the docker runner)', async () => {
     const policy = compilePolicy(await loadConfig(path.join(repoRoot, 'mcpcp.example.yaml')));
-    expect(serversFor(policy, { agent: 'agent_name1' })).toEqual(['mcp1', 'mcp3']);
-    expect(serversFor(policy, { agent: 'agent_name2' })).toEqual(['mcp2', 'mcp3']);
+    expect(serversFor(policy, { agent: 'agent_name1' })).toEqual(['mcp1', 'mcp3', 'docker-runner']);
+    expect(serversFor(policy, { agent: 'agent_name2' })).toEqual(['mcp2', 'mcp3', 'docker-runner']);
     expect(serversFor(policy, { agent: 'stranger' })).toEqual([]);
     expect(rulesApplying(policy, { agent: 'agent_name1' }, 'mcp3')).toEqual([
       { id: 'players-memory', allow: ['mcp3_*'], deny: ['mcp3_delete_*'] },
