@@ -5,7 +5,7 @@ import { McpcpError, type ErrorCode } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { BotRunner } from '../bot-runner/runner.ts';
 import { commitmentOf, deriveRandomKey, drawSeed } from './fairness.ts';
-import { checkBodySize, checkBotPosts, eventOf, initEventOf, type ChannelLimits } from './rules.ts';
+import { checkBody, checkBotPosts, eventOf, initEventOf, type ChannelLimits } from './rules.ts';
 import type { BotRecord, ChannelRecord, ChannelStore } from './store/types.ts';
 import { sha256Hex, type ChannelMessage, type MessageDraft, type Sender } from './transcript.ts';
 
@@ -89,7 +89,7 @@ export class ChannelBots {
   }
 
   async resolve(spec: BotSpec): Promise<BuiltinBot> {
-    if (spec.bot_params !== undefined) checkBodySize(spec.bot_params, this.#limits.maxBodyBytes);
+    if (spec.bot_params !== undefined) checkBody(spec.bot_params, this.#limits.maxBodyBytes);
     if (spec.bot_code !== undefined && spec.bot_preset !== undefined) {
       throw new McpcpError('ERR_INVALID_ARGUMENT', 'give bot_code or bot_preset, not both');
     }

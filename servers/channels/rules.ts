@@ -2,6 +2,7 @@
 // shapes bots see, slot specs and code generation. No storage, no clock.
 import { randomBytes } from 'node:crypto';
 import { McpcpError } from '../../lib/errors.ts';
+import { maxJsonDepth, nestsDeeperThan } from './message-rules.ts';
 import type { BotLimits, SlotRecord } from './store/types.ts';
 import { canonicalJson, sha256Hex, type MessageContent } from './transcript.ts';
 
@@ -32,8 +33,16 @@ export function hashCode(codeText: string): string {
   return sha256Hex(codeText);
 }
 
-/** Throws ERR_LIMIT when the canonical JSON of body is larger than maxBytes, ERR_INVALID_ARGUMENT when it is not JSON. */
-export function checkBodySize(body: unknown, maxBytes: number): void {
+/**
+ * Throws ERR_LIMIT when body nests deeper than maxJsonDepth or its canonical JSON is larger than maxBytes,
+ * ERR_INVALID_ARGUMENT when it is not JSON. Depth first: canonicalisation recurses, a 3,000-level body must not reach it.
+ */
+export function checkBody(body: unknown, maxBytes: number): void {
+  if (nestsDeeperThan(body, maxJsonDepth)) {
+    throw new McpcpError('ERR_LIMIT', `body nests deeper than ${maxJsonDepth} levels of arrays and objects`, {
+      details: { depthLimit: maxJsonDepth },
+    });
+  }
   let size: number;
   try {
     size = Buffer.byteLength(canonicalJson(body ?? null));
