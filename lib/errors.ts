@@ -43,6 +43,7 @@ export const errorCodes = [
   'ERR_INVITE_INVALID',
   'ERR_BOT_NOT_FOUND',
   'ERR_VERIFY_FAILED',
+  'ERR_KIND_RESERVED',
   // bots and sandboxes (a failed bot hook; reported to the channel, never fatal to the server)
   'ERR_BOT_TIMEOUT',
   'ERR_BOT_MEMORY',

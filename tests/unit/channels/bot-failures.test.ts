@@ -232,6 +232,27 @@ describe('bot hook failures', () => {
       }
     });
 
+    it("records a throw's text as quoted bot_text and fails a copy where it is altered, dropped or made the message", async () => {
+      const thrown = errorsOf(transcript)[1]!;
+      const body = thrown.body as { message: string; bot_text: string };
+      expect(body.message).not.toContain('boom');
+      expect(body.bot_text).toMatch(/^Error: boom at bot\.js:\d+:\d+$/);
+      for (const edit of [
+        (b: Record<string, unknown>) => (b['bot_text'] = 'Error: bang'),
+        (b: Record<string, unknown>) => delete b['bot_text'],
+        (b: Record<string, unknown>) => ((b['message'] = b['bot_text']), delete b['bot_text']),
+      ]) {
+        const edited = structuredClone(transcript.messages);
+        edit(edited[thrown.seq - 1]!.body as Record<string, unknown>);
+        const report = await verifyTranscript(
+          { ...transcript, messages: reseal(edited, thrown.seq) },
+          { jwks, runHook: runBotHook },
+        );
+        expect(report.ok).toBe(false);
+        expect(report.first_bad).toMatchObject({ seq: thrown.seq, check: 'bot' });
+      }
+    });
+
     it('fails a deterministic failure relabelled as outside the bot: only the signed head can tell, and it does', async () => {
       const target = errorsOf(transcript)[0]!;
       const edited = structuredClone(transcript.messages);

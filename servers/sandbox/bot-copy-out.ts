@@ -1,0 +1,203 @@
+// Copies a value a bot hands to ctx.post / ctx.setState out of the sandbox, walking it from the host: own enumerable
+// string keys, array elements and primitives only. Nothing the bot can change is consulted: no toJSON, no
+// prototype, no JSON.stringify or Array.prototype of the sandbox (a bot that sets Object.prototype.toJSON used to
+// get its posts stored as whatever that returned). The built-ins it does call (Array.isArray, Reflect.get) are the
+// pristine ones captured when the context was prepared, called through handles the bot cannot reach.
+// It must not decide whether the copied value is acceptable beyond its shape (bot-output.ts checks sizes and kinds).
+//
+// JSON's own rules hold otherwise: undefined is dropped from objects and becomes null in arrays, NaN and ±Infinity
+// become null, -0 becomes 0; functions, symbols and BigInts anywhere, and cycles, are refused. An own getter or a
+// Proxy trap still runs (it is the bot's own code, under its budget), as JSON.stringify would run it.
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
+import type { SandboxRun } from './quickjs-engine.ts';
+
+/** The pristine built-ins the walk calls, captured from a context before any bot code ran in it. */
+export interface CopyPrimordials {
+  isArray: QuickJSHandle;
+  get: QuickJSHandle;
+}
+
+export function capturePrimordials(vm: QuickJSContext): CopyPrimordials {
+  const pick = (object: string, key: string): QuickJSHandle => {
+    const holder = vm.getProp(vm.global, object);
+    try {
+      return vm.getProp(holder, key);
+    } finally {
+      holder.dispose();
+    }
+  };
+  return { isArray: pick('Array', 'isArray'), get: pick('Reflect', 'get') };
+}
+
+export function releasePrimordials(primordials: CopyPrimordials): void {
+  primordials.isArray.dispose();
+  primordials.get.dispose();
+}
+
+export interface CopyLimits {
+  /** Containers may nest this deep (a scalar is depth 0). */
+  maxDepth: number;
+  /** Stop early once the JSON text is certainly longer than this (a lower bound of its UTF-8 length is kept). */
+  maxBytes: number;
+}
+
+export type CopyResult = { value: unknown } | { problem: string; budget?: true };
+
+/** Host work per value visited, charged to the hook's instruction budget like any other bridge work. */
+const INSTRUCTIONS_PER_VALUE = 20;
+const INSTRUCTIONS_PER_CHAR = 1 / 8;
+
+class CopyStop extends Error {
+  readonly problem: string;
+  readonly budget: boolean;
+  constructor(problem: string, budget = false) {
+    super(problem);
+    this.problem = problem;
+    this.budget = budget;
+  }
+}
+
+/** Copies `handle` (undefined = an argument not given) to a plain host value, or says why it cannot. */
+export function copyOut(
+  run: SandboxRun,
+  primordials: CopyPrimordials,
+  handle: QuickJSHandle | undefined,
+  limits: CopyLimits,
+): CopyResult {
+  const { vm } = run;
+  const ancestors: QuickJSHandle[] = [];
+  let bytes = 0;
+
+  const count = (n: number): void => {
+    bytes += n;
+    if (bytes > limits.maxBytes) throw new CopyStop(`larger than ${limits.maxBytes} bytes of JSON`);
+  };
+  const charge = (instructions: number): void => {
+    if (run.charge(instructions)) throw new CopyStop('the hook exceeded its budget', true);
+  };
+  const call = (fn: QuickJSHandle, ...args: QuickJSHandle[]): QuickJSHandle => {
+    const result = vm.callFunction(fn, vm.undefined, ...args);
+    if (result.error) {
+      result.error.dispose();
+      if (run.stopped()) throw new CopyStop('the hook exceeded its budget', true);
+      throw new CopyStop('reading it threw (a getter or a Proxy trap)');
+    }
+    return result.value;
+  };
+  const read = (holder: QuickJSHandle, key: string | number): QuickJSHandle => {
+    const keyHandle = typeof key === 'number' ? vm.newNumber(key) : vm.newString(key);
+    try {
+      return call(primordials.get, holder, keyHandle);
+    } finally {
+      keyHandle.dispose();
+    }
+  };
+
+  /** undefined means "no JSON value here" (dropped in an object, null in an array). */
+  const walk = (h: QuickJSHandle, depth: number): unknown => {
+    charge(INSTRUCTIONS_PER_VALUE);
+    const type = vm.typeof(h);
+    switch (type) {
+      case 'undefined':
+        return undefined;
+      case 'string': {
+        const text = vm.getString(h);
+        charge(text.length * INSTRUCTIONS_PER_CHAR);
+        count(Buffer.byteLength(text) + 2);
+        return text;
+      }
+      case 'number': {
+        const n = vm.getNumber(h);
+        const value = Number.isFinite(n) ? (Object.is(n, -0) ? 0 : n) : null;
+        count(String(value).length);
+        return value;
+      }
+      case 'boolean': {
+        const value = vm.sameValue(h, vm.true);
+        count(value ? 4 : 5);
+        return value;
+      }
+      case 'object':
+        break;
+      default:
+        throw new CopyStop(
+          `contains a ${type === 'bigint' || type === 'symbol' || type === 'function' ? type : 'non-JSON value'}`,
+        );
+    }
+    if (vm.sameValue(h, vm.null)) {
+      count(4);
+      return null;
+    }
+    if (depth + 1 > limits.maxDepth)
+      throw new CopyStop(`nests deeper than ${limits.maxDepth} levels of arrays and objects`);
+    if (ancestors.some((a) => vm.sameValue(a, h))) throw new CopyStop('contains a cycle');
+    ancestors.push(h);
+    try {
+      count(2);
+      const isArray = call(primordials.isArray, h);
+      const array = vm.sameValue(isArray, vm.true);
+      isArray.dispose();
+      return array ? walkArray(h, depth + 1) : walkObject(h, depth + 1);
+    } finally {
+      ancestors.pop();
+    }
+  };
+
+  const walkArray = (h: QuickJSHandle, depth: number): unknown[] => {
+    const lengthHandle = read(h, 'length');
+    const length = vm.typeof(lengthHandle) === 'number' ? vm.getNumber(lengthHandle) : 0;
+    lengthHandle.dispose();
+    const out: unknown[] = [];
+    for (let i = 0; i < length; i += 1) {
+      if (i > 0) count(1);
+      const element = read(h, i);
+      try {
+        const value = walk(element, depth);
+        if (value === undefined) count(4);
+        out.push(value === undefined ? null : value);
+      } finally {
+        element.dispose();
+      }
+    }
+    return out;
+  };
+
+  const walkObject = (h: QuickJSHandle, depth: number): Record<string, unknown> => {
+    const names = vm.getOwnPropertyNames(h, { strings: true, numbersAsStrings: true, onlyEnumerable: true });
+    if (names.error) {
+      names.error.dispose();
+      if (run.stopped()) throw new CopyStop('the hook exceeded its budget', true);
+      throw new CopyStop('reading it threw (a Proxy trap)');
+    }
+    const keys = names.value.map((name) => vm.getString(name));
+    names.value.dispose();
+    const out: Record<string, unknown> = {};
+    let first = true;
+    for (const key of keys) {
+      charge(key.length * INSTRUCTIONS_PER_CHAR);
+      const element = read(h, key);
+      try {
+        const value = walk(element, depth);
+        if (value === undefined) continue;
+        count(Buffer.byteLength(key) + 3 + (first ? 0 : 1));
+        first = false;
+        // "__proto__" is data here (as JSON.parse makes it), never the host object's prototype.
+        if (key === '__proto__')
+          Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+        else out[key] = value;
+      } finally {
+        element.dispose();
+      }
+    }
+    return out;
+  };
+
+  try {
+    const value = handle === undefined ? undefined : walk(handle, 0);
+    return { value: value === undefined ? null : value };
+  } catch (error) {
+    if (error instanceof CopyStop)
+      return error.budget ? { problem: error.problem, budget: true } : { problem: error.problem };
+    throw error;
+  }
+}
