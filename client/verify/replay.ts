@@ -12,6 +12,7 @@ import {
   type PlayerSeed,
 } from '../../servers/channels/fairness.ts';
 import { recordedHookFailure, unreproducibleHookCodes } from '../../servers/channels/bots.ts';
+import { isReservedKind } from '../../servers/channels/message-rules.ts';
 import { checkBotPosts, eventOf, initEventOf } from '../../servers/channels/rules.ts';
 import { canonicalJson, sha256Hex, type ChannelMessage } from '../../servers/channels/transcript.ts';
 import { findServerStatement, sameFailure, statementProblem } from './hook-failures.ts';
@@ -169,6 +170,14 @@ export async function replay(
   for (const m of messages) {
     const body = (m.body ?? {}) as Record<string, unknown>;
     if (m.from.type === 'agent') {
+      if (isReservedKind(m.kind)) {
+        // The server refuses these (ERR_KIND_RESERVED): an agent message in a server kind is an impersonation.
+        problems.push({
+          seq: m.seq,
+          check: 'kind',
+          reason: `message ${m.seq} from an agent uses the server's kind ${JSON.stringify(m.kind)}`,
+        });
+      }
       if (bot !== undefined && !bot.locked && !bot.removing && !closed) {
         const lock = messages.find(
           (x) =>

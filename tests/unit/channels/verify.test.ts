@@ -151,6 +151,17 @@ describe('transcript verification', () => {
     }
   });
 
+  it("flags an agent message in one of the server's kinds (the server refuses them) as an impersonation", async () => {
+    const move = transcript.messages.find((m) => m.from.type === 'agent')!;
+    const edited = structuredClone(transcript.messages);
+    edited[move.seq - 1]!.kind = 'System';
+    const report = await verifyTranscript(
+      { ...transcript, messages: reseal(edited, move.seq) },
+      { jwks, runHook: runBotHook },
+    );
+    expect(report.first_bad).toMatchObject({ seq: move.seq, check: 'kind' });
+  });
+
   it('catches a removed message and a head signed by another key', async () => {
     const removed = { ...transcript, messages: transcript.messages.filter((m) => m.seq !== 5) };
     expect((await verifyTranscript(removed, { jwks })).first_bad).toMatchObject({ seq: 6, check: 'chain' });
