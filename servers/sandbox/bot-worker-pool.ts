@@ -1,6 +1,7 @@
 // A small pool of worker threads that run bot hooks, with a hard wall-clock kill: if a hook has not answered within
-// its wallMs plus a grace period (it is stuck in a builtin the interrupt handler cannot reach, such as sorting a
-// huge array), the worker is terminated, the hook fails with ERR_BOT_TIMEOUT and a fresh worker takes its place.
+// its wallMs plus a short grace (it is stuck in a builtin the interrupt handler cannot reach, such as sorting a huge
+// array), the worker is terminated, the hook fails with ERR_BOT_TIMEOUT at once, and a fresh worker starts warming
+// up right away, so the next hook does not wait for one either: a poster hears back within wallMs + grace.
 // It owns worker lifecycle and queueing only; the sandbox rules live in bot-hook-inprocess.ts.
 import { Worker } from 'node:worker_threads';
 import { McpcpError, errorCodes } from '../../lib/errors.ts';
@@ -11,7 +12,11 @@ import { resolveSandboxLimits } from './quickjs-engine.ts';
 export interface BotWorkerPoolOptions {
   /** Worker threads (hooks that may run at once). Default 1. */
   size?: number;
-  /** Added to a hook's wallMs before the worker is killed. Default 1000 ms (covers a cold worker's start). */
+  /**
+   * Added to a hook's wallMs before the worker is killed. Default 200 ms: enough for the sandbox's own wall-clock
+   * stop (polled every ~10,000 operations) to answer first when it can; the timer starts once the worker is warm,
+   * so a cold start never counts.
+   */
   graceMs?: number;
 }
 
@@ -60,7 +65,7 @@ function failed(input: BotHookInput, code: BotErrorCode, message: string): BotHo
 
 export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWorkerPool {
   const size = Math.max(1, Math.floor(options.size ?? 1));
-  const graceMs = Math.max(0, options.graceMs ?? 1000);
+  const graceMs = Math.max(0, options.graceMs ?? 200);
   const slots: Slot[] = Array.from({ length: size }, () => ({
     worker: undefined,
     ready: false,
@@ -155,6 +160,9 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
       discard(slot);
       finish(slot);
       job.resolve(failed(job.input, code, message));
+      // Warm the replacement now (unreferenced while idle), unless the next queued hook takes this slot anyway.
+      if (!closed && queue.length === 0) slot.worker = spawn(slot);
+      slot.worker?.unref();
       dispatch();
     };
     slot.timer = slot.ready

@@ -198,6 +198,39 @@ describe('bot hook failures', () => {
     expect(report.checked.hooks_replayed).toBe(6);
   }, 30_000);
 
+  it("answers a post whose hook the worker kill must stop within the hook's wall clock plus a small margin", async () => {
+    const wallMs = 1_000;
+    const store = createSqliteChannelStore({ file: ':memory:' });
+    const service = new ChannelService({
+      store,
+      runner: createInProcessBotRunner(),
+      limits: { bot: { memoryBytes: 32 * 1024 * 1024, instructions: 2_000_000_000, wallMs } },
+    });
+    try {
+      const alice = { agent: 'alice' };
+      const created = await service.createChannel(alice, {
+        name: 'stuck',
+        slots: ['bot:ref', 'invite:a'],
+        // A default sort of 600k numbers never polls the interrupt handler (~200 ms each): only the kill stops it.
+        bot_code: `class Stuck { constructor(ctx) {} onMessage() { const a = new Array(6e5).fill(7); for (let i = 0; i < 60; i++) a.sort(); } }`,
+      });
+      await service.joinChannel(alice, { invite_code: created.invites[0]!.code });
+      const started = performance.now();
+      const posted = await service.postMessage(alice, { channel_id: created.channel_id, body: 'stuck' });
+      const elapsed = performance.now() - started;
+      expect(posted.replies.filter((m) => m.kind === 'bot:error').map(errorCode)).toEqual([
+        'ERR_BOT_WALL_CLOCK',
+      ]);
+      expect(elapsed).toBeGreaterThanOrEqual(wallMs);
+      expect(elapsed).toBeLessThan(wallMs + 500);
+      // The channel and the (replaced) worker carry on.
+      const again = await service.postMessage(alice, { channel_id: created.channel_id, body: 'again' });
+      expect(again.replies.map(errorCode)).toEqual(['ERR_BOT_WALL_CLOCK']);
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+
   describe('failures of the bot code itself', () => {
     let transcript: TranscriptExport;
     beforeAll(async () => {
