@@ -39,7 +39,12 @@ export interface BridgeSlot {
   io?: HookIo;
 }
 
-type HostFunction = (run: SandboxRun, io: HookIo, ...args: QuickJSHandle[]) => QuickJSHandle | undefined;
+/** A handle to return, nothing, or `{ error }`: the sandbox throws that value from the bot's call. */
+type HostFunction = (
+  run: SandboxRun,
+  io: HookIo,
+  ...args: QuickJSHandle[]
+) => QuickJSHandle | { error: QuickJSHandle } | undefined;
 
 /** The prepared context's in-sandbox hook driver, and what to release with the context. */
 export interface InstalledBridge {
@@ -74,8 +79,9 @@ export function installBridge(vm: QuickJSContext, slot: BridgeSlot): InstalledBr
       const early = checkPost(kindText, null, io.posts.length);
       if (early !== undefined) return refuse(io, early);
       const copied = copy(run, body, botOutputLimits.maxBodyBytes);
-      if ('problem' in copied)
-        return copied.budget ? budgetError() : refuse(io, `post body ${copied.problem}`);
+      if ('thrown' in copied) return { error: copied.thrown };
+      if ('budget' in copied) return budgetError();
+      if ('problem' in copied) return refuse(io, `post body ${copied.problem}`);
       const problem = checkPost(kindText, copied.value, io.posts.length);
       if (problem !== undefined) return refuse(io, problem);
       io.posts.push({ kind: kindText!, body: copied.value });
@@ -87,7 +93,9 @@ export function installBridge(vm: QuickJSContext, slot: BridgeSlot): InstalledBr
     },
     setState: (run, io, state) => {
       const copied = copy(run, state, botOutputLimits.maxStateBytes);
-      if ('problem' in copied) return copied.budget ? budgetError() : refuse(io, `state ${copied.problem}`);
+      if ('thrown' in copied) return { error: copied.thrown };
+      if ('budget' in copied) return budgetError();
+      if ('problem' in copied) return refuse(io, `state ${copied.problem}`);
       const problem = checkState(copied.value);
       if (problem !== undefined) return refuse(io, problem);
       io.stateJson = JSON.stringify(copied.value);

@@ -7,7 +7,8 @@
 //
 // JSON's own rules hold otherwise: undefined is dropped from objects and becomes null in arrays, NaN and ±Infinity
 // become null, -0 becomes 0; functions, symbols and BigInts anywhere, and cycles, are refused. An own getter or a
-// Proxy trap still runs (it is the bot's own code, under its budget), as JSON.stringify would run it.
+// Proxy trap still runs (it is the bot's own code, under its budget), as JSON.stringify would run it, and what it
+// throws (out of memory included) is thrown again from the bot's ctx call, unchanged.
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import type { SandboxRun } from './quickjs-engine.ts';
 
@@ -41,19 +42,23 @@ export interface CopyLimits {
   maxBytes: number;
 }
 
-export type CopyResult = { value: unknown } | { problem: string; budget?: true };
+export type CopyResult =
+  | { value: unknown }
+  | { problem: string }
+  /** The hook's budget ran out during the copy. */
+  | { budget: true }
+  /** A getter or Proxy trap threw this (the caller owns the handle and hands it back to the sandbox). */
+  | { thrown: QuickJSHandle };
 
 /** Host work per value visited, charged to the hook's instruction budget like any other bridge work. */
 const INSTRUCTIONS_PER_VALUE = 20;
 const INSTRUCTIONS_PER_CHAR = 1 / 8;
 
 class CopyStop extends Error {
-  readonly problem: string;
-  readonly budget: boolean;
-  constructor(problem: string, budget = false) {
-    super(problem);
-    this.problem = problem;
-    this.budget = budget;
+  readonly result: Exclude<CopyResult, { value: unknown }>;
+  constructor(result: Exclude<CopyResult, { value: unknown }>) {
+    super('copy stopped');
+    this.result = result;
   }
 }
 
@@ -70,18 +75,15 @@ export function copyOut(
 
   const count = (n: number): void => {
     bytes += n;
-    if (bytes > limits.maxBytes) throw new CopyStop(`larger than ${limits.maxBytes} bytes of JSON`);
+    if (bytes > limits.maxBytes)
+      throw new CopyStop({ problem: `larger than ${limits.maxBytes} bytes of JSON` });
   };
   const charge = (instructions: number): void => {
-    if (run.charge(instructions)) throw new CopyStop('the hook exceeded its budget', true);
+    if (run.charge(instructions)) throw new CopyStop({ budget: true });
   };
   const call = (fn: QuickJSHandle, ...args: QuickJSHandle[]): QuickJSHandle => {
     const result = vm.callFunction(fn, vm.undefined, ...args);
-    if (result.error) {
-      result.error.dispose();
-      if (run.stopped()) throw new CopyStop('the hook exceeded its budget', true);
-      throw new CopyStop('reading it threw (a getter or a Proxy trap)');
-    }
+    if (result.error) throw new CopyStop({ thrown: result.error });
     return result.value;
   };
   const read = (holder: QuickJSHandle, key: string | number): QuickJSHandle => {
@@ -120,17 +122,17 @@ export function copyOut(
       case 'object':
         break;
       default:
-        throw new CopyStop(
-          `contains a ${type === 'bigint' || type === 'symbol' || type === 'function' ? type : 'non-JSON value'}`,
-        );
+        throw new CopyStop({
+          problem: `contains a ${type === 'bigint' || type === 'symbol' || type === 'function' ? type : 'non-JSON value'}`,
+        });
     }
     if (vm.sameValue(h, vm.null)) {
       count(4);
       return null;
     }
     if (depth + 1 > limits.maxDepth)
-      throw new CopyStop(`nests deeper than ${limits.maxDepth} levels of arrays and objects`);
-    if (ancestors.some((a) => vm.sameValue(a, h))) throw new CopyStop('contains a cycle');
+      throw new CopyStop({ problem: `nests deeper than ${limits.maxDepth} levels of arrays and objects` });
+    if (ancestors.some((a) => vm.sameValue(a, h))) throw new CopyStop({ problem: 'contains a cycle' });
     ancestors.push(h);
     try {
       count(2);
@@ -164,11 +166,7 @@ export function copyOut(
 
   const walkObject = (h: QuickJSHandle, depth: number): Record<string, unknown> => {
     const names = vm.getOwnPropertyNames(h, { strings: true, numbersAsStrings: true, onlyEnumerable: true });
-    if (names.error) {
-      names.error.dispose();
-      if (run.stopped()) throw new CopyStop('the hook exceeded its budget', true);
-      throw new CopyStop('reading it threw (a Proxy trap)');
-    }
+    if (names.error) throw new CopyStop({ thrown: names.error });
     const keys = names.value.map((name) => vm.getString(name));
     names.value.dispose();
     const out: Record<string, unknown> = {};
@@ -196,8 +194,7 @@ export function copyOut(
     const value = handle === undefined ? undefined : walk(handle, 0);
     return { value: value === undefined ? null : value };
   } catch (error) {
-    if (error instanceof CopyStop)
-      return error.budget ? { problem: error.problem, budget: true } : { problem: error.problem };
+    if (error instanceof CopyStop) return error.result;
     throw error;
   }
 }

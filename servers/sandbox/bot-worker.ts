@@ -11,8 +11,8 @@ export interface BotWorkerRequest {
   input: BotHookInput;
 }
 
+if (parentPort === null) throw new Error('bot-worker.ts must run in a worker thread');
 const port = parentPort;
-if (port === null) throw new Error('bot-worker.ts must run in a worker thread');
 
 // Compile, instantiate and prepare QuickJS before the first hook; the pool starts a hook's kill timer once this is done.
 const warmed = warmBotSandbox().then(

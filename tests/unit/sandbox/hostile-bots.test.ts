@@ -260,6 +260,25 @@ ctx.post('bot', { n: -0, inf: Infinity, nan: NaN, holes: [, 1], gone: undefined 
     await expectHealthy();
   });
 
+  it("throws a getter's own error from ctx.post unchanged (catchable); a getter that exhausts memory is ERR_BOT_MEMORY", async () => {
+    const caught = await runBotHook(
+      input(
+        bot(`
+try { ctx.post('bot', { get a() { throw new RangeError('mine'); } }); } catch (e) { ctx.post('bot', { caught: e.name + ' ' + e.message }); }
+try { ctx.setState(new Proxy({}, { ownKeys() { throw 'trap'; } })); } catch (e) { ctx.post('bot', { caught: e }); }`),
+      ),
+    );
+    expect(caught.error).toBeUndefined();
+    expect(caught.posts.map((p) => p.body)).toEqual([{ caught: 'RangeError mine' }, { caught: 'trap' }]);
+    const bomb = await runBotHook(
+      input(bot(`ctx.post('bot', { get a() { const l = []; for (;;) l.push(new Array(1e5).fill(1)); } });`), {
+        limits: { memoryBytes: 16 * 1024 * 1024 },
+      }),
+    );
+    expect(bomb.error?.code).toBe('ERR_BOT_MEMORY');
+    await expectHealthy();
+  });
+
   it('cannot replace ctx functions (ctx is frozen)', async () => {
     const out = await runBotHook(input(bot(`ctx.post = () => {}; ctx.post('bot', {});`)));
     expect(out.error?.code).toBe('ERR_BOT_THROWN');
