@@ -59,7 +59,12 @@ async function main(): Promise<void> {
   const { url, child } = await startChannels(join(dir, 'keys'), join(dir, 'data'));
   const pid = child.pid!;
   const client = new Client({ name: 'bench-rss', version: '1.0.0' });
-  const token = await issueChildToken(signer, { issuer, child: 'channels', agent: 'alice', ttlSeconds: 3600 });
+  const token = await issueChildToken(signer, {
+    issuer,
+    child: 'channels',
+    agent: 'alice',
+    ttlSeconds: 3600,
+  });
   await client.connect(
     new StreamableHTTPClientTransport(new URL(url), {
       requestInit: { headers: { Authorization: `Bearer ${token}` } },
@@ -103,7 +108,9 @@ async function main(): Promise<void> {
       }
       const rss = rssOf(pid);
       rounds.push({ rss, ms: Math.round(performance.now() - started), codes });
-      say(`round ${round}: ${mib(rss)} MiB (peak so far ${mib(peak)}) in ${rounds.at(-1)!.ms} ms ${JSON.stringify(codes)}`);
+      say(
+        `round ${round}: ${mib(rss)} MiB (peak so far ${mib(peak)}) in ${rounds.at(-1)!.ms} ms ${JSON.stringify(codes)}`,
+      );
     }
     await sleep(Number(values.idle));
     const idle = rssOf(pid);

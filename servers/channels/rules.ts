@@ -2,6 +2,7 @@
 // shapes bots see, slot specs and code generation. No storage, no clock.
 import { randomBytes } from 'node:crypto';
 import { McpcpError } from '../../lib/errors.ts';
+import { botLimitDefaults } from '../sandbox/bot-limits.ts';
 import { checkPost } from '../sandbox/bot-output.ts';
 import { maxJsonDepth, nestsDeeperThan } from './message-rules.ts';
 import type { BotLimits, SlotRecord } from './store/types.ts';
@@ -20,7 +21,12 @@ export const defaultChannelLimits: ChannelLimits = Object.freeze({
   maxSlots: 16,
   maxSourceBytes: 256 * 1024,
   maxWaitMs: 25_000,
-  bot: Object.freeze({ memoryBytes: 32 * 1024 * 1024, instructions: 20_000_000, wallMs: 5_000 }),
+  // What bot:attach announces is what the sandbox enforces by default (servers/sandbox/bot-limits.ts).
+  bot: Object.freeze({
+    memoryBytes: botLimitDefaults.memoryBytes,
+    instructions: botLimitDefaults.instructions,
+    wallMs: botLimitDefaults.wallMs,
+  }),
 });
 
 export function newCode(prefix: string, bytes: number): string {

@@ -16,7 +16,7 @@ import { installBridge } from './bot-bridge.ts';
 import type { BridgeSlot, HookIo } from './bot-bridge.ts';
 import { BotFailure, classify, timeout } from './bot-errors.ts';
 import { botOutputLimits } from './bot-output.ts';
-import { resolveSandboxLimits } from './quickjs-engine.ts';
+import { resolveBotLimits } from './bot-limits.ts';
 import type { SandboxRun } from './quickjs-engine.ts';
 import { createSandboxTemplate } from './sandbox-template.ts';
 import type { SandboxTemplate } from './sandbox-template.ts';
@@ -92,7 +92,7 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
   if (!Number.isFinite(input.now))
     throw new McpcpError('ERR_INVALID_ARGUMENT', 'bot hook needs a finite now');
 
-  const limits = resolveSandboxLimits(input.limits);
+  const limits = resolveBotLimits(input.limits);
   const io: HookIo = {
     stream,
     now: input.now,

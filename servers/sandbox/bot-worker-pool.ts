@@ -2,12 +2,16 @@
 // its wallMs plus a short grace (it is stuck in a builtin the interrupt handler cannot reach, such as sorting a huge
 // array), the worker is terminated, the hook fails with ERR_BOT_TIMEOUT at once, and a fresh worker starts warming
 // up right away, so the next hook does not wait for one either: a poster hears back within wallMs + grace.
+// Memory: what a hook leaves resident in its worker (the touched pages of the sandbox's fixed wasm memory, a module
+// retired after a memory failure, host copies of big strings) goes back to the OS only when that thread ends, so a
+// worker is replaced after the hook that made the process grow past `recycleAfterGrowthBytes` since the last worker
+// was warm (RSS measured here, on the pool's thread, after each answer).
 // It owns worker lifecycle and queueing only; the sandbox rules live in bot-hook-inprocess.ts.
 import { Worker } from 'node:worker_threads';
 import { McpcpError, errorCodes } from '../../lib/errors.ts';
 import type { ErrorCode } from '../../lib/errors.ts';
 import type { BotErrorCode, BotHookInput, BotHookOutput } from './bot-hook-types.ts';
-import { resolveSandboxLimits } from './quickjs-engine.ts';
+import { resolveBotLimits } from './bot-limits.ts';
 
 export interface BotWorkerPoolOptions {
   /** Worker threads (hooks that may run at once). Default 1. */
@@ -18,6 +22,11 @@ export interface BotWorkerPoolOptions {
    * so a cold start never counts.
    */
   graceMs?: number;
+  /**
+   * Replace the worker that just answered when the process's RSS has grown by more than this since a worker last
+   * became warm. Default 64 MiB (a warm worker itself costs ~15 MiB; ordinary hooks leave almost nothing).
+   */
+  recycleAfterGrowthBytes?: number;
 }
 
 export interface BotWorkerPool {
@@ -26,6 +35,8 @@ export interface BotWorkerPool {
   close(): Promise<void>;
   /** Workers started so far (tests watch replacements). */
   readonly workersStarted: number;
+  /** Workers replaced because the process had grown past recycleAfterGrowthBytes. */
+  readonly workersRecycled: number;
 }
 
 interface Job {
@@ -66,6 +77,10 @@ function failed(input: BotHookInput, code: BotErrorCode, message: string): BotHo
 export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWorkerPool {
   const size = Math.max(1, Math.floor(options.size ?? 1));
   const graceMs = Math.max(0, options.graceMs ?? 200);
+  const recycleAfter = Math.max(0, options.recycleAfterGrowthBytes ?? 64 * 1024 * 1024);
+  /** The process's RSS when a worker last became warm: the growth a recycle answers is measured from here. */
+  let baselineRss: number | undefined;
+  let recycled = 0;
   const slots: Slot[] = Array.from({ length: size }, () => ({
     worker: undefined,
     ready: false,
@@ -105,11 +120,18 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
     worker.on('message', (reply: WorkerReply) => {
       if ('ready' in reply) {
         slot.ready = true;
+        baselineRss = process.memoryUsage.rss();
         if (slot.job && slot.worker === worker) startKillTimer(slot, slot.job);
         return;
       }
       if (slot.job?.id !== reply.id) return;
       const job = finish(slot);
+      if (baselineRss !== undefined && process.memoryUsage.rss() - baselineRss > recycleAfter) {
+        // The hook answered; its leftovers go with the thread, and a fresh worker warms up meanwhile.
+        discard(slot);
+        warmReplacement(slot);
+        recycled += 1;
+      }
       if ('output' in reply) job?.resolve(reply.output);
       else {
         const code = (errorCodes as readonly string[]).includes(reply.error.code)
@@ -151,18 +173,23 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
     }
   }
 
+  /** Starts a worker for an emptied slot now (unreferenced while idle), unless the next queued hook starts one. */
+  function warmReplacement(slot: Slot): void {
+    if (closed || queue.length > 0) return;
+    slot.worker = spawn(slot);
+    slot.worker.unref();
+  }
+
   /** Kills the worker if the hook outlives wallMs + grace (counted from when the worker is warm). */
   function startKillTimer(slot: Slot, job: Job): void {
     if (slot.timer) clearTimeout(slot.timer);
-    const wallMs = resolveSandboxLimits(job.input.limits).wallMs;
+    const wallMs = resolveBotLimits(job.input.limits).wallMs;
     const kill = (message: string, code: BotErrorCode): void => {
       if (slot.job !== job) return;
       discard(slot);
       finish(slot);
       job.resolve(failed(job.input, code, message));
-      // Warm the replacement now (unreferenced while idle), unless the next queued hook takes this slot anyway.
-      if (!closed && queue.length === 0) slot.worker = spawn(slot);
-      slot.worker?.unref();
+      warmReplacement(slot);
       dispatch();
     };
     slot.timer = slot.ready
@@ -199,6 +226,9 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
     },
     get workersStarted() {
       return started;
+    },
+    get workersRecycled() {
+      return recycled;
     },
   };
 }

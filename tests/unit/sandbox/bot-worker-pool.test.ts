@@ -81,6 +81,34 @@ describe('bot worker pool', () => {
     }
   }, 40_000);
 
+  it('replaces a worker after a hook that left the process much bigger, which returns the memory', async () => {
+    const lean = createBotWorkerPool({ size: 1, recycleAfterGrowthBytes: 32 * 1024 * 1024 });
+    try {
+      await lean.run(input(`ctx.post('bot', { warm: true })`));
+      expect(lean.workersRecycled).toBe(0);
+      // Succeeds under QuickJS's 32 MiB accounting (it undercounts small allocations) while touching ~110 MiB of
+      // the sandbox's fixed wasm memory, which stays resident as long as that worker lives.
+      const heavy = await lean.run(
+        input(`const m = new Map(); for (let i = 0; i < 8e5; i++) m.set(i, [i]); ctx.post('bot', m.size);`, {
+          limits: { memoryBytes: 32 * 1024 * 1024, instructions: 2e9, wallMs: 30_000 },
+        }),
+      );
+      const afterBomb = process.memoryUsage.rss();
+      expect(heavy.error).toBeUndefined();
+      expect(heavy.posts).toEqual([{ kind: 'bot', body: 8e5 }]);
+      expect(lean.workersRecycled).toBe(1);
+      expect(lean.workersStarted).toBe(2);
+      const next = await lean.run(input(`ctx.post('bot', { ok: true })`));
+      expect(next.posts).toEqual([{ kind: 'bot', body: { ok: true } }]);
+      expect(process.memoryUsage.rss()).toBeLessThan(afterBomb - 32 * 1024 * 1024);
+      // Ordinary hooks leave nothing worth a new worker.
+      for (let i = 0; i < 5; i += 1) await lean.run(input(`ctx.post('bot', { i: ${i} })`));
+      expect(lean.workersRecycled).toBe(1);
+    } finally {
+      await lean.close();
+    }
+  }, 30_000);
+
   it('queues hooks and answers each in order', async () => {
     const outs = await Promise.all([1, 2, 3, 4].map((n) => pool.run(input(`ctx.post('bot', { n: ${n} })`))));
     expect(outs.map((o) => o.posts[0]?.body)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
