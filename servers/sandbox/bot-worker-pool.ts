@@ -5,7 +5,7 @@
 // Memory: what a hook leaves resident in its worker (the touched pages of the sandbox's fixed wasm memory, a module
 // retired after a memory failure, host copies of big strings) goes back to the OS only when that thread ends, so a
 // worker is replaced after the hook that made the process grow past `recycleAfterGrowthBytes` since the last worker
-// was warm (RSS measured here, on the pool's thread, after each answer).
+// was warm (RSS read here, on the pool's thread, after a hook that failed or took 2 ms or more).
 // It owns worker lifecycle and queueing only; the sandbox rules live in bot-hook-inprocess.ts.
 import { Worker } from 'node:worker_threads';
 import { McpcpError, errorCodes } from '../../lib/errors.ts';
@@ -42,6 +42,8 @@ export interface BotWorkerPool {
 interface Job {
   id: number;
   input: BotHookInput;
+  /** When it was handed to a worker (performance.now()). */
+  sentAt?: number;
   resolve: (output: BotHookOutput) => void;
   reject: (error: Error) => void;
 }
@@ -126,7 +128,7 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
       }
       if (slot.job?.id !== reply.id) return;
       const job = finish(slot);
-      if (baselineRss !== undefined && process.memoryUsage.rss() - baselineRss > recycleAfter) {
+      if (job !== undefined && mayHaveGrown(job, reply) && grownPastLimit()) {
         // The hook answered; its leftovers go with the thread, and a fresh worker warms up meanwhile.
         discard(slot);
         warmReplacement(slot);
@@ -161,6 +163,7 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
       const worker = slot.worker ?? spawn(slot);
       slot.worker = worker;
       slot.job = job;
+      job.sentAt = performance.now();
       worker.ref();
       try {
         worker.postMessage({ id: job.id, input: job.input });
@@ -171,6 +174,19 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
       }
       startKillTimer(slot, job);
     }
+  }
+
+  /**
+   * Reading RSS costs ~20-60 µs, a third of an ordinary hook, so it is read only after a hook that failed or took
+   * 2 ms or more: touching tens of MiB of fresh pages takes longer than that.
+   */
+  function mayHaveGrown(job: Job, reply: WorkerReply): boolean {
+    if (!('output' in reply) || reply.output.error !== undefined) return true;
+    return performance.now() - (job.sentAt ?? 0) >= 2;
+  }
+
+  function grownPastLimit(): boolean {
+    return baselineRss !== undefined && process.memoryUsage.rss() - baselineRss > recycleAfter;
   }
 
   /** Starts a worker for an emptied slot now (unreferenced while idle), unless the next queued hook starts one. */
