@@ -16,6 +16,8 @@ import type { SandboxRun } from './quickjs-engine.ts';
 export interface CopyPrimordials {
   isArray: QuickJSHandle;
   get: QuickJSHandle;
+  /** Object.keys: own enumerable string keys in JSON.stringify's order, as an array inside the sandbox. */
+  keys: QuickJSHandle;
 }
 
 export function capturePrimordials(vm: QuickJSContext): CopyPrimordials {
@@ -27,12 +29,13 @@ export function capturePrimordials(vm: QuickJSContext): CopyPrimordials {
       holder.dispose();
     }
   };
-  return { isArray: pick('Array', 'isArray'), get: pick('Reflect', 'get') };
+  return { isArray: pick('Array', 'isArray'), get: pick('Reflect', 'get'), keys: pick('Object', 'keys') };
 }
 
 export function releasePrimordials(primordials: CopyPrimordials): void {
   primordials.isArray.dispose();
   primordials.get.dispose();
+  primordials.keys.dispose();
 }
 
 export interface CopyLimits {
@@ -145,10 +148,15 @@ export function copyOut(
     }
   };
 
-  const walkArray = (h: QuickJSHandle, depth: number): unknown[] => {
+  const lengthOf = (h: QuickJSHandle): number => {
     const lengthHandle = read(h, 'length');
     const length = vm.typeof(lengthHandle) === 'number' ? vm.getNumber(lengthHandle) : 0;
     lengthHandle.dispose();
+    return length;
+  };
+
+  const walkArray = (h: QuickJSHandle, depth: number): unknown[] => {
+    const length = lengthOf(h);
     const out: unknown[] = [];
     for (let i = 0; i < length; i += 1) {
       if (i > 0) count(1);
@@ -165,29 +173,49 @@ export function copyOut(
   };
 
   const walkObject = (h: QuickJSHandle, depth: number): Record<string, unknown> => {
-    const names = vm.getOwnPropertyNames(h, { strings: true, numbersAsStrings: true, onlyEnumerable: true });
-    if (names.error) throw new CopyStop({ thrown: names.error });
-    const keys = names.value.map((name) => vm.getString(name));
-    names.value.dispose();
+    // The keys stay an array inside the sandbox and are read one at a time: an object with a million keys costs its
+    // budget, never a million host handles at once.
+    const keys = call(primordials.keys, h);
     const out: Record<string, unknown> = {};
     let first = true;
-    for (const key of keys) {
-      charge(key.length * INSTRUCTIONS_PER_CHAR);
-      const element = read(h, key);
-      try {
-        const value = walk(element, depth);
-        if (value === undefined) continue;
-        count(Buffer.byteLength(key) + 3 + (first ? 0 : 1));
-        first = false;
-        // "__proto__" is data here (as JSON.parse makes it), never the host object's prototype.
-        if (key === '__proto__')
-          Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-        else out[key] = value;
-      } finally {
-        element.dispose();
+    try {
+      const length = lengthOf(keys);
+      for (let i = 0; i < length; i += 1) {
+        const keyHandle = read(keys, i);
+        const key = vm.typeof(keyHandle) === 'string' ? vm.getString(keyHandle) : '';
+        keyHandle.dispose();
+        charge(INSTRUCTIONS_PER_VALUE + key.length * INSTRUCTIONS_PER_CHAR);
+        readInto(out, h, key, depth, () => {
+          count(Buffer.byteLength(key) + 3 + (first ? 0 : 1));
+          first = false;
+        });
       }
+    } finally {
+      keys.dispose();
     }
     return out;
+  };
+
+  /** Copies holder[key] into out (unless it has no JSON value), calling counted() first. */
+  const readInto = (
+    out: Record<string, unknown>,
+    holder: QuickJSHandle,
+    key: string,
+    depth: number,
+    counted: () => void,
+  ): void => {
+    const element = read(holder, key);
+    try {
+      const value = walk(element, depth);
+      if (value === undefined) return;
+      counted();
+      // "__proto__" is data here (as JSON.parse makes it), never the host object's prototype.
+      if (key === '__proto__')
+        Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      else out[key] = value;
+    } finally {
+      element.dispose();
+    }
   };
 
   try {

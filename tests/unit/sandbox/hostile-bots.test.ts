@@ -314,6 +314,11 @@ describe('hostile bots: throws and garbage output', () => {
       `let v = 1; for (let i = 0; i < 65; i++) v = [v]; ctx.post('bot', v)`,
       /nests deeper than 64 levels/,
     ],
+    [
+      'an object of 300,000 keys',
+      `const o = {}; for (let i = 0; i < 3e5; i++) o['k' + i] = 1; ctx.post('bot', o)`,
+      /post body larger than 16384 bytes/,
+    ],
     ['more than 64 posts', `for (let i = 0; i < 65; i++) ctx.post('bot', { i })`, /more than 64 posts/],
     ['an empty kind', `ctx.post('', {})`, /kind must be/],
     ['a 65-character kind', `ctx.post('k'.repeat(65), {})`, /kind must be/],
