@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const runtimeContext = await measure(() => withSandbox(limits, () => undefined));
   const prepared = createSandboxTemplate({
     prepare: (vm) => installBridge(vm, {}),
-    release: (h) => h.dispose(),
+    release: (bridge) => bridge.release(),
   });
   const restore = await measure(() => prepared.run(limits, () => undefined));
   const snapshotKb = Math.round(((await prepared.snapshotBytes()) ?? 0) / 1024);

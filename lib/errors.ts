@@ -47,6 +47,7 @@ export const errorCodes = [
   'ERR_VERIFY_FAILED',
   // the channels store's database (PostgreSQL) is unreachable or failed
   'ERR_STORE_UNAVAILABLE',
+  'ERR_KIND_RESERVED',
   // bots and sandboxes (a failed bot hook; reported to the channel, never fatal to the server)
   'ERR_BOT_TIMEOUT',
   'ERR_BOT_MEMORY',

@@ -1,8 +1,9 @@
 // How the bot replay judges a recorded bot:error. A failure from outside the bot's code (ERR_BOT_UNAVAILABLE,
 // ERR_BOT_WALL_CLOCK; servers/channels/bots.ts) cannot be reproduced, so it is taken as the server's statement if it
 // is well formed: the only reply to its trigger, for this hook and this bot. Any other failure must come out of the
-// re-run exactly as recorded (code and message). Pure functions of the messages.
-import type { ChannelMessage } from '../../servers/channels/transcript.ts';
+// re-run exactly as recorded (code, message and the bot's quoted text). Pure functions of the messages.
+import { botErrorBody, type HookFailure } from '../../servers/channels/bots.ts';
+import { canonicalJson, type ChannelMessage } from '../../servers/channels/transcript.ts';
 import { isBotError } from './transcript-index.ts';
 
 interface BotErrorBody {
@@ -38,18 +39,12 @@ export function statementProblem(
   return undefined;
 }
 
-/** The recorded bot:error says exactly what the re-run's failure says. */
+/** The recorded bot:error says exactly what the re-run's failure says: the same body, bot_text included. */
 export function sameFailure(
   recorded: ChannelMessage,
-  failure: { code: string; message: string },
+  failure: HookFailure,
   hook: string,
   codeHash: string,
 ): boolean {
-  const body = bodyOf(recorded);
-  return (
-    body.code === failure.code &&
-    body.message === failure.message.slice(0, 500) &&
-    body.hook === hook &&
-    body.code_hash === codeHash
-  );
+  return canonicalJson(recorded.body) === canonicalJson(botErrorBody(codeHash, hook, failure));
 }

@@ -4,8 +4,15 @@
 // server's statement (hook-failures.ts). Reports problems into the caller's report; pure over its inputs and the hook
 // runner.
 import type { BotHookInput, BotHookOutput } from '../../servers/sandbox/bot-host.ts';
-import { commitmentOf, deriveRandomKey, type PlayerSeed } from '../../servers/channels/fairness.ts';
+import {
+  commitmentOf,
+  lockedRandomKey,
+  openRandomKey,
+  type FairnessScheme,
+  type PlayerSeed,
+} from '../../servers/channels/fairness.ts';
 import { recordedHookFailure, unreproducibleHookCodes } from '../../servers/channels/bots.ts';
+import { isReservedKind } from '../../servers/channels/message-rules.ts';
 import { checkBotPosts, eventOf, initEventOf } from '../../servers/channels/rules.ts';
 import { canonicalJson, sha256Hex, type ChannelMessage } from '../../servers/channels/transcript.ts';
 import { findServerStatement, sameFailure, statementProblem } from './hook-failures.ts';
@@ -15,6 +22,8 @@ import type { RunHook, TranscriptExport, VerifyProblem, VerifyReport } from './v
 interface BotInstance {
   attachSeq: number;
   codeHash: string;
+  /** How this bot's random keys are derived (bot:attach `fairness.scheme`; none announced = 1). */
+  scheme: FairnessScheme;
   source: string | undefined;
   params: unknown;
   limits: BotHookInput['limits'];
@@ -161,6 +170,14 @@ export async function replay(
   for (const m of messages) {
     const body = (m.body ?? {}) as Record<string, unknown>;
     if (m.from.type === 'agent') {
+      if (isReservedKind(m.kind)) {
+        // The server refuses these (ERR_KIND_RESERVED): an agent message in a server kind is an impersonation.
+        problems.push({
+          seq: m.seq,
+          check: 'kind',
+          reason: `message ${m.seq} from an agent uses the server's kind ${JSON.stringify(m.kind)}`,
+        });
+      }
       if (bot !== undefined && !bot.locked && !bot.removing && !closed) {
         const lock = messages.find(
           (x) =>
@@ -190,7 +207,7 @@ export async function replay(
         }
         const seed = seedOf(bot);
         bot.locked = true;
-        bot.randomKey = seed === undefined ? undefined : deriveRandomKey(seed, seeds);
+        bot.randomKey = seed === undefined ? undefined : lockedRandomKey(seed, seeds, bot.scheme);
         bot.counter = 0;
       }
       await hook('message', eventOf(m), m);
@@ -209,7 +226,16 @@ export async function replay(
     }
     switch (m.kind) {
       case 'bot:attach': {
-        const fairness = body.fairness as { epoch?: number; commitment?: string } | undefined;
+        const fairness = body.fairness as
+          { epoch?: number; commitment?: string; scheme?: unknown } | undefined;
+        if (fairness?.scheme !== undefined && fairness.scheme !== 2) {
+          problems.push({
+            seq: m.seq,
+            check: 'fairness',
+            reason: `unknown fairness scheme ${JSON.stringify(fairness.scheme)} (this verifier knows 1 and 2)`,
+          });
+          return;
+        }
         const codeHash = String(body.code_hash);
         const source = transcript.sources?.[codeHash];
         if (source !== undefined && sha256Hex(source) !== codeHash) {
@@ -222,9 +248,15 @@ export async function replay(
         }
         if (source === undefined)
           notes.push(`source of bot ${codeHash} not available; its messages are not re-run`);
+        if (fairness?.scheme === undefined)
+          notes.push(
+            `bot:attach #${m.seq} announces no fairness scheme: its keys are rebuilt the old way (scheme 1), in ` +
+              'which the draws after a lock without player seeds repeat the draws before it',
+          );
         bot = {
           attachSeq: m.seq,
           codeHash,
+          scheme: fairness?.scheme === 2 ? 2 : 1,
           source,
           params: body.params ?? null,
           limits: body.limits as BotHookInput['limits'],
@@ -239,7 +271,7 @@ export async function replay(
         };
         const seed = seedOf(bot);
         if (seed === undefined) pendingEpochs += 1;
-        bot.randomKey = seed === undefined ? undefined : deriveRandomKey(seed, []);
+        bot.randomKey = seed === undefined ? undefined : openRandomKey(seed, bot.scheme);
         await hook('init', initEventOf(m), m);
         break;
       }
@@ -288,7 +320,7 @@ export async function replay(
           bot.counter = 0;
           const seed = seedOf(bot);
           if (seed === undefined) pendingEpochs += 1;
-          bot.randomKey = seed === undefined ? undefined : deriveRandomKey(seed, []);
+          bot.randomKey = seed === undefined ? undefined : openRandomKey(seed, bot.scheme);
         }
         break;
       default:

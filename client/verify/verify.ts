@@ -25,7 +25,7 @@ export interface TranscriptExport {
 
 export interface VerifyProblem {
   seq: number | null;
-  check: 'format' | 'chain' | 'heads' | 'fairness' | 'bot';
+  check: 'format' | 'chain' | 'heads' | 'fairness' | 'bot' | 'kind';
   reason: string;
 }
 

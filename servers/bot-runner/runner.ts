@@ -19,7 +19,9 @@ export function runnerVersion(): string {
   } catch {
     // version stays 'unknown'
   }
-  return `mcpcp-bot-runner/1 quickjs-emscripten/${quickjs}`;
+  // /2: posts and state copied out by a host walk, refusals thrown at the call, thrown text quoted apart (issue 16):
+  // a re-run by a /1 runner can differ for bots that relied on the old behaviour.
+  return `mcpcp-bot-runner/2 quickjs-emscripten/${quickjs}`;
 }
 
 /** Runs hooks in this process, one fresh QuickJS context per hook (the sandbox's guarantee). */

@@ -4,8 +4,8 @@
 import { McpcpError, type ErrorCode } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { BotRunner } from '../bot-runner/runner.ts';
-import { commitmentOf, deriveRandomKey, drawSeed } from './fairness.ts';
-import { checkBodySize, checkBotPosts, eventOf, initEventOf, type ChannelLimits } from './rules.ts';
+import { commitmentOf, drawSeed, fairnessScheme, lockedRandomKey, openRandomKey } from './fairness.ts';
+import { checkBody, checkBotPosts, eventOf, initEventOf, type ChannelLimits } from './rules.ts';
 import type { BotRecord, ChannelRecord, ChannelStore } from './store/types.ts';
 import { sha256Hex, type ChannelMessage, type MessageDraft, type Sender } from './transcript.ts';
 
@@ -51,16 +51,39 @@ export const unreproducibleHookCodes: ReadonlySet<string> = new Set<ErrorCode>([
  * apart only by their fixed messages (servers/sandbox/bot-errors.ts, bot-worker-pool.ts); `runnerFailed` is a run
  * that rejected instead of answering.
  */
+export interface HookFailure {
+  code: string;
+  /** The server's words. */
+  message: string;
+  /** Text the bot chose (a thrown error's), recorded as `bot_text`: quoted bot output, never the server's words. */
+  botText?: string | undefined;
+}
+
 export function recordedHookFailure(
-  error: { code: string; message: string } | undefined,
+  error: HookFailure | undefined,
   runnerFailed = false,
-): { code: string; message: string } | undefined {
+): HookFailure | undefined {
   if (runnerFailed) return { code: 'ERR_BOT_UNAVAILABLE', message: 'bot runner failed' };
   if (error?.code === 'ERR_BOT_TIMEOUT' && error.message.includes('wall-clock limit'))
     return { code: 'ERR_BOT_WALL_CLOCK', message: error.message };
   if (error?.code === 'ERR_BOT_MEMORY' && /^the sandbox worker (stopped|did not start)/.test(error.message))
     return { code: 'ERR_BOT_UNAVAILABLE', message: error.message };
   return error;
+}
+
+/**
+ * The body of a bot:error: the code and the server's message, and, apart from them, any text the bot chose, quoted
+ * as `bot_text` (so "SYSTEM NOTICE: …" thrown by a bot reads as what the bot said, never as the server's notice).
+ * Shared with the verifier, which must rebuild it byte for byte.
+ */
+export function botErrorBody(codeHash: string, hook: string, failure: HookFailure): Record<string, unknown> {
+  return {
+    code_hash: codeHash,
+    hook,
+    code: failure.code,
+    message: failure.message.slice(0, 500),
+    ...(failure.botText === undefined ? {} : { bot_text: failure.botText.slice(0, 500) }),
+  };
 }
 
 export class ChannelBots {
@@ -89,7 +112,7 @@ export class ChannelBots {
   }
 
   async resolve(spec: BotSpec): Promise<BuiltinBot> {
-    if (spec.bot_params !== undefined) checkBodySize(spec.bot_params, this.#limits.maxBodyBytes);
+    if (spec.bot_params !== undefined) checkBody(spec.bot_params, this.#limits.maxBodyBytes);
     if (spec.bot_code !== undefined && spec.bot_preset !== undefined) {
       throw new McpcpError('ERR_INVALID_ARGUMENT', 'give bot_code or bot_preset, not both');
     }
@@ -135,7 +158,7 @@ export class ChannelBots {
         limits: this.#limits.bot,
         runner_version: this.#runner.version,
         slots: channel.slots.map(({ id, kind, label }) => ({ id, kind, label })),
-        fairness: { epoch: 1, commitment },
+        fairness: { epoch: 1, commitment, scheme: fairnessScheme },
       },
     };
     const bot: BotRecord = {
@@ -152,7 +175,7 @@ export class ChannelBots {
       seed,
       commitment,
       lockedSeeds: null,
-      randomKey: deriveRandomKey(seed, []),
+      randomKey: openRandomKey(seed),
       randomCounter: 0,
       // The attach message (appended by this commit) is the init trigger, not yet processed.
       processedSeq: (await this.#store.head(channelId)).seq,
@@ -205,7 +228,7 @@ export class ChannelBots {
       const locked: BotRecord = {
         ...bot,
         lockedSeeds: seeds,
-        randomKey: deriveRandomKey(bot.seed, seeds),
+        randomKey: lockedRandomKey(bot.seed, seeds),
         randomCounter: 0,
       };
       const saved = await this.#store.saveBot(locked, [
@@ -246,16 +269,14 @@ export class ChannelBots {
     const sender: Sender = { type: 'bot', slot: bot.slotId, code_hash: bot.codeHash };
     const drafts: MessageDraft[] = [];
     let next: BotRecord = bot;
-    const problem =
-      recordedHookFailure(result.error, runnerFailed) ??
-      checkBotPosts(result.posts, this.#limits.maxBodyBytes);
+    const problem = recordedHookFailure(result.error, runnerFailed) ?? checkBotPosts(result.posts);
     if (problem !== undefined) {
       // State and random counter stay as they were, whatever the failure: the verifier skips or re-runs it alike.
       drafts.push({
         ts: this.#now(),
         from: systemSender,
         kind: 'bot:error',
-        body: { code_hash: bot.codeHash, hook, code: problem.code, message: problem.message.slice(0, 500) },
+        body: botErrorBody(bot.codeHash, hook, problem),
         reply_to: trigger.seq,
       });
     } else {
@@ -283,7 +304,7 @@ export class ChannelBots {
           seed,
           commitment,
           lockedSeeds: null,
-          randomKey: deriveRandomKey(seed, []),
+          randomKey: openRandomKey(seed),
           randomCounter: 0,
         };
         drafts.push({

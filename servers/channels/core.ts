@@ -10,7 +10,7 @@ import type { BotRunner } from '../bot-runner/runner.ts';
 import { ChannelBots, type BuiltinBot } from './bots.ts';
 import type { ChannelNotifier } from './notifier.ts';
 import { createChannelNotifier } from './notifier.ts';
-import { checkBodySize, defaultChannelLimits, hashCode, newCode, type ChannelLimits } from './rules.ts';
+import { checkBody, defaultChannelLimits, hashCode, newCode, type ChannelLimits } from './rules.ts';
 import type { ChannelRecord, ChannelStore, InviteRecord, SlotRecord } from './store/types.ts';
 import type { ChannelMessage, HeadClaims, MessageDraft, Sender } from './transcript.ts';
 
@@ -169,7 +169,7 @@ export class ChannelCore {
   }
 
   checkBody(body: unknown): void {
-    checkBodySize(body, this.limits.maxBodyBytes);
+    checkBody(body, this.limits.maxBodyBytes);
   }
 
   async commitMessages(

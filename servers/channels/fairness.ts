@@ -23,11 +23,33 @@ export function isValidSeed(seedHex: unknown): seedHex is string {
 }
 
 /**
- * randomKey = HMAC-SHA256(key = secret seed bytes, message = RFC 8785 JSON of the player seeds [{slot, seed}] in
- * slot order). Before the first player move of an epoch the list is empty.
+ * How random keys are derived; announced in bot:attach (`fairness.scheme`) so a verifier rebuilds the same keys.
+ * Scheme 2 names the stage in the HMAC message:
+ *   before the first player move   K_open   = HMAC-SHA256(S, RFC8785({"stage":"open"}))
+ *   from the lock on               K_locked = HMAC-SHA256(S, RFC8785({"seeds":[{slot, seed}, …],"stage":"locked"}))
+ * so the stream after the lock never replays the one before it, with or without player seeds (the counter restarts
+ * at 0 on a different key). Scheme 1 (transcripts that announce no scheme) used HMAC-SHA256(S, RFC8785(seeds)) for
+ * both, so with no player seeds the draws after the lock repeated the onInit draws; a verifier still rebuilds it.
  */
-export function deriveRandomKey(seedHex: string, players: readonly PlayerSeed[]): string {
-  return createHmac('sha256', Buffer.from(seedHex, 'hex'))
-    .update(canonicalJson(players.map(({ slot, seed }) => ({ slot, seed }))))
-    .digest('hex');
+export const fairnessScheme = 2;
+
+export type FairnessScheme = 1 | 2;
+
+/** The key before the first player move of an epoch (onInit, onJoin draws). */
+export function openRandomKey(seedHex: string, scheme: FairnessScheme = fairnessScheme): string {
+  return hmacOf(seedHex, scheme === 1 ? [] : { stage: 'open' });
+}
+
+/** The key from the lock on: the player seeds of the current slot holders, in slot order, mixed in. */
+export function lockedRandomKey(
+  seedHex: string,
+  players: readonly PlayerSeed[],
+  scheme: FairnessScheme = fairnessScheme,
+): string {
+  const seeds = players.map(({ slot, seed }) => ({ slot, seed }));
+  return hmacOf(seedHex, scheme === 1 ? seeds : { stage: 'locked', seeds });
+}
+
+function hmacOf(seedHex: string, message: unknown): string {
+  return createHmac('sha256', Buffer.from(seedHex, 'hex')).update(canonicalJson(message)).digest('hex');
 }

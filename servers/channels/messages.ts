@@ -3,7 +3,8 @@
 // channel settings.
 import { McpcpError } from '../../lib/errors.ts';
 import { assertOpen, slotOf, type Caller, type ChannelCore, type SignedHead } from './core.ts';
-import { agentKindPattern, eventOf } from './rules.ts';
+import { isReservedKind, kindProblem } from './message-rules.ts';
+import { eventOf } from './rules.ts';
 import type { ChannelMessage } from './transcript.ts';
 
 export async function postMessage(
@@ -18,8 +19,10 @@ export async function postMessage(
 ): Promise<{ seq: number; hash: string; duplicate: boolean; replies: ChannelMessage[] }> {
   core.checkBody(input.body);
   const kind = input.kind ?? 'user';
-  if (!agentKindPattern.test(kind))
-    throw new McpcpError('ERR_INVALID_ARGUMENT', `kind must match ${agentKindPattern.source}`);
+  // Only the server speaks in its own kinds (message-rules.ts): an agent's "system" or "bot:attach" is refused.
+  const problem = kindProblem(kind);
+  if (problem !== undefined)
+    throw new McpcpError(isReservedKind(kind) ? 'ERR_KIND_RESERVED' : 'ERR_INVALID_ARGUMENT', problem);
   return core.serial(input.channel_id, async () => {
     const channel = await core.channel(input.channel_id);
     const slot = slotOf(channel, caller.agent);

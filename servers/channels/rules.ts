@@ -2,6 +2,9 @@
 // shapes bots see, slot specs and code generation. No storage, no clock.
 import { randomBytes } from 'node:crypto';
 import { McpcpError } from '../../lib/errors.ts';
+import { botLimitDefaults } from '../sandbox/bot-limits.ts';
+import { checkPost } from '../sandbox/bot-output.ts';
+import { maxJsonDepth, nestsDeeperThan } from './message-rules.ts';
 import type { BotLimits, SlotRecord } from './store/types.ts';
 import { canonicalJson, sha256Hex, type MessageContent } from './transcript.ts';
 
@@ -18,11 +21,13 @@ export const defaultChannelLimits: ChannelLimits = Object.freeze({
   maxSlots: 16,
   maxSourceBytes: 256 * 1024,
   maxWaitMs: 25_000,
-  bot: Object.freeze({ memoryBytes: 32 * 1024 * 1024, instructions: 20_000_000, wallMs: 5_000 }),
+  // What bot:attach announces is what the sandbox enforces by default (servers/sandbox/bot-limits.ts).
+  bot: Object.freeze({
+    memoryBytes: botLimitDefaults.memoryBytes,
+    instructions: botLimitDefaults.instructions,
+    wallMs: botLimitDefaults.wallMs,
+  }),
 });
-
-/** Kinds agents and bots may post. */
-export const agentKindPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function newCode(prefix: string, bytes: number): string {
   return `${prefix}${randomBytes(bytes).toString('base64url')}`;
@@ -32,8 +37,16 @@ export function hashCode(codeText: string): string {
   return sha256Hex(codeText);
 }
 
-/** Throws ERR_LIMIT when the canonical JSON of body is larger than maxBytes, ERR_INVALID_ARGUMENT when it is not JSON. */
-export function checkBodySize(body: unknown, maxBytes: number): void {
+/**
+ * Throws ERR_LIMIT when body nests deeper than maxJsonDepth or its canonical JSON is larger than maxBytes,
+ * ERR_INVALID_ARGUMENT when it is not JSON. Depth first: canonicalisation recurses, a 3,000-level body must not reach it.
+ */
+export function checkBody(body: unknown, maxBytes: number): void {
+  if (nestsDeeperThan(body, maxJsonDepth)) {
+    throw new McpcpError('ERR_LIMIT', `body nests deeper than ${maxJsonDepth} levels of arrays and objects`, {
+      details: { depthLimit: maxJsonDepth },
+    });
+  }
   let size: number;
   try {
     size = Buffer.byteLength(canonicalJson(body ?? null));
@@ -47,25 +60,16 @@ export function checkBodySize(body: unknown, maxBytes: number): void {
   }
 }
 
-/** Bot output the channel accepts: at most 64 posts per hook, short kinds, JSON bodies within the size limit. */
-export function checkBotPosts(
-  posts: unknown,
-  maxBodyBytes: number = defaultChannelLimits.maxBodyBytes,
-): { code: string; message: string } | undefined {
+/**
+ * Bot output the channel accepts, checked again on what a runner returns (a runner in another process is not
+ * trusted): the very checks the sandbox applies at each ctx.post (servers/sandbox/bot-output.ts), so a post the bot
+ * was allowed to make is never refused here, and the verifier's re-run judges exactly as the server did.
+ */
+export function checkBotPosts(posts: unknown): { code: string; message: string } | undefined {
   if (!Array.isArray(posts)) return { code: 'ERR_BOT_OUTPUT', message: 'posts is not a list' };
-  if (posts.length > 64) return { code: 'ERR_BOT_OUTPUT', message: 'a hook may post at most 64 messages' };
-  for (const post of posts as Array<{ kind?: unknown; body?: unknown } | null>) {
-    if (typeof post?.kind !== 'string' || !agentKindPattern.test(post.kind)) {
-      return { code: 'ERR_BOT_OUTPUT', message: 'post kind must be a short name' };
-    }
-    let size: number;
-    try {
-      size = Buffer.byteLength(canonicalJson(post.body ?? null));
-    } catch {
-      return { code: 'ERR_BOT_OUTPUT', message: 'post body is not JSON' };
-    }
-    if (size > maxBodyBytes)
-      return { code: 'ERR_BOT_OUTPUT', message: `post body is ${size} bytes; the limit is ${maxBodyBytes}` };
+  for (const [i, post] of (posts as Array<{ kind?: unknown; body?: unknown } | null>).entries()) {
+    const problem = checkPost(post?.kind, post?.body ?? null, i);
+    if (problem !== undefined) return { code: 'ERR_BOT_OUTPUT', message: problem };
   }
   return undefined;
 }

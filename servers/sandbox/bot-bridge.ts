@@ -1,9 +1,13 @@
-// The bridge between a bot and the host: the ctx.* host functions handed to the in-sandbox prelude. Only strings
-// and numbers cross; every value is validated (and JSON parsed) here on arrival, and host work is charged to the
-// run's budget. It owns HookIo, what one hook has produced so far; it must not decide success or failure.
+// The bridge between a bot and the host: the ctx.* host functions handed to the in-sandbox prelude. Posts and state
+// are copied out by a host-side walk (bot-copy-out.ts), strings and numbers cross as themselves, and every value is
+// checked here on arrival; host work is charged to the run's budget. A refused ctx.post / ctx.setState throws a
+// BotApiError at that call and changes nothing, so the bot may catch it and carry on. It owns HookIo, what one hook
+// has produced so far; it must not decide success or failure.
 // The functions are created once per prepared context (sandbox-template.ts) and serve the hook in a BridgeSlot.
 import { createHash, createHmac } from 'node:crypto';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
+import { capturePrimordials, copyOut, releasePrimordials } from './bot-copy-out.ts';
+import type { CopyResult } from './bot-copy-out.ts';
 import { botOutputLimits, checkPost, checkState } from './bot-output.ts';
 import { botPrelude } from './bot-prelude.ts';
 import type { SandboxRun } from './quickjs-engine.ts';
@@ -18,20 +22,15 @@ export interface HookIo {
   now: number;
   stateJson: string;
   stateChanged: boolean;
-  /** Parsed on arrival: the host never trusts the sandbox to have sent valid JSON. */
+  /** Copied out on arrival: host values, never the sandbox's objects. */
   posts: Array<{ kind: string; body: unknown }>;
   state: unknown;
   logs: string[];
-  outputProblem?: string;
-}
-
-function parseJson(text: string | undefined): { value: unknown } | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch {
-    return undefined;
-  }
+  /**
+   * What each refused ctx.post / ctx.setState said (server words). If the BotApiError it threw escapes the hook,
+   * the hook fails as ERR_BOT_OUTPUT with that text; if the bot caught it, nothing of it remains.
+   */
+  refusals: Set<string>;
 }
 
 /** What the host functions serve: the current run and hook. Set before each hook and cleared after it. */
@@ -40,13 +39,26 @@ export interface BridgeSlot {
   io?: HookIo;
 }
 
-type HostFunction = (run: SandboxRun, io: HookIo, ...args: QuickJSHandle[]) => QuickJSHandle | undefined;
+/** A handle to return, nothing, or `{ error }`: the sandbox throws that value from the bot's call. */
+type HostFunction = (
+  run: SandboxRun,
+  io: HookIo,
+  ...args: QuickJSHandle[]
+) => QuickJSHandle | { error: QuickJSHandle } | undefined;
+
+/** The prepared context's in-sandbox hook driver, and what to release with the context. */
+export interface InstalledBridge {
+  runHook: QuickJSHandle;
+  release(): void;
+}
 
 /**
  * Creates the host functions in `vm` and evaluates the prelude with them; returns the in-sandbox hook driver.
  * The functions act on whatever `slot` holds when they are called, so a prepared context serves many hooks.
+ * Must run before any bot code in `vm`: it captures the pristine built-ins the copy-out walk calls.
  */
-export function installBridge(vm: QuickJSContext, slot: BridgeSlot): QuickJSHandle {
+export function installBridge(vm: QuickJSContext, slot: BridgeSlot): InstalledBridge {
+  const primordials = capturePrimordials(vm);
   const str = (run: SandboxRun, h: QuickJSHandle | undefined): string | undefined => {
     if (h === undefined || vm.typeof(h) !== 'string') return undefined;
     const text = vm.getString(h);
@@ -55,17 +67,24 @@ export function installBridge(vm: QuickJSContext, slot: BridgeSlot): QuickJSHand
   };
   const apiError = (message: string): QuickJSHandle => vm.newError({ name: 'BotApiError', message });
   const budgetError = (): QuickJSHandle => apiError('the hook exceeded its budget');
-  const output = (io: HookIo, problem: string): QuickJSHandle => {
-    io.outputProblem ??= problem;
+  const refuse = (io: HookIo, problem: string): QuickJSHandle => {
+    io.refusals.add(problem);
     return apiError(problem);
   };
+  const copy = (run: SandboxRun, h: QuickJSHandle | undefined, maxBytes: number): CopyResult =>
+    copyOut(run, primordials, h, { maxDepth: botOutputLimits.maxDepth, maxBytes });
   const functions: Record<string, HostFunction> = {
     post: (run, io, kind, body) => {
-      const bodyJson = str(run, body);
-      const problem = checkPost(str(run, kind), bodyJson, io.posts.length);
-      const parsed = problem === undefined ? parseJson(bodyJson) : undefined;
-      if (parsed === undefined) return output(io, problem ?? 'post body is not JSON');
-      io.posts.push({ kind: str(run, kind) ?? '', body: parsed.value });
+      const kindText = str(run, kind);
+      const early = checkPost(kindText, null, io.posts.length);
+      if (early !== undefined) return refuse(io, early);
+      const copied = copy(run, body, botOutputLimits.maxBodyBytes);
+      if ('thrown' in copied) return { error: copied.thrown };
+      if ('budget' in copied) return budgetError();
+      if ('problem' in copied) return refuse(io, `post body ${copied.problem}`);
+      const problem = checkPost(kindText, copied.value, io.posts.length);
+      if (problem !== undefined) return refuse(io, problem);
+      io.posts.push({ kind: kindText!, body: copied.value });
       return undefined;
     },
     getState: (run, io) => {
@@ -73,12 +92,14 @@ export function installBridge(vm: QuickJSContext, slot: BridgeSlot): QuickJSHand
       return vm.newString(io.stateJson);
     },
     setState: (run, io, state) => {
-      const stateJson = str(run, state);
-      const problem = checkState(stateJson);
-      const parsed = problem === undefined ? parseJson(stateJson) : undefined;
-      if (parsed === undefined || stateJson === undefined) return output(io, problem ?? 'state is not JSON');
-      io.stateJson = stateJson;
-      io.state = parsed.value;
+      const copied = copy(run, state, botOutputLimits.maxStateBytes);
+      if ('thrown' in copied) return { error: copied.thrown };
+      if ('budget' in copied) return budgetError();
+      if ('problem' in copied) return refuse(io, `state ${copied.problem}`);
+      const problem = checkState(copied.value);
+      if (problem !== undefined) return refuse(io, problem);
+      io.stateJson = JSON.stringify(copied.value);
+      io.state = copied.value;
       io.stateChanged = true;
       return undefined;
     },
@@ -109,10 +130,6 @@ export function installBridge(vm: QuickJSContext, slot: BridgeSlot): QuickJSHand
       }
       return undefined;
     },
-    fail: (run, io, problem) => {
-      io.outputProblem ??= str(run, problem) ?? 'invalid output';
-      return undefined;
-    },
   };
   const host = vm.newObject();
   try {
@@ -127,7 +144,14 @@ export function installBridge(vm: QuickJSContext, slot: BridgeSlot): QuickJSHand
     }
     const factory = vm.unwrapResult(vm.evalCode(botPrelude, 'prelude.js'));
     try {
-      return vm.unwrapResult(vm.callFunction(factory, vm.undefined, host));
+      const runHook = vm.unwrapResult(vm.callFunction(factory, vm.undefined, host));
+      return {
+        runHook,
+        release: () => {
+          runHook.dispose();
+          releasePrimordials(primordials);
+        },
+      };
     } finally {
       factory.dispose();
     }

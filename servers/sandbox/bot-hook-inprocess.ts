@@ -16,7 +16,7 @@ import { installBridge } from './bot-bridge.ts';
 import type { BridgeSlot, HookIo } from './bot-bridge.ts';
 import { BotFailure, classify, timeout } from './bot-errors.ts';
 import { botOutputLimits } from './bot-output.ts';
-import { resolveSandboxLimits } from './quickjs-engine.ts';
+import { resolveBotLimits } from './bot-limits.ts';
 import type { SandboxRun } from './quickjs-engine.ts';
 import { createSandboxTemplate } from './sandbox-template.ts';
 import type { SandboxTemplate } from './sandbox-template.ts';
@@ -33,6 +33,7 @@ const MODULE_SYNTAX = /^[ \t]*(?:export|import)[\s{*]/m;
 interface BotContext {
   slot: BridgeSlot;
   runHook: QuickJSHandle;
+  release(): void;
 }
 
 function createBotSandbox(snapshots: boolean): SandboxTemplate<BotContext> {
@@ -40,9 +41,9 @@ function createBotSandbox(snapshots: boolean): SandboxTemplate<BotContext> {
     snapshots,
     prepare: (vm) => {
       const slot: BridgeSlot = {};
-      return { slot, runHook: installBridge(vm, slot) };
+      return { slot, ...installBridge(vm, slot) };
     },
-    release: ({ runHook }) => runHook.dispose(),
+    release: (context) => context.release(),
   });
 }
 
@@ -63,12 +64,12 @@ export function warmBotSandbox(): Promise<void> {
 
 /** Runs the hook on this thread. Prefer runBotHook (bot-host.ts), which adds a worker and a hard wall-clock kill. */
 export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookOutput> {
-  const fail = (code: BotErrorCode, message: string): BotHookOutput => ({
+  const fail = (code: BotErrorCode, message: string, botText?: string): BotHookOutput => ({
     posts: [],
     state: input.state,
     stateChanged: false,
     randomCounter: input.randomCounter,
-    error: { code, message },
+    error: { code, message, ...(botText === undefined ? {} : { botText }) },
   });
   if (!HOOKS.has(input.hook))
     throw new McpcpError('ERR_INVALID_ARGUMENT', `unknown bot hook: ${String(input.hook)}`);
@@ -91,7 +92,7 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
   if (!Number.isFinite(input.now))
     throw new McpcpError('ERR_INVALID_ARGUMENT', 'bot hook needs a finite now');
 
-  const limits = resolveSandboxLimits(input.limits);
+  const limits = resolveBotLimits(input.limits);
   const io: HookIo = {
     stream,
     now: input.now,
@@ -100,6 +101,7 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
     stateChanged: false,
     posts: [],
     logs: [],
+    refusals: new Set(),
   };
   let failure: BotFailure | undefined;
   try {
@@ -125,7 +127,7 @@ export async function runBotHookInProcess(input: BotHookInput): Promise<BotHookO
       `sandbox engine fault: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  if (failure) return { ...fail(failure.code, failure.message), ...logsOf(io) };
+  if (failure) return { ...fail(failure.code, failure.message, failure.botText), ...logsOf(io) };
   return {
     posts: io.posts,
     state: io.stateChanged ? io.state : input.state,
@@ -157,7 +159,6 @@ function executeHook(
   }
   const stop = run.stopped();
   if (stop) throw timeout(stop);
-  if (io.outputProblem !== undefined) throw new BotFailure('ERR_BOT_OUTPUT', io.outputProblem);
 }
 
 function callHook(
@@ -209,7 +210,7 @@ function loadBotClass(run: SandboxRun, source: string): QuickJSHandle {
   const { vm } = run;
   const isModule = MODULE_SYNTAX.test(source);
   const evaluated = vm.evalCode(source, 'bot.js', { type: isModule ? 'module' : 'global', strict: isModule });
-  if (evaluated.error) throw classify(run, { outputProblem: undefined }, evaluated.error, 'ERR_BOT_SOURCE');
+  if (evaluated.error) throw classify(run, {}, evaluated.error, 'ERR_BOT_SOURCE');
   let namespace = evaluated.value;
   if (isModule) {
     const state = vm.getPromiseState(namespace);

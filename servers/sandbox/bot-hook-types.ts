@@ -20,7 +20,8 @@ export interface BotHookOutput {
   state: unknown;
   stateChanged: boolean;
   randomCounter: number;
-  error?: { code: BotErrorCode; message: string };
+  /** message: the server's words; botText: text the bot chose (a thrown error's), to be shown quoted, never as ours. */
+  error?: { code: BotErrorCode; message: string; botText?: string };
   /** ctx.log lines (bounded), for debugging; never part of the transcript. */
   logs?: string[];
 }

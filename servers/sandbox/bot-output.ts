@@ -1,15 +1,18 @@
-// Limits on what one bot hook may hand back to the channel, and the checks the host applies to each value that
-// crosses the bridge. Pure functions; the sandbox validates nothing the host relies on.
+// Limits on what one bot hook may hand back to the channel, and the checks applied to each post and state. The
+// sandbox applies them at the bot's own ctx.post / ctx.setState call (so a bot can catch a refusal and carry on);
+// the channel applies the same functions again to what a runner returns (servers/channels/rules.ts), so the two can
+// never disagree. Pure functions over host values; the kind and depth rules are the channel's (message-rules.ts).
+import { kindProblem, maxJsonDepth, nestsDeeperThan } from '../channels/message-rules.ts';
 
 export const botOutputLimits = Object.freeze({
   /** Posts per hook. */
-  maxPosts: 100,
-  /** A post's kind: 1..64 characters from this set. */
-  kindPattern: /^[A-Za-z0-9_.:/-]{1,64}$/,
-  /** A post body as JSON text, UTF-8 bytes. */
-  maxBodyBytes: 64 * 1024,
+  maxPosts: 64,
+  /** A post body as JSON text, UTF-8 bytes (the channel's default body limit). */
+  maxBodyBytes: 16 * 1024,
   /** The bot state as JSON text, UTF-8 bytes. */
   maxStateBytes: 1024 * 1024,
+  /** Arrays and objects nest at most this deep, in posts and state alike. */
+  maxDepth: maxJsonDepth,
   /** Bot source text, UTF-8 bytes. */
   maxSourceBytes: 512 * 1024,
   /** ctx.log lines kept per hook, and characters per line. */
@@ -17,24 +20,30 @@ export const botOutputLimits = Object.freeze({
   maxLogChars: 1000,
 });
 
-/** Returns a problem description, or undefined when the post is acceptable. */
-export function checkPost(kind: unknown, bodyJson: unknown, postsSoFar: number): string | undefined {
+/** Why the next post (kind, already-copied body) is refused, or undefined when it is acceptable. */
+export function checkPost(kind: unknown, body: unknown, postsSoFar: number): string | undefined {
   if (postsSoFar >= botOutputLimits.maxPosts)
     return `more than ${botOutputLimits.maxPosts} posts in one hook`;
-  if (typeof kind !== 'string' || !botOutputLimits.kindPattern.test(kind)) {
-    return 'post kind must be 1-64 characters of [A-Za-z0-9_.:/-]';
-  }
-  if (typeof bodyJson !== 'string') return 'post body is not JSON';
-  if (Buffer.byteLength(bodyJson) > botOutputLimits.maxBodyBytes) {
-    return `post body larger than ${botOutputLimits.maxBodyBytes} bytes of JSON`;
-  }
-  return undefined;
+  const problem = kindProblem(kind);
+  if (problem !== undefined) return `post ${problem}`;
+  return sizeProblem('post body', body, botOutputLimits.maxBodyBytes);
 }
 
-export function checkState(stateJson: unknown): string | undefined {
-  if (typeof stateJson !== 'string') return 'state is not JSON';
-  if (Buffer.byteLength(stateJson) > botOutputLimits.maxStateBytes) {
-    return `state larger than ${botOutputLimits.maxStateBytes} bytes of JSON`;
+export function checkState(state: unknown): string | undefined {
+  return sizeProblem('state', state, botOutputLimits.maxStateBytes);
+}
+
+/** The texts match what copyOut (bot-copy-out.ts) reports for the same value, prefixed with `what`. */
+function sizeProblem(what: string, value: unknown, maxBytes: number): string | undefined {
+  if (nestsDeeperThan(value, botOutputLimits.maxDepth))
+    return `${what} nests deeper than ${botOutputLimits.maxDepth} levels of arrays and objects`;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value ?? null);
+  } catch {
+    text = undefined;
   }
+  if (typeof text !== 'string') return `${what} is not JSON`;
+  if (Buffer.byteLength(text) > maxBytes) return `${what} larger than ${maxBytes} bytes of JSON`;
   return undefined;
 }

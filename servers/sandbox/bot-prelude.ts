@@ -1,7 +1,7 @@
 // The JavaScript that runs INSIDE the sandbox before the bot's source: it builds the bot's `ctx` over the host
 // functions, swaps Date/Math.random for the virtual clock and the seeded stream, and returns the hook driver.
 // It must not trust anything the bot can reach later: it captures the primordials it needs before bot code runs,
-// and only strings and numbers cross to the host (the host validates every value again).
+// and the host reads posts and state itself (bot-copy-out.ts) and validates every value.
 export const botPrelude = String.raw`(function (host) {
   'use strict';
   const G = globalThis;
@@ -11,46 +11,26 @@ export const botPrelude = String.raw`(function (host) {
   const defineProperty = Object.defineProperty;
   const construct = Reflect.construct;
   const apply = Reflect.apply;
-  const TypeErrorCtor = TypeError;
   const StringCtor = String;
   const RealDate = G.Date;
   const h = {
     post: host.post, getState: host.getState, setState: host.setState, random: host.random,
-    randomInt: host.randomInt, now: host.now, sha256: host.sha256, hmac: host.hmac, log: host.log, fail: host.fail,
+    randomInt: host.randomInt, now: host.now, sha256: host.sha256, hmac: host.hmac, log: host.log,
   };
   const call = (fn, ...args) => apply(fn, undefined, args);
   const check = (r) => {
     if (typeof r === 'object' && r !== null) throw r;
     return r;
   };
-  const encode = (value, what) => {
-    let bad;
-    const replacer = function (key, v) {
-      const t = typeof v;
-      if (t === 'function' || t === 'symbol' || t === 'bigint') bad = bad || t;
-      return t === 'bigint' ? null : v;
-    };
-    let text;
-    try {
-      text = call(stringify, value === undefined ? null : value, replacer);
-    } catch (e) {
-      call(h.fail, what + ' is not JSON-serialisable (' + (e && e.message ? StringCtor(e.message) : 'error') + ')');
-      throw new TypeErrorCtor(what + ' is not JSON-serialisable');
-    }
-    if (bad !== undefined || typeof text !== 'string') {
-      call(h.fail, what + ' contains a ' + (bad || 'non-JSON value'));
-      throw new TypeErrorCtor(what + ' contains a ' + (bad || 'non-JSON value'));
-    }
-    return text;
-  };
   const show = (v) => {
     if (typeof v === 'string') return v;
     try { return StringCtor(call(stringify, v)); } catch (e) { return '[unserialisable]'; }
   };
   const ctx = {
-    post(kind, body) { check(call(h.post, kind, encode(body, 'post body'))); },
+    // Bodies and state go to the host as they are; the host copies them out (bot-copy-out.ts), never JSON here.
+    post(kind, body) { check(call(h.post, kind, body)); },
     getState() { return call(parse, call(h.getState)); },
-    setState(state) { check(call(h.setState, encode(state, 'state'))); },
+    setState(state) { check(call(h.setState, state)); },
     random() { return call(h.random); },
     randomInt(n) { return check(call(h.randomInt, n)); },
     now() { return call(h.now); },

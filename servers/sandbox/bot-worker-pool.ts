@@ -1,18 +1,32 @@
 // A small pool of worker threads that run bot hooks, with a hard wall-clock kill: if a hook has not answered within
-// its wallMs plus a grace period (it is stuck in a builtin the interrupt handler cannot reach, such as sorting a
-// huge array), the worker is terminated, the hook fails with ERR_BOT_TIMEOUT and a fresh worker takes its place.
+// its wallMs plus a short grace (it is stuck in a builtin the interrupt handler cannot reach, such as sorting a huge
+// array), the worker is terminated, the hook fails with ERR_BOT_TIMEOUT at once, and a fresh worker starts warming
+// up right away, so the next hook does not wait for one either: a poster hears back within wallMs + grace.
+// Memory: what a hook leaves resident in its worker (the touched pages of the sandbox's fixed wasm memory, a module
+// retired after a memory failure, host copies of big strings) goes back to the OS only when that thread ends, so a
+// worker is replaced after the hook that made the process grow past `recycleAfterGrowthBytes` since the last worker
+// was warm (RSS read here, on the pool's thread, after a hook that failed or took 2 ms or more).
 // It owns worker lifecycle and queueing only; the sandbox rules live in bot-hook-inprocess.ts.
 import { Worker } from 'node:worker_threads';
 import { McpcpError, errorCodes } from '../../lib/errors.ts';
 import type { ErrorCode } from '../../lib/errors.ts';
 import type { BotErrorCode, BotHookInput, BotHookOutput } from './bot-hook-types.ts';
-import { resolveSandboxLimits } from './quickjs-engine.ts';
+import { resolveBotLimits } from './bot-limits.ts';
 
 export interface BotWorkerPoolOptions {
   /** Worker threads (hooks that may run at once). Default 1. */
   size?: number;
-  /** Added to a hook's wallMs before the worker is killed. Default 1000 ms (covers a cold worker's start). */
+  /**
+   * Added to a hook's wallMs before the worker is killed. Default 200 ms: enough for the sandbox's own wall-clock
+   * stop (polled every ~10,000 operations) to answer first when it can; the timer starts once the worker is warm,
+   * so a cold start never counts.
+   */
   graceMs?: number;
+  /**
+   * Replace the worker that just answered when the process's RSS has grown by more than this since a worker last
+   * became warm. Default 64 MiB (a warm worker itself costs ~15 MiB; ordinary hooks leave almost nothing).
+   */
+  recycleAfterGrowthBytes?: number;
 }
 
 export interface BotWorkerPool {
@@ -21,11 +35,15 @@ export interface BotWorkerPool {
   close(): Promise<void>;
   /** Workers started so far (tests watch replacements). */
   readonly workersStarted: number;
+  /** Workers replaced because the process had grown past recycleAfterGrowthBytes. */
+  readonly workersRecycled: number;
 }
 
 interface Job {
   id: number;
   input: BotHookInput;
+  /** When it was handed to a worker (performance.now()). */
+  sentAt?: number;
   resolve: (output: BotHookOutput) => void;
   reject: (error: Error) => void;
 }
@@ -60,7 +78,11 @@ function failed(input: BotHookInput, code: BotErrorCode, message: string): BotHo
 
 export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWorkerPool {
   const size = Math.max(1, Math.floor(options.size ?? 1));
-  const graceMs = Math.max(0, options.graceMs ?? 1000);
+  const graceMs = Math.max(0, options.graceMs ?? 200);
+  const recycleAfter = Math.max(0, options.recycleAfterGrowthBytes ?? 64 * 1024 * 1024);
+  /** The process's RSS when a worker last became warm: the growth a recycle answers is measured from here. */
+  let baselineRss: number | undefined;
+  let recycled = 0;
   const slots: Slot[] = Array.from({ length: size }, () => ({
     worker: undefined,
     ready: false,
@@ -100,11 +122,18 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
     worker.on('message', (reply: WorkerReply) => {
       if ('ready' in reply) {
         slot.ready = true;
+        baselineRss = process.memoryUsage.rss();
         if (slot.job && slot.worker === worker) startKillTimer(slot, slot.job);
         return;
       }
       if (slot.job?.id !== reply.id) return;
       const job = finish(slot);
+      if (job !== undefined && mayHaveGrown(job, reply) && grownPastLimit()) {
+        // The hook answered; its leftovers go with the thread, and a fresh worker warms up meanwhile.
+        discard(slot);
+        warmReplacement(slot);
+        recycled += 1;
+      }
       if ('output' in reply) job?.resolve(reply.output);
       else {
         const code = (errorCodes as readonly string[]).includes(reply.error.code)
@@ -134,6 +163,7 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
       const worker = slot.worker ?? spawn(slot);
       slot.worker = worker;
       slot.job = job;
+      job.sentAt = performance.now();
       worker.ref();
       try {
         worker.postMessage({ id: job.id, input: job.input });
@@ -146,15 +176,36 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
     }
   }
 
+  /**
+   * Reading RSS costs ~20-60 µs, a third of an ordinary hook, so it is read only after a hook that failed or took
+   * 2 ms or more: touching tens of MiB of fresh pages takes longer than that.
+   */
+  function mayHaveGrown(job: Job, reply: WorkerReply): boolean {
+    if (!('output' in reply) || reply.output.error !== undefined) return true;
+    return performance.now() - (job.sentAt ?? 0) >= 2;
+  }
+
+  function grownPastLimit(): boolean {
+    return baselineRss !== undefined && process.memoryUsage.rss() - baselineRss > recycleAfter;
+  }
+
+  /** Starts a worker for an emptied slot now (unreferenced while idle), unless the next queued hook starts one. */
+  function warmReplacement(slot: Slot): void {
+    if (closed || queue.length > 0) return;
+    slot.worker = spawn(slot);
+    slot.worker.unref();
+  }
+
   /** Kills the worker if the hook outlives wallMs + grace (counted from when the worker is warm). */
   function startKillTimer(slot: Slot, job: Job): void {
     if (slot.timer) clearTimeout(slot.timer);
-    const wallMs = resolveSandboxLimits(job.input.limits).wallMs;
+    const wallMs = resolveBotLimits(job.input.limits).wallMs;
     const kill = (message: string, code: BotErrorCode): void => {
       if (slot.job !== job) return;
       discard(slot);
       finish(slot);
       job.resolve(failed(job.input, code, message));
+      warmReplacement(slot);
       dispatch();
     };
     slot.timer = slot.ready
@@ -191,6 +242,9 @@ export function createBotWorkerPool(options: BotWorkerPoolOptions = {}): BotWork
     },
     get workersStarted() {
       return started;
+    },
+    get workersRecycled() {
+      return recycled;
     },
   };
 }

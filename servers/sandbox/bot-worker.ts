@@ -11,11 +11,11 @@ export interface BotWorkerRequest {
   input: BotHookInput;
 }
 
+if (parentPort === null) throw new Error('bot-worker.ts must run in a worker thread');
 const port = parentPort;
-if (port === null) throw new Error('bot-worker.ts must run in a worker thread');
 
 // Compile, instantiate and prepare QuickJS before the first hook; the pool starts a hook's kill timer once this is done.
-warmBotSandbox().then(
+const warmed = warmBotSandbox().then(
   () => port.postMessage({ ready: true }),
   (error: unknown) => {
     throw error;
@@ -23,6 +23,12 @@ warmBotSandbox().then(
 );
 
 port.on('message', (request: BotWorkerRequest) => {
+  // A hook sent while warming up waits for "ready" to be posted first: a hook that starts before it would run with
+  // no kill timer (the pool starts it on "ready"), and one that never returns would hold the worker for good.
+  void warmed.then(() => runHook(request));
+});
+
+function runHook(request: BotWorkerRequest): void {
   runBotHookInProcess(request.input).then(
     (output) => port.postMessage({ id: request.id, output }),
     (error: unknown) =>
@@ -34,4 +40,4 @@ port.on('message', (request: BotWorkerRequest) => {
         },
       }),
   );
-});
+}

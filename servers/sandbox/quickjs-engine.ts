@@ -57,10 +57,13 @@ export const sandboxLimitMaxima: Readonly<SandboxLimits> = Object.freeze({
 });
 
 /** Fills in defaults and clamps to [1, maximum]; non-numbers and non-positive values fall back to the default. */
-export function resolveSandboxLimits(partial?: Partial<SandboxLimits>): SandboxLimits {
+export function resolveSandboxLimits(
+  partial?: Partial<SandboxLimits>,
+  defaults: Readonly<SandboxLimits> = sandboxLimitDefaults,
+): SandboxLimits {
   const pick = (key: keyof SandboxLimits): number => {
     const value = partial?.[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return sandboxLimitDefaults[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return defaults[key];
     return Math.min(Math.floor(value), sandboxLimitMaxima[key]) || 1;
   };
   return {

@@ -221,6 +221,11 @@ describe('channels server over HTTP', () => {
     await expect(
       mallory.call('post_message', { channel_id: created.channel_id, body: 'x'.repeat(17_000) }),
     ).rejects.toMatchObject({ code: 'ERR_LIMIT' });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 3_000; i += 1) deep = [deep];
+    const refused = await mallory.raw('post_message', { channel_id: created.channel_id, body: deep });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/ERR_LIMIT.*deeper than 64 levels/);
     const outOfRange = await mallory.raw('sync_messages', {
       channel_id: created.channel_id,
       wait_ms: 60_000,

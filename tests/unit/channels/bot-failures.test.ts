@@ -198,6 +198,39 @@ describe('bot hook failures', () => {
     expect(report.checked.hooks_replayed).toBe(6);
   }, 30_000);
 
+  it("answers a post whose hook the worker kill must stop within the hook's wall clock plus a small margin", async () => {
+    const wallMs = 1_000;
+    const store = createSqliteChannelStore({ file: ':memory:' });
+    const service = new ChannelService({
+      store,
+      runner: createInProcessBotRunner(),
+      limits: { bot: { memoryBytes: 32 * 1024 * 1024, instructions: 2_000_000_000, wallMs } },
+    });
+    try {
+      const alice = { agent: 'alice' };
+      const created = await service.createChannel(alice, {
+        name: 'stuck',
+        slots: ['bot:ref', 'invite:a'],
+        // A default sort of 600k numbers never polls the interrupt handler (~200 ms each): only the kill stops it.
+        bot_code: `class Stuck { constructor(ctx) {} onMessage() { const a = new Array(6e5).fill(7); for (let i = 0; i < 60; i++) a.sort(); } }`,
+      });
+      await service.joinChannel(alice, { invite_code: created.invites[0]!.code });
+      const started = performance.now();
+      const posted = await service.postMessage(alice, { channel_id: created.channel_id, body: 'stuck' });
+      const elapsed = performance.now() - started;
+      expect(posted.replies.filter((m) => m.kind === 'bot:error').map(errorCode)).toEqual([
+        'ERR_BOT_WALL_CLOCK',
+      ]);
+      expect(elapsed).toBeGreaterThanOrEqual(wallMs);
+      expect(elapsed).toBeLessThan(wallMs + 500);
+      // The channel and the (replaced) worker carry on.
+      const again = await service.postMessage(alice, { channel_id: created.channel_id, body: 'again' });
+      expect(again.replies.map(errorCode)).toEqual(['ERR_BOT_WALL_CLOCK']);
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+
   describe('failures of the bot code itself', () => {
     let transcript: TranscriptExport;
     beforeAll(async () => {
@@ -229,6 +262,27 @@ describe('bot hook failures', () => {
         );
         expect(report.ok, code).toBe(false);
         expect(report.first_bad, code).toMatchObject({ seq: target.seq, check: 'bot' });
+      }
+    });
+
+    it("records a throw's text as quoted bot_text and fails a copy where it is altered, dropped or made the message", async () => {
+      const thrown = errorsOf(transcript)[1]!;
+      const body = thrown.body as { message: string; bot_text: string };
+      expect(body.message).not.toContain('boom');
+      expect(body.bot_text).toMatch(/^Error: boom at bot\.js:\d+:\d+$/);
+      for (const edit of [
+        (b: Record<string, unknown>) => (b['bot_text'] = 'Error: bang'),
+        (b: Record<string, unknown>) => delete b['bot_text'],
+        (b: Record<string, unknown>) => ((b['message'] = b['bot_text']), delete b['bot_text']),
+      ]) {
+        const edited = structuredClone(transcript.messages);
+        edit(edited[thrown.seq - 1]!.body as Record<string, unknown>);
+        const report = await verifyTranscript(
+          { ...transcript, messages: reseal(edited, thrown.seq) },
+          { jwks, runHook: runBotHook },
+        );
+        expect(report.ok).toBe(false);
+        expect(report.first_bad).toMatchObject({ seq: thrown.seq, check: 'bot' });
       }
     });
 

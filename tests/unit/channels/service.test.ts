@@ -137,6 +137,34 @@ describe('channel service', () => {
     });
   });
 
+  it('refuses a body nested deeper than 64 levels with ERR_LIMIT and stores nothing; 64 levels pass', async () => {
+    const { channel_id, invites } = await table(['invite:a'], null);
+    await service.joinChannel(bob, { invite_code: invites[0]!.code });
+    const nest = (levels: number): unknown => {
+      let value: unknown = 'core';
+      for (let i = 0; i < levels; i += 1) value = i % 2 ? { v: value } : [value];
+      return value;
+    };
+    const before = (await all(channel_id)).length;
+    for (const levels of [65, 3_000]) {
+      await expect(service.postMessage(bob, { channel_id, body: nest(levels) })).rejects.toMatchObject({
+        code: 'ERR_LIMIT',
+        message: expect.stringMatching(/deeper than 64 levels/) as unknown,
+      });
+    }
+    expect(await all(channel_id)).toHaveLength(before);
+    await expect(
+      service.createChannel(alice, {
+        name: 'deep params',
+        slots: ['bot:ref', 'invite:a'],
+        bot_code: counterBot,
+        bot_params: nest(100),
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_LIMIT' });
+    const posted = await service.postMessage(bob, { channel_id, body: nest(64) });
+    expect((await all(channel_id)).at(-1)).toMatchObject({ seq: posted.seq, body: nest(64) });
+  });
+
   it('is idempotent on client_msg_id', async () => {
     const { channel_id, invites } = await table(['invite:a'], null);
     await service.joinChannel(bob, { invite_code: invites[0]!.code });

@@ -129,6 +129,39 @@ describe('transcript verification', () => {
     expect(report.first_bad).toMatchObject({ seq: reveal.seq, check: 'fairness' });
   });
 
+  it('rebuilds the random keys by the scheme bot:attach announces, and refuses a scheme it does not know', async () => {
+    const attach = transcript.messages.find((m) => m.kind === 'bot:attach')!;
+    expect((attach.body as { fairness: { scheme?: unknown } }).fairness.scheme).toBe(2);
+    const roll = transcript.messages.find((m) => m.from.type === 'bot' && 'roll' in (m.body as object))!;
+    for (const scheme of [undefined, 3]) {
+      const edited = structuredClone(transcript.messages);
+      const fairness = (edited[attach.seq - 1]!.body as { fairness: { scheme?: unknown } }).fairness;
+      if (scheme === undefined) delete fairness.scheme;
+      else fairness.scheme = scheme;
+      const report = await verifyTranscript(
+        { ...transcript, messages: reseal(edited, attach.seq) },
+        { jwks, runHook: runBotHook },
+      );
+      expect(report.ok).toBe(false);
+      if (scheme === undefined) {
+        // Scheme 1 keys differ from the first one on: the onInit roll no longer comes out as recorded.
+        expect(report.first_bad).toMatchObject({ seq: roll.seq, check: 'bot' });
+        expect(report.notes.join(' ')).toMatch(/announces no fairness scheme/);
+      } else expect(report.first_bad).toMatchObject({ seq: attach.seq, check: 'fairness' });
+    }
+  });
+
+  it("flags an agent message in one of the server's kinds (the server refuses them) as an impersonation", async () => {
+    const move = transcript.messages.find((m) => m.from.type === 'agent')!;
+    const edited = structuredClone(transcript.messages);
+    edited[move.seq - 1]!.kind = 'System';
+    const report = await verifyTranscript(
+      { ...transcript, messages: reseal(edited, move.seq) },
+      { jwks, runHook: runBotHook },
+    );
+    expect(report.first_bad).toMatchObject({ seq: move.seq, check: 'kind' });
+  });
+
   it('catches a removed message and a head signed by another key', async () => {
     const removed = { ...transcript, messages: transcript.messages.filter((m) => m.seq !== 5) };
     expect((await verifyTranscript(removed, { jwks })).first_bad).toMatchObject({ seq: 6, check: 'chain' });

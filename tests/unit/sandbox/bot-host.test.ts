@@ -27,7 +27,7 @@ describe('runBotHook: finding the bot', () => {
     const source = `
 class CounterBot {
   constructor(ctx, params) { this.ctx = ctx; this.step = params.step; }
-  on_init() { this.ctx.set_state({ n: 0 }); this.ctx.post('system', { text: 'ready' }); }
+  on_init() { this.ctx.set_state({ n: 0 }); this.ctx.post('status', { text: 'ready' }); }
   on_message(msg) {
     const s = this.ctx.get_state();
     s.n += this.step;
@@ -37,7 +37,7 @@ class CounterBot {
 }`;
     const init = await runBotHook(input(source, { params: { step: 2 } }));
     expect(init.error).toBeUndefined();
-    expect(init.posts).toEqual([{ kind: 'system', body: { text: 'ready' } }]);
+    expect(init.posts).toEqual([{ kind: 'status', body: { text: 'ready' } }]);
     expect(init.state).toEqual({ n: 0 });
     expect(init.stateChanged).toBe(true);
     const msg = await runBotHook(

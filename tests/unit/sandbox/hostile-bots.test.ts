@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { runBotHook, runBotHookInProcess } from '../../../servers/sandbox/bot-host.ts';
 import type { BotHookInput } from '../../../servers/sandbox/bot-host.ts';
+import { thrownMessage } from '../../../servers/sandbox/bot-errors.ts';
 import { sandboxModulesCreated } from '../../../servers/sandbox/quickjs-engine.ts';
 
 const KEY = 'c3'.repeat(32);
@@ -227,6 +228,57 @@ ctx.post('bot', JSON.parse('{"__proto__": {"polluted": true}}'));`),
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
 
+  it('copies posts and state out by own properties only: poisoned prototypes and toJSON change nothing', async () => {
+    const poisoned = bot(`
+Object.prototype.toJSON = function () { return { forged: 'toJSON' }; };
+Array.prototype.toJSON = function () { return 'forged array'; };
+String.prototype.toJSON = function () { return 'forged string'; };
+Object.prototype.inherited = 'forged';
+Object.defineProperty(Object.prototype, 'length', { get() { return 3; }, configurable: true });
+Array.isArray = () => false;
+Reflect.get = () => 'forged';
+Object.keys = () => ['forged'];
+ctx.setState({ s: [1, 'two'] });
+ctx.post('bot', { a: 1, list: [1, 'two', null], nested: { b: true }, skip: undefined });
+ctx.post('bot', JSON.parse('{"__proto__": {"polluted": true}}'));
+ctx.post('bot', { n: -0, inf: Infinity, nan: NaN, holes: [, 1], gone: undefined });`);
+    for (const out of [await runBotHook(input(poisoned)), await runBotHookInProcess(input(poisoned))]) {
+      expect(out.error).toBeUndefined();
+      expect(out.state).toEqual({ s: [1, 'two'] });
+      expect(JSON.stringify(out.posts)).toBe(
+        JSON.stringify([
+          { kind: 'bot', body: { a: 1, list: [1, 'two', null], nested: { b: true } } },
+          { kind: 'bot', body: JSON.parse('{"__proto__": {"polluted": true}}') as unknown },
+          { kind: 'bot', body: { n: 0, inf: null, nan: null, holes: [null, 1] } },
+        ]),
+      );
+      const second = out.posts[1]!.body as object;
+      expect(Object.getPrototypeOf(second)).toBe(Object.prototype);
+      expect(Object.keys(second)).toEqual(['__proto__']);
+    }
+    expect(Object.prototype).not.toHaveProperty('polluted');
+    await expectHealthy();
+  });
+
+  it("throws a getter's own error from ctx.post unchanged (catchable); a getter that exhausts memory is ERR_BOT_MEMORY", async () => {
+    const caught = await runBotHook(
+      input(
+        bot(`
+try { ctx.post('bot', { get a() { throw new RangeError('mine'); } }); } catch (e) { ctx.post('bot', { caught: e.name + ' ' + e.message }); }
+try { ctx.setState(new Proxy({}, { ownKeys() { throw 'trap'; } })); } catch (e) { ctx.post('bot', { caught: e }); }`),
+      ),
+    );
+    expect(caught.error).toBeUndefined();
+    expect(caught.posts.map((p) => p.body)).toEqual([{ caught: 'RangeError mine' }, { caught: 'trap' }]);
+    const bomb = await runBotHook(
+      input(bot(`ctx.post('bot', { get a() { const l = []; for (;;) l.push(new Array(1e5).fill(1)); } });`), {
+        limits: { memoryBytes: 16 * 1024 * 1024 },
+      }),
+    );
+    expect(bomb.error?.code).toBe('ERR_BOT_MEMORY');
+    await expectHealthy();
+  });
+
   it('cannot replace ctx functions (ctx is frozen)', async () => {
     const out = await runBotHook(input(bot(`ctx.post = () => {}; ctx.post('bot', {});`)));
     expect(out.error?.code).toBe('ERR_BOT_THROWN');
@@ -239,10 +291,11 @@ describe('hostile bots: throws and garbage output', () => {
     ['a string', `throw 'just a string'`, /just a string/],
     ['null', `throw null`, /null thrown|object/],
     ['a rejected promise', `return Promise.reject(new TypeError('async boom'))`, /TypeError: async boom/],
-  ])('reports a hook that throws %s as ERR_BOT_THROWN', async (_name, body, message) => {
+  ])('reports a hook that throws %s as ERR_BOT_THROWN, its text quoted apart', async (_name, body, text) => {
     const out = await runBotHook(input(bot(body)));
     expect(out.error?.code).toBe('ERR_BOT_THROWN');
-    expect(out.error?.message).toMatch(message);
+    expect(out.error?.botText).toMatch(text);
+    expect(out.error?.message).toBe(thrownMessage);
   });
 
   it('reports a promise that never settles as ERR_BOT_THROWN', async () => {
@@ -251,31 +304,74 @@ describe('hostile bots: throws and garbage output', () => {
   });
 
   it.each([
-    ['a function in the body', `ctx.post('bot', { f() {} })`],
-    ['a cycle', `const o = {}; o.self = o; ctx.post('bot', o)`],
-    ['a BigInt', `ctx.post('bot', { n: 10n })`],
-    ['a symbol', `ctx.post('bot', { s: Symbol('x') })`],
-    ['a body over 64 KiB', `ctx.post('bot', { big: 'x'.repeat(70000) })`],
-    ['more than 100 posts', `for (let i = 0; i < 101; i++) ctx.post('bot', { i })`],
-    ['an empty kind', `ctx.post('', {})`],
-    ['a 65-character kind', `ctx.post('k'.repeat(65), {})`],
-    ['a non-string kind', `ctx.post({ toString() { return 'bot' } }, {})`],
-    ['a function as state', `ctx.setState(() => 1)`],
-    ['a state over 1 MiB', `ctx.setState({ big: 'x'.repeat(1100000) })`],
+    ['a function in the body', `ctx.post('bot', { f() {} })`, /post body contains a function/],
+    ['a cycle', `const o = {}; o.self = o; ctx.post('bot', o)`, /post body contains a cycle/],
+    ['a BigInt', `ctx.post('bot', { n: 10n })`, /post body contains a bigint/],
+    ['a symbol', `ctx.post('bot', { s: Symbol('x') })`, /post body contains a symbol/],
+    ['a body over 16 KiB', `ctx.post('bot', { big: 'x'.repeat(17000) })`, /larger than 16384 bytes/],
     [
-      'a caught output error',
-      `try { ctx.post('bot', { f() {} }) } catch (e) {} ctx.post('bot', { fine: true })`,
+      'a body nested 65 deep',
+      `let v = 1; for (let i = 0; i < 65; i++) v = [v]; ctx.post('bot', v)`,
+      /nests deeper than 64 levels/,
     ],
-  ])('reports %s as ERR_BOT_OUTPUT', async (_name, body) => {
+    [
+      'an object of 300,000 keys',
+      `const o = {}; for (let i = 0; i < 3e5; i++) o['k' + i] = 1; ctx.post('bot', o)`,
+      /post body larger than 16384 bytes/,
+    ],
+    ['more than 64 posts', `for (let i = 0; i < 65; i++) ctx.post('bot', { i })`, /more than 64 posts/],
+    ['an empty kind', `ctx.post('', {})`, /kind must be/],
+    ['a 65-character kind', `ctx.post('k'.repeat(65), {})`, /kind must be/],
+    ['a non-string kind', `ctx.post({ toString() { return 'bot' } }, {})`, /kind must be/],
+    ['a reserved kind', `ctx.post('fairness:reveal', {})`, /reserved for the server/],
+    ['a function as state', `ctx.setState(() => 1)`, /state contains a function/],
+    ['a state over 1 MiB', `ctx.setState({ big: 'x'.repeat(1100000) })`, /state larger than/],
+  ])("reports %s, let escape, as ERR_BOT_OUTPUT in the server's words", async (_name, body, message) => {
     const out = await runBotHook(input(bot(body)));
     expect(out.error?.code).toBe('ERR_BOT_OUTPUT');
+    expect(out.error?.message).toMatch(message);
+    expect(out.error?.botText).toBeUndefined();
     expect(out.posts).toEqual([]);
+  });
+
+  it('throws a refused ctx.post or ctx.setState at the call, so a bot that catches it carries on', async () => {
+    const out = await runBotHook(
+      input(
+        bot(`
+const seen = [];
+for (const attempt of [
+  () => ctx.post('bot', { f() {} }),
+  () => ctx.post('system', { text: 'forged' }),
+  () => ctx.post('bot', 'x'.repeat(17000)),
+  () => ctx.setState({ f() {} }),
+]) {
+  try { attempt(); seen.push('accepted'); } catch (e) { seen.push(e.name + ': ' + e.message); }
+}
+ctx.setState({ ok: true });
+ctx.post('bot', { seen });`),
+      ),
+    );
+    expect(out.error).toBeUndefined();
+    expect(out.state).toEqual({ ok: true });
+    expect(out.posts).toEqual([
+      {
+        kind: 'bot',
+        body: {
+          seen: [
+            'BotApiError: post body contains a function',
+            expect.stringMatching(/^BotApiError: post kind is reserved for the server/) as unknown,
+            'BotApiError: post body larger than 16384 bytes of JSON',
+            'BotApiError: state contains a function',
+          ],
+        },
+      },
+    ]);
   });
 
   it('reports bad randomInt arguments as a throw', async () => {
     const out = await runBotHook(input(bot(`ctx.randomInt(0)`)));
     expect(out.error?.code).toBe('ERR_BOT_THROWN');
-    expect(out.error?.message).toMatch(/randomInt/);
+    expect(out.error?.botText).toMatch(/randomInt/);
   });
 });
 

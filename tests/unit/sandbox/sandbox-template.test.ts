@@ -140,7 +140,7 @@ describe('wasm memory snapshots', () => {
     const layout = loaded.layout!;
     const runtime = loaded.module.newRuntime();
     const vm = runtime.newContext();
-    const runHook = installBridge(vm, {});
+    const bridge = installBridge(vm, {});
     const snapshot = takeMemorySnapshot(loaded.memoryBuffer(), layout);
     const memory = new Uint8Array(loaded.memoryBuffer());
     let last = memory.length - 1;
@@ -150,7 +150,7 @@ describe('wasm memory snapshots', () => {
     let stackInUse = layout.staticEnd;
     while (stackInUse < layout.stackTop && memory[stackInUse] === 0) stackInUse++;
     expect(layout.stackTop - stackInUse).toBeLessThan(256 * 1024); // below that, the stack was never touched
-    runHook.dispose();
+    bridge.release();
     vm.dispose();
     runtime.dispose();
   });
