@@ -9,6 +9,7 @@ import { loadSigner } from '../auth/keys.ts';
 import { compilePolicy, rateLimitFor, type CompiledPolicy } from '../auth/policy.ts';
 import { createTokenVerifier } from '../auth/verify.ts';
 import { loadConfig } from '../config/load.ts';
+import { readRuntimeEnv } from '../lib/env.ts';
 import type { McpcpConfig } from '../config/schema.ts';
 import { McpcpError } from '../lib/errors.ts';
 import { AUDIT_BUFFER_BYTES, createLogger, type Logger } from '../lib/log.ts';
@@ -40,6 +41,8 @@ export interface StartProxyOptions {
   requiredScopes?: readonly string[] | undefined;
   /** Log sink and log files of the stdio children the proxy supervises (`mcpcp up` prints them `[id] line`). */
   supervision?: GatewayOptions['supervision'];
+  /** The SDK-bypassing lanes (ARCHITECTURE.md decision 17); default MCPCP_DIRECT_LANES (on). */
+  directLanes?: boolean | undefined;
 }
 
 export interface RunningProxy {
@@ -84,6 +87,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   const log = logger.child({ component: 'proxy' });
   const host = options.host ?? config.proxy.listen.host;
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  const directLanes = options.directLanes ?? readRuntimeEnv().directLanes;
 
   // Bind first: with port 0 the public URL (and so the token audience) depends on the port we get.
   let handler: (request: Request) => Response | Promise<Response> = () =>
@@ -143,6 +147,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         metrics.recordCall(event);
       },
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
+      directLanes,
     });
     gateway = gw;
     const guard = createOriginGuard({
@@ -164,21 +169,23 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       requiredScopes: options.requiredScopes,
     });
     handler = (request) => app.fetch(request);
-    listener = createNodeLane(
-      {
-        hosts: guard.hosts,
-        maxBodyBytes: config.proxy.limits.maxBodyBytes,
-        verifier,
-        requiredScopes: options.requiredScopes ?? [],
-        rateLimiter,
-        charged,
-        gateway: gw,
-        metrics,
-        app: handler,
-        logger,
-      },
-      appListener,
-    );
+    listener = !directLanes
+      ? appListener
+      : createNodeLane(
+          {
+            hosts: guard.hosts,
+            maxBodyBytes: config.proxy.limits.maxBodyBytes,
+            verifier,
+            requiredScopes: options.requiredScopes ?? [],
+            rateLimiter,
+            charged,
+            gateway: gw,
+            metrics,
+            app: handler,
+            logger,
+          },
+          appListener,
+        );
     await gw.start();
 
     const configFile = options.configFile;
@@ -252,7 +259,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       log.info('proxy closed');
     }
 
-    log.info({ url, publicUrl: urls.publicUrl, servers: config.servers.length }, 'proxy listening');
+    log.info(
+      { url, publicUrl: urls.publicUrl, servers: config.servers.length, directLanes },
+      'proxy listening',
+    );
     return {
       url,
       mcpUrl: `${url}/mcp`,

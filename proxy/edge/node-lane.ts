@@ -11,6 +11,7 @@
 // as the Request it would have been, so every refusal and every error stays the app's.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType, validateHostHeader } from '@modelcontextprotocol/server';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { TokenVerifierLike } from '../app.ts';
@@ -210,6 +211,7 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
         ? gateway.directModernCall(principal, message, headerSource(req.headers), modernAnswer(res))
         : gateway.directCall(sid, principal, message, headerSource(req.headers), legacySink(res, sid));
     if (!taken) return toApp(req, res, body, rateLimiter !== undefined);
+    noteLaneTaken('edge-node');
   };
 
   return (req, res) => {

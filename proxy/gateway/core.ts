@@ -7,6 +7,7 @@ import type { McpcpConfig } from '../../config/schema.ts';
 import {
   createUpstream,
   isSessionExpired,
+  type CallerEra,
   type StdioSupervision,
   type Upstream,
   type UpstreamConnection,
@@ -19,12 +20,15 @@ import type { CompiledPolicy } from './policy.ts';
 import { createCallRegistry, type Relay } from './relay.ts';
 import { createSubscriptions } from './subscriptions.ts';
 import type { Principal } from './types.ts';
+import { visible } from './policy.ts';
 import { buildView, type AgentView } from './view.ts';
 import type { CallEvent } from './index.ts';
 
 /** Something that hears about one agent's changes: a legacy session or a modern per-agent handler. */
 export interface Endpoint {
   readonly agent: string;
+  /** The era the agent speaks here: it sees the catalogs of that era's faces of the children. */
+  readonly era: CallerEra;
   session: string;
   principal: Principal;
   logLevel?: LoggingLevel;
@@ -54,6 +58,8 @@ export interface CoreOptions {
   supervision?: StdioSupervision;
   /** An agent gone this long (no session, listen stream or call) is let go (default 10 min). */
   agentIdleMs?: number;
+  /** The upstream lanes (direct-request.ts, child-http-transport.ts's direct POST); default on. */
+  directLanes?: boolean;
 }
 
 export type { CallOptions } from './call-child.ts';
@@ -66,12 +72,18 @@ export function createCore(options: CoreOptions) {
   let policy = options.policy;
   let policyVersion = 0;
   let tables: NameTables = emptyTables();
+  /** The tables 2025-era agents see: `tables` itself unless some child has a 2025 face of its own. */
+  let legacyTables: NameTables = tables;
   let tablesVersion = 0;
   const reported = new Set<string>();
   const catalogs = new Map<string, ChildCatalog>();
+  /** What a child with both faces lists on its 2025 face (its 2026 face's is in `catalogs`). */
+  const legacyCatalogs = new Map<string, ChildCatalog>();
   const refreshing = new Map<string, Promise<void>>();
   const refreshAgain = new Set<string>();
   const views = new Map<string, { t: number; p: number; view: AgentView }>();
+  /** Children whose lists changed by their own word, announced to agents who see any of their items. */
+  const told = new Map<string, Set<'tools' | 'prompts' | 'resources'>>();
   const lastSignature = new Map<string, AgentView['signature']>();
   const endpoints = new Map<string, Set<Endpoint>>();
   const subscriptions = createSubscriptions({ timeoutMs: options.callTimeoutMs });
@@ -97,6 +109,7 @@ export function createCore(options: CoreOptions) {
         ...(options.childTokens === undefined ? {} : { childTokens: options.childTokens }),
         ...(options.healthIntervalMs === undefined ? {} : { healthIntervalMs: options.healthIntervalMs }),
         ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
+        directLanes: options.directLanes ?? true,
         hooks: {
           onChildRequest: (conn, request, signal, caller) =>
             relayChildRequest(conn, request, signal, caller as Relay | undefined),
@@ -113,7 +126,7 @@ export function createCore(options: CoreOptions) {
     subscriptions,
     endpoints,
     logger,
-    refresh: (id) => void refresh(id),
+    listChanged: (id, kind) => childListChanged(id, kind),
   });
   const { relayChildRequest, onChildNotification } = childMessages;
 
@@ -123,6 +136,7 @@ export function createCore(options: CoreOptions) {
     if (upstream?.status().phase === 'ready') {
       void refresh(id);
     } else if (catalogs.delete(id)) {
+      legacyCatalogs.delete(id);
       subscriptions.forgetUpstream(id);
       rebuild();
     }
@@ -140,22 +154,30 @@ export function createCore(options: CoreOptions) {
     return { generation: conn.generation, tools, prompts, resources, templates };
   }
 
+  async function fetchFace(upstream: Upstream, era: CallerEra): Promise<ChildCatalog | undefined> {
+    let conn = upstream.anyConnection(era);
+    if (!conn) return undefined;
+    try {
+      return await fetchCatalog(conn);
+    } catch (error) {
+      if (!isSessionExpired(error)) throw error;
+      upstream.discard(conn);
+      conn = await upstream.connection('mcpcp-proxy', era);
+      return await fetchCatalog(conn);
+    }
+  }
+
   async function refreshOnce(id: string): Promise<void> {
     const upstream = upstreams.get(id);
-    let conn = upstream?.anyConnection();
-    if (!upstream || !conn) return;
+    if (!upstream?.anyConnection()) return;
     try {
-      let catalog: ChildCatalog;
-      try {
-        catalog = await fetchCatalog(conn);
-      } catch (error) {
-        if (!isSessionExpired(error)) throw error;
-        upstream.discard(conn);
-        conn = await upstream.connection('mcpcp-proxy');
-        catalog = await fetchCatalog(conn);
-      }
-      if (closed || upstream.status().phase !== 'ready') return;
+      const catalog = await fetchFace(upstream, 'modern');
+      const legacyFace = upstream.anyConnection('legacy') !== upstream.anyConnection();
+      const legacy = legacyFace ? await fetchFace(upstream, 'legacy') : undefined;
+      if (closed || upstream.status().phase !== 'ready' || catalog === undefined) return;
       catalogs.set(id, catalog);
+      if (legacy !== undefined) legacyCatalogs.set(id, legacy);
+      else legacyCatalogs.delete(id);
       rebuild();
     } catch (error) {
       logger.warn(
@@ -184,33 +206,82 @@ export function createCore(options: CoreOptions) {
   function rebuild(): void {
     tablesVersion += 1;
     tables = buildTables(servers, catalogs, tablesVersion, logger, reported);
+    legacyTables =
+      legacyCatalogs.size === 0
+        ? tables
+        : buildTables(servers, new Map([...catalogs, ...legacyCatalogs]), tablesVersion, logger, reported);
     announce();
   }
 
-  function view(principal: Principal): AgentView {
+  const tablesOf = (era: CallerEra): NameTables => (era === 'legacy' ? legacyTables : tables);
+
+  function view(principal: Principal, era: CallerEra = 'modern'): AgentView {
     // The policy sees the agent and its groups (config or the token's `groups` claim): cache by both.
     const groups = principal.claims.groups;
-    const key = Array.isArray(groups) ? `${principal.agent}\0${groups.join('\0')}` : principal.agent;
+    const who = Array.isArray(groups) ? `${principal.agent}\0${groups.join('\0')}` : principal.agent;
+    const key = tablesOf(era) === tables ? who : `${who}\0legacy`;
     const held = views.get(key);
     if (held && held.t === tablesVersion && held.p === policyVersion) return held.view;
-    const fresh = buildView(tables, policy, principal);
+    const fresh = buildView(tablesOf(era), policy, principal);
     views.set(key, { t: tablesVersion, p: policyVersion, view: fresh });
     return fresh;
   }
 
-  /** Tells each agent whose visible lists changed, once per change. */
+  /** Whether `principal` sees anything of `kind` from child `id` (so its own list-change news is theirs). */
+  function seesAny(
+    principal: Principal,
+    era: CallerEra,
+    id: string,
+    kind: 'tools' | 'prompts' | 'resources',
+  ) {
+    const t = tablesOf(era);
+    if (kind === 'tools')
+      return t.tools.some((e) => e.server === id && visible(policy, principal, 'tool', id, e.key));
+    if (kind === 'prompts')
+      return t.prompts.some((e) => e.server === id && visible(policy, principal, 'prompt', id, e.key));
+    return [...t.resources, ...t.templates].some(
+      (e) => e.server === id && visible(policy, principal, 'resource', id, e.key),
+    );
+  }
+
+  /** A child said its `kind` list changed: re-read it, then tell whom it concerns (see announce). */
+  function childListChanged(id: string, kind: 'tools' | 'prompts' | 'resources'): void {
+    let kinds = told.get(id);
+    if (kinds === undefined) told.set(id, (kinds = new Set()));
+    kinds.add(kind);
+    void refresh(id);
+  }
+
+  /**
+   * Tells each agent whose visible lists changed, once per change; and, when a child said its own list
+   * changed (`told`), every agent who sees any of that child's items of that kind, even if what it sees
+   * looks the same (the items' behaviour may have changed): what the child says reaches whom it concerns.
+   */
   function announce(): void {
+    const news = [...told];
+    told.clear();
     for (const [agent, set] of endpoints) {
-      const first = set.values().next().value;
-      if (first === undefined) continue;
-      const next = view(first.principal).signature;
-      const prev = lastSignature.get(agent);
-      lastSignature.set(agent, next);
-      if (prev === undefined) continue;
-      for (const endpoint of set) {
-        if (prev.tools !== next.tools) endpoint.toolsChanged();
-        if (prev.prompts !== next.prompts) endpoint.promptsChanged();
-        if (prev.resources !== next.resources) endpoint.resourcesChanged();
+      for (const era of ['legacy', 'modern'] as const) {
+        const mine = [...set].filter((e) => e.era === era);
+        const first = mine[0];
+        if (first === undefined) continue;
+        const next = view(first.principal, era).signature;
+        const key = `${era}\0${agent}`;
+        const prev = lastSignature.get(key);
+        lastSignature.set(key, next);
+        if (prev === undefined) continue;
+        const changed = {
+          tools: prev.tools !== next.tools,
+          prompts: prev.prompts !== next.prompts,
+          resources: prev.resources !== next.resources,
+        };
+        for (const [id, kinds] of news)
+          for (const kind of kinds) if (seesAny(first.principal, era, id, kind)) changed[kind] = true;
+        for (const endpoint of mine) {
+          if (changed.tools) endpoint.toolsChanged();
+          if (changed.prompts) endpoint.promptsChanged();
+          if (changed.resources) endpoint.resourcesChanged();
+        }
       }
     }
   }
@@ -218,7 +289,7 @@ export function createCore(options: CoreOptions) {
   async function subscribe(endpoint: Endpoint, server: string, uri: string): Promise<void> {
     const upstream = upstreams.get(server);
     if (!upstream) return;
-    await subscriptions.add(await upstream.connection(endpoint.agent), uri, endpoint);
+    await subscriptions.add(await upstream.connection(endpoint.agent, endpoint.era), uri, endpoint);
   }
 
   function deliverCall(event: CallEvent): void {
@@ -236,6 +307,7 @@ export function createCore(options: CoreOptions) {
     logger,
     toolsOf: (server) => catalogs.get(server)?.tools,
     hold: idle.hold,
+    directLanes: options.directLanes ?? true,
   });
 
   return {
@@ -250,8 +322,22 @@ export function createCore(options: CoreOptions) {
     get policy() {
       return policy;
     },
-    tables: () => tables,
+    /**
+     * Whether child `id` (any child, when undefined) accepts resource subscriptions on its face of `era`:
+     * the proxy advertises and attempts only what its children can do.
+     */
+    canSubscribe(era: CallerEra, id?: string): boolean {
+      const ids = id === undefined ? [...upstreams.keys()] : [id];
+      return ids.some(
+        (server) =>
+          upstreams.get(server)?.anyConnection(era)?.client.getServerCapabilities()?.resources?.subscribe ===
+          true,
+      );
+    },
+    /** The name tables agents of `era` route through (default 2026-07-28). */
+    tables: (era: CallerEra = 'modern') => tablesOf(era),
     view,
+    childListChanged,
     callChild,
     subscribe,
     unsubscribe(endpoint: Endpoint, uri: string): void {
@@ -268,14 +354,12 @@ export function createCore(options: CoreOptions) {
       let set = endpoints.get(endpoint.agent);
       if (!set) endpoints.set(endpoint.agent, (set = new Set()));
       set.add(endpoint);
-      if (!lastSignature.has(endpoint.agent))
-        lastSignature.set(endpoint.agent, view(endpoint.principal).signature);
+      const key = `${endpoint.era}\0${endpoint.agent}`;
+      if (!lastSignature.has(key)) lastSignature.set(key, view(endpoint.principal, endpoint.era).signature);
       return () => {
         set.delete(endpoint);
-        if (set.size === 0) {
-          endpoints.delete(endpoint.agent);
-          lastSignature.delete(endpoint.agent);
-        }
+        if (![...set].some((e) => e.era === endpoint.era)) lastSignature.delete(key);
+        if (set.size === 0) endpoints.delete(endpoint.agent);
         subscriptions.remove(endpoint);
       };
     },
@@ -285,11 +369,11 @@ export function createCore(options: CoreOptions) {
       announce();
     },
     /** The agent's roots changed: tell every ready child its calls can reach. */
-    rootsChanged(agent: string): void {
+    rootsChanged(agent: string, era: CallerEra): void {
       for (const upstream of upstreams.values()) {
         if (upstream.status().phase !== 'ready') continue;
         void upstream
-          .connection(agent)
+          .connection(agent, era)
           .then((conn) => conn.client.sendRootsListChanged())
           .catch(() => undefined);
       }
@@ -303,7 +387,7 @@ export function createCore(options: CoreOptions) {
       for (const upstream of upstreams.values()) {
         if (upstream.status().phase !== 'ready') continue;
         void upstream
-          .connection(agent)
+          .connection(agent, 'legacy')
           .then((conn) =>
             conn.agent === agent &&
             conn.client.getProtocolEra() === 'legacy' &&

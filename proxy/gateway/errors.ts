@@ -62,5 +62,27 @@ export function mapUpstreamError(error: unknown, server: string, timeoutMs: numb
       outcome: 'unavailable',
     };
   }
-  return { error: new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error'), outcome: 'error' };
+  // A child's answer the proxy could not read (a result its own revision forbids, an undecodable body):
+  // say which child and why, so the agent (and its operator) need not dig in the proxy's log.
+  if (code === 'INVALID_RESULT' || code === 'UNSUPPORTED_RESULT_TYPE' || error instanceof SyntaxError) {
+    const cause = error instanceof Error ? error.message : String(error);
+    return {
+      error: new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        `Server ${server} answered with a result the proxy cannot pass on: ${cause}`,
+        { server, cause },
+      ),
+      outcome: 'error',
+    };
+  }
+  return {
+    error: new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      `Internal error while calling server ${server}`,
+      {
+        server,
+      },
+    ),
+    outcome: 'error',
+  };
 }

@@ -40,6 +40,7 @@ export async function callViaFlow(
     flow = fc.flows.start(principal.agent, (f) =>
       core.callChild({
         principal,
+        era: 'modern',
         server: serverId,
         method,
         params,

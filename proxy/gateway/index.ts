@@ -102,6 +102,8 @@ export interface GatewayTuning {
   healthIntervalMs?: number;
   /** Body cap for requests the gateway reads itself (default 4 MiB; the edge applies the real limit first). */
   maxRequestBodySize?: number;
+  /** The SDK-bypassing lanes (direct-call.ts, modern-direct.ts, the upstream lanes); default on. */
+  directLanes?: boolean;
 }
 
 export function createGateway(options: GatewayOptions & GatewayTuning): Gateway {
@@ -109,13 +111,15 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
   const logger = options.logger;
   const pageSize = options.pageSize ?? 500;
   const maxRequestBodySize = options.maxRequestBodySize ?? 4 * 1024 * 1024;
-  const core = createCore(options);
+  const directLanes = options.directLanes ?? true;
+  const core = createCore({ ...options, directLanes });
   const flows = createFlowStore({ ttlMs: options.flowTtlMs ?? options.callTimeoutMs });
   const legacy = createLegacySessions({
     core,
     flows,
     pageSize,
     idleMs: options.sessionIdleMs ?? 30 * 60_000,
+    directLanes,
   });
   const modern = createModernServing({ core, flows, pageSize, maxRequestBodySize, logger });
 
@@ -152,9 +156,9 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
       return modern.handle(request, principal, parsedBody, authInfo);
     },
     directCall: (sid, principal, message, headers, sink) =>
-      legacy.directCall(sid, principal, message, headers, sink),
+      directLanes && legacy.directCall(sid, principal, message, headers, sink),
     directModernCall: (principal, message, headers, answer) =>
-      modern.directCall(principal, message, headers, answer),
+      directLanes && modern.directCall(principal, message, headers, answer),
     setPolicy: (policy) => core.setPolicy(policy),
     reconnect: (serverId) => core.upstreams.get(serverId)?.retryNow(),
     upstreamStates: () =>

@@ -31,6 +31,8 @@ export function createLegacySessions(options: {
   flows: FlowStore;
   pageSize: number;
   idleMs: number;
+  /** Off: every request takes the SDK's path (MCPCP_DIRECT_LANES=off). */
+  directLanes: boolean;
 }) {
   const { core } = options;
   const sessions = new Map<string, Session>();
@@ -55,6 +57,7 @@ export function createLegacySessions(options: {
   const open: EraServing['handle'] = async (request, principal, parsedBody, authInfo) => {
     const endpoint: Endpoint = {
       agent: principal.agent,
+      era: 'legacy',
       session: '',
       principal,
       toolsChanged: () => void server.sendToolListChanged().catch(() => undefined),
@@ -111,7 +114,7 @@ export function createLegacySessions(options: {
       if (!session || session.agent !== principal.agent) return wireError(404, -32001, 'Session not found');
       session.lastSeen = Date.now();
       session.endpoint.principal = principal;
-      if (request.method === 'POST') {
+      if (request.method === 'POST' && options.directLanes) {
         const direct = directToolsCall(session.front, session.transport, parsedBody, (id, dispatch) =>
           session.transport.directPost(request, id, dispatch),
         );

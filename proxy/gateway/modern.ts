@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 import type { Logger } from '../../lib/log.ts';
 import { jsonRpcErrorResponse } from '../edge/jsonrpc.ts';
 import { routeResource } from './catalog.ts';
@@ -81,6 +82,7 @@ export function createModernServing(options: {
     );
     const endpoint: Endpoint = {
       agent: principal.agent,
+      era: 'modern',
       session: `modern:${principal.agent}`,
       principal,
       toolsChanged: () => handler.notify.toolsChanged(),
@@ -121,7 +123,28 @@ export function createModernServing(options: {
       const count = agent.listens.get(uri) ?? 0;
       agent.listens.set(uri, count + 1);
       held.push(uri);
-      if (count === 0) await core.subscribe(agent.endpoint, route.server, uri).catch(() => undefined);
+      if (count > 0) continue;
+      // Only where the child takes subscriptions; a child that refuses one is reported, never hidden.
+      if (!core.canSubscribe('modern', route.server)) {
+        options.logger.warn(
+          { agent: principal.agent, server: route.server, uri },
+          'resource subscription asked of a server that does not support subscriptions',
+        );
+        continue;
+      }
+      await core
+        .subscribe(agent.endpoint, route.server, uri)
+        .catch((error: unknown) =>
+          options.logger.warn(
+            {
+              agent: principal.agent,
+              server: route.server,
+              uri,
+              err: error instanceof Error ? error.message : String(error),
+            },
+            'upstream resource subscription failed',
+          ),
+        );
     }
     return () => {
       for (const uri of held) {
@@ -244,6 +267,7 @@ export function createModernServing(options: {
       agent.lane = { principal, front };
     }
     const busy = core.hold(principal.agent);
+    noteLaneTaken('modern-call');
     runModernCall(agent.lane.front.server, call, answer)
       .catch((error: unknown) =>
         options.logger.error({ agent: principal.agent, err: error }, 'modern direct call failed'),

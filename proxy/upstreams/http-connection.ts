@@ -18,6 +18,10 @@ export interface HttpConnectionOptions {
   /** The internal child JWT for `agent`, sent as `Authorization: Bearer` (first-party only). */
   token?: () => Promise<string>;
   generation: number;
+  /** Off: every message goes through the SDK transport's own send logic over global fetch. */
+  directLanes: boolean;
+  /** 'legacy': a 2025 session whatever `config.protocol` says (a dual-era child's 2025 face). */
+  era?: 'legacy';
 }
 
 export async function openHttpConnection(o: HttpConnectionOptions): Promise<UpstreamConnection> {
@@ -29,6 +33,7 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
       return caller === undefined ? undefined : (message) => attribution.note(message, caller);
     },
     ...(o.token === undefined ? {} : { authProvider: { token: o.token } }),
+    direct: o.directLanes,
     // A child may close a call's stream mid-call and expect the client to resume it (Last-Event-ID);
     // a few quick retries cover that without hammering a child that is gone (the ping loop sees it).
     reconnectionOptions: {
@@ -43,7 +48,12 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
     o.hooks,
     () => ref.conn!,
     attribution,
-    o.config.protocol === '2025-11-25' ? 'legacy' : 'auto',
+    o.config.protocol === '2025-11-25' || o.era === 'legacy' ? 'legacy' : 'auto',
+    () =>
+      o.logger.warn(
+        { server: o.config.id },
+        'child answered without resultType, which 2026-07-28 requires: read as complete, as the official client does',
+      ),
   );
   const conn: UpstreamConnection = {
     upstreamId: o.config.id,

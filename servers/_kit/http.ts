@@ -19,6 +19,7 @@ import {
 import { localhostHostValidation, localhostOriginValidation } from '@modelcontextprotocol/hono';
 import { Hono } from 'hono';
 import { isMcpcpError } from '../../lib/errors.ts';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 import { directPost, plainRequest } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Authenticate, Caller } from './caller.ts';
@@ -45,6 +46,8 @@ export interface KitHttpOptions {
   maxRequestBodySize?: number;
   /** A 2025-era session idle this long is closed (default 30 minutes). */
   sessionIdleMs?: number;
+  /** The direct POST past the SDK's dispatch (lib/mcp-direct-post.ts); default on (MCPCP_DIRECT_LANES). */
+  directLanes?: boolean;
 }
 
 export interface KitHttpServer {
@@ -136,9 +139,12 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       _onrequest(message: unknown, extra: { request: Request }): void;
     };
     const direct =
-      plain === undefined
+      plain === undefined || options.directLanes === false
         ? undefined
-        : directPost(session.transport, request, plain.id, () => protocol._onrequest(plain, { request }));
+        : directPost(session.transport, request, plain.id, () => {
+            noteLaneTaken('kit-post');
+            protocol._onrequest(plain, { request });
+          });
     return direct ?? session.transport.handleRequest(request, { parsedBody: parsed });
   }
 

@@ -90,6 +90,7 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
       port: options.port ?? 0,
       logger,
       ...(app.resourceUpdates ? { resourceUpdates: app.resourceUpdates } : {}),
+      directLanes: readRuntimeEnv().directLanes,
     });
     return {
       url: http.url,
