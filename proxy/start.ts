@@ -22,6 +22,7 @@ import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
 import { jsonRpcErrorResponse } from './edge/jsonrpc.ts';
 import { rpcCodes } from './errors-to-wire.ts';
 import { createGateway, type Gateway, type GatewayOptions, type Principal } from './gateway/index.ts';
+import { deriveRequestStateKey } from './gateway/request-state.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
@@ -119,6 +120,15 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     const verifier = createTokenVerifier({ issuer: urls.issuer, audience: urls.resource, jwks });
     const needsSigner = config.servers.some((s) => s.firstParty);
     const signer = needsSigner ? await loadSigner(config.proxy.keysDir) : undefined;
+    // input_required rounds are sealed with a key derived from the proxy's own signing key, so replicas
+    // sharing the key folder resume each other's rounds. Without one (a remote JWKS), a key of this process.
+    const sealingKey =
+      signer ??
+      (config.proxy.jwksUrl === undefined
+        ? await loadSigner(config.proxy.keysDir).catch(() => undefined)
+        : undefined);
+    if (sealingKey === undefined)
+      log.warn('no signing key: input_required rounds can only be resumed by this proxy process');
     const childTokens =
       signer === undefined
         ? undefined
@@ -148,6 +158,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       },
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
       directLanes,
+      ...(sealingKey === undefined ? {} : { requestStateKey: deriveRequestStateKey(sealingKey.privateKey) }),
     });
     gateway = gw;
     const guard = createOriginGuard({

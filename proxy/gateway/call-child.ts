@@ -40,6 +40,11 @@ export interface CallOptions {
   logLevel?: LoggingLevel;
   /** What the calling agent declared it can answer (a 2026-era child hears its relayable part). */
   clientCapabilities?: Params | undefined;
+  /**
+   * A 2026-era child's own `input_required` result comes back as it is (for a 2026-era caller, who answers
+   * it itself) instead of being fulfilled through `relay` by the SDK Client.
+   */
+  passInputRequired?: boolean;
 }
 
 type Params = Record<string, unknown>;
@@ -125,6 +130,7 @@ export function createCallChild(options: {
       signal: o.signal,
       timeout: callTimeoutMs,
       maxTotalTimeout: callTimeoutMs,
+      ...(modern && o.passInputRequired === true ? { allowInputRequired: true } : {}),
       ...(progressToken === undefined
         ? {}
         : {

@@ -101,6 +101,7 @@ export function createCore(options: CoreOptions) {
   });
 
   const upstreams = new Map<string, Upstream>();
+  const unprefixed = options.servers.find((s) => s.namespace === '')?.id;
   for (const config of options.servers) {
     upstreams.set(
       config.id,
@@ -321,6 +322,15 @@ export function createCore(options: CoreOptions) {
     },
     get policy() {
       return policy;
+    },
+    /**
+     * The child with no namespace (`namespace: ''`, at most one), which also answers tool and prompt names
+     * no child lists (some servers keep tools they do not list): it answers them as it would directly.
+     */
+    unprefixed(): string | undefined {
+      return unprefixed !== undefined && upstreams.get(unprefixed)?.status().phase === 'ready'
+        ? unprefixed
+        : undefined;
     },
     /**
      * Whether child `id` (any child, when undefined) accepts resource subscriptions on its face of `era`:

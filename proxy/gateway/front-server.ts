@@ -7,6 +7,7 @@ import type { Core, Endpoint } from './core.ts';
 import { levelAllows } from './core.ts';
 import { notFound } from './errors.ts';
 import type { FlowStore } from './flows.ts';
+import type { RequestStateSealer } from './request-state.ts';
 import { callViaFlow } from './front-flow.ts';
 import { decideCall, visible, type Kind } from './policy.ts';
 import type { Relay } from './relay.ts';
@@ -24,6 +25,8 @@ export interface FrontContext {
   /** Legacy sessions: the endpoint that carries log level and subscriptions. */
   endpoint?: Endpoint;
   flows: FlowStore;
+  /** Seals the requestState of this proxy's `input_required` rounds (request-state.ts). */
+  states: RequestStateSealer;
   pageSize: number;
   /** Modern requests: told each `_meta` envelope the SDK accepted for a tools/call (modern-direct.ts). */
   onEnvelope?: (envelope: Record<string, unknown>) => void;
@@ -116,11 +119,11 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
     let original = name;
     if (kind === 'tool') {
       const e = tables.tool.get(name);
-      server = e?.server;
+      server = e?.server ?? core.unprefixed();
       original = e?.original ?? name;
     } else if (kind === 'prompt') {
       const e = tables.prompt.get(name);
-      server = e?.server;
+      server = e?.server ?? core.unprefixed();
       original = e?.original ?? name;
     } else {
       server = routeResource(tables, name)?.server;
@@ -220,7 +223,7 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
     try {
       const result =
         'modern' in tie && method !== 'completion/complete'
-          ? await callViaFlow(fc, route.server, method, upstreamParams, tie.modern, progressToken)
+          ? await callViaFlow(fc, route.server, method, name, upstreamParams, tie.modern, progressToken)
           : await core.callChild({
               principal,
               era: fc.era,

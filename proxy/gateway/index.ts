@@ -8,6 +8,7 @@ import { isLegacyRequest, readRequestBody, type AuthInfo } from '@modelcontextpr
 import { createCore } from './core.ts';
 import { wireError } from './errors.ts';
 import { createFlowStore } from './flows.ts';
+import { createRequestStateSealer, ephemeralRequestStateKey } from './request-state.ts';
 import { createLegacySessions } from './legacy.ts';
 import { createModernServing } from './modern.ts';
 import type { ModernAnswer } from './modern-direct.ts';
@@ -98,6 +99,11 @@ export interface GatewayTuning {
   agentIdleMs?: number;
   /** Modern input_required flows not resumed within this are aborted (default: callTimeoutMs). */
   flowTtlMs?: number;
+  /**
+   * The key sealing the requestState of `input_required` rounds (32 bytes; request-state.ts). Replicas that
+   * share it resume each other's rounds; default: a random key of this process.
+   */
+  requestStateKey?: Uint8Array;
   /** Liveness ping interval for HTTP children (default 5000 ms). */
   healthIntervalMs?: number;
   /** Body cap for requests the gateway reads itself (default 4 MiB; the edge applies the real limit first). */
@@ -114,14 +120,19 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
   const directLanes = options.directLanes ?? true;
   const core = createCore({ ...options, directLanes });
   const flows = createFlowStore({ ttlMs: options.flowTtlMs ?? options.callTimeoutMs });
+  const states = createRequestStateSealer({
+    key: options.requestStateKey ?? ephemeralRequestStateKey(),
+    ttlMs: options.flowTtlMs ?? options.callTimeoutMs,
+  });
   const legacy = createLegacySessions({
     core,
     flows,
+    states,
     pageSize,
     idleMs: options.sessionIdleMs ?? 30 * 60_000,
     directLanes,
   });
-  const modern = createModernServing({ core, flows, pageSize, maxRequestBodySize, logger });
+  const modern = createModernServing({ core, flows, states, pageSize, maxRequestBodySize, logger });
 
   return {
     start: () => core.start(),

@@ -7,6 +7,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { Core, Endpoint } from './core.ts';
 import { wireError } from './errors.ts';
 import type { FlowStore } from './flows.ts';
+import type { RequestStateSealer } from './request-state.ts';
 import { directToolsCall } from './direct-call.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
 import type { EraServing } from './serving.ts';
@@ -29,6 +30,7 @@ interface Session {
 export function createLegacySessions(options: {
   core: Core;
   flows: FlowStore;
+  states: RequestStateSealer;
   pageSize: number;
   idleMs: number;
   /** Off: every request takes the SDK's path (MCPCP_DIRECT_LANES=off). */
@@ -94,6 +96,7 @@ export function createLegacySessions(options: {
       session: randomUUID(),
       endpoint,
       flows: options.flows,
+      states: options.states,
       pageSize: options.pageSize,
     });
     const server = front.server;

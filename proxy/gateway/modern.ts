@@ -11,6 +11,7 @@ import { jsonRpcErrorResponse } from '../edge/jsonrpc.ts';
 import { routeResource } from './catalog.ts';
 import type { Core, Endpoint } from './core.ts';
 import type { FlowStore } from './flows.ts';
+import type { RequestStateSealer } from './request-state.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
 import type { HeaderSource } from '../../lib/mcp-direct-post.ts';
 import { plainModernCall, runModernCall, serveModern, type ModernAnswer } from './modern-direct.ts';
@@ -43,6 +44,7 @@ export function principalOf(authInfo: AuthInfo | undefined): Principal {
 export function createModernServing(options: {
   core: Core;
   flows: FlowStore;
+  states: RequestStateSealer;
   pageSize: number;
   maxRequestBodySize: number;
   logger: Logger;
@@ -70,6 +72,7 @@ export function createModernServing(options: {
           era: 'modern',
           session: randomUUID(),
           flows: options.flows,
+          states: options.states,
           pageSize: options.pageSize,
           onEnvelope: remember,
         }).server,
@@ -132,19 +135,17 @@ export function createModernServing(options: {
         );
         continue;
       }
-      await core
-        .subscribe(agent.endpoint, route.server, uri)
-        .catch((error: unknown) =>
-          options.logger.warn(
-            {
-              agent: principal.agent,
-              server: route.server,
-              uri,
-              err: error instanceof Error ? error.message : String(error),
-            },
-            'upstream resource subscription failed',
-          ),
-        );
+      await core.subscribe(agent.endpoint, route.server, uri).catch((error: unknown) =>
+        options.logger.warn(
+          {
+            agent: principal.agent,
+            server: route.server,
+            uri,
+            err: error instanceof Error ? error.message : String(error),
+          },
+          'upstream resource subscription failed',
+        ),
+      );
     }
     return () => {
       for (const uri of held) {
@@ -261,6 +262,7 @@ export function createModernServing(options: {
         era: 'modern',
         session: randomUUID(),
         flows: options.flows,
+        states: options.states,
         pageSize: options.pageSize,
       });
       serveModern(front.server);

@@ -152,6 +152,11 @@ export function directRequest(
       if (decoded.kind === 'invalid') return reject(decoded.error);
       if (decoded.kind === 'complete') return resolve(decoded.result);
       const { resultSchema, requestOptions } = options;
+      // The caller answers the child's round itself, as the Client's manual mode hands it over.
+      if ((requestOptions as { allowInputRequired?: unknown }).allowInputRequired === true) {
+        const { kind: _kind, ...round } = decoded;
+        return resolve({ resultType: 'input_required', ...round });
+      }
       resolve(
         inner._resolveNonCompleteResult(decoded, {
           codec,
