@@ -16,6 +16,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import type { FrontContext } from './front-server.ts';
+import { refuseUndeclared } from './client-capabilities.ts';
 import type { RoundState } from './request-state.ts';
 
 type Params = Record<string, unknown>;
@@ -62,6 +63,8 @@ export async function callViaFlow(
     const upstreamParams: Params = { ...params };
     if (answers !== undefined) upstreamParams.inputResponses = answers;
     if (round?.child !== undefined) upstreamParams.requestState = round.child;
+    const declared = (ctx.mcpReq.envelope as Params | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as
+      Params | undefined;
     flow = fc.flows.start(principal.agent, (f) =>
       core.callChild({
         principal,
@@ -72,14 +75,16 @@ export async function callViaFlow(
         passInputRequired: true,
         signal: f.abort.signal,
         ...(envelopeLogLevel(ctx) === undefined ? {} : { logLevel: envelopeLogLevel(ctx) }),
-        clientCapabilities: (ctx.mcpReq.envelope as Params | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as
-          Params | undefined,
+        clientCapabilities: declared,
         ...(progressToken === undefined ? {} : { progressToken }),
         relay: {
           agent: principal.agent,
           session: f.session,
           notify: (n) => f.notifier?.(n) ?? Promise.resolve(),
-          request: (r, signal) => f.ask(r, signal),
+          request: (r, signal) => {
+            const refused = refuseUndeclared(r, declared, serverId);
+            return refused === undefined ? f.ask(r, signal) : Promise.reject(refused);
+          },
         },
       }),
     );

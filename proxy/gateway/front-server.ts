@@ -9,6 +9,7 @@ import { notFound } from './errors.ts';
 import type { FlowStore } from './flows.ts';
 import type { RequestStateSealer } from './request-state.ts';
 import { callViaFlow } from './front-flow.ts';
+import { refuseUndeclared } from './client-capabilities.ts';
 import { decideCall, visible, type Kind } from './policy.ts';
 import type { Relay } from './relay.ts';
 import type { ChildRequest } from '../upstreams/index.ts';
@@ -172,7 +173,10 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
         return;
       await talk.notify(n);
     },
-    request: (r, signal) => talk.send(r, signal),
+    request: (r, signal) => {
+      const refused = refuseUndeclared(r, server.getClientCapabilities(), undefined);
+      return refused === undefined ? talk.send(r, signal) : Promise.reject(refused);
+    },
   });
   const relayOf = (ctx: ServerContext): Relay =>
     legacyRelay({

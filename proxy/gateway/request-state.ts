@@ -40,9 +40,15 @@ export function ephemeralRequestStateKey(): Uint8Array {
   return new Uint8Array(randomBytes(32));
 }
 
-export function createRequestStateSealer(options: { key: Uint8Array; ttlMs: number }): RequestStateSealer {
+export function createRequestStateSealer(options: {
+  key: Uint8Array;
+  ttlMs: number;
+  /** The clock (ms); default Date.now. */
+  now?: () => number;
+}): RequestStateSealer {
   if (options.key.byteLength !== 32) throw new RangeError('requestState key must be 32 bytes');
   const { key } = options;
+  const now = options.now ?? Date.now;
   const ttlSeconds = Math.max(1, Math.ceil(options.ttlMs / 1000));
   return {
     async seal(agent, state) {
@@ -50,8 +56,8 @@ export function createRequestStateSealer(options: { key: Uint8Array; ttlMs: numb
         .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: 'mcpcp-rs' })
         .setSubject(agent)
         .setJti(randomBytes(9).toString('base64url'))
-        .setIssuedAt()
-        .setExpirationTime(`${ttlSeconds}s`)
+        .setIssuedAt(Math.floor(now() / 1000))
+        .setExpirationTime(Math.floor(now() / 1000) + ttlSeconds)
         .encrypt(key);
     },
     async open(agent, token) {
@@ -59,6 +65,7 @@ export function createRequestStateSealer(options: { key: Uint8Array; ttlMs: numb
         const { payload } = await jwtDecrypt(token, key, {
           subject: agent,
           typ: 'mcpcp-rs',
+          currentDate: new Date(now()),
           keyManagementAlgorithms: ['dir'],
           contentEncryptionAlgorithms: ['A256GCM'],
         });

@@ -35,6 +35,9 @@ export interface HttpUpstreamOptions {
 /** The identity the proxy uses for its own probe/catalog connection to a first-party child. */
 export const probeAgent = 'mcpcp-proxy';
 const tokenReuseMs = 30_000;
+/** Backoff of the list-change stream's retries: doubling from this, up to the max. */
+const listenBackoffMs = 500;
+const listenMaxBackoffMs = 30_000;
 
 export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   const { config, hooks } = options;
@@ -134,29 +137,49 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   };
 
   /**
-   * 2026-era children announce list changes only on a subscriptions/listen stream. It is held open
-   * on the probe connection and reopened if the child ends it while the probe is still current.
+   * 2026-era children announce list changes only on a subscriptions/listen stream. It is held open on the
+   * probe connection for the kinds the child says change. A stream that cannot open, or that the child
+   * ends, is opened again with backoff (a warning says so, once per outage), and once it is open again the
+   * catalog is re-read, so a change made while it was down still reaches the agents.
    */
-  const watchLists = (conn: UpstreamConnection): void => {
+  const watchLists = (conn: UpstreamConnection, attempt = 0): void => {
+    const caps = conn.client.getServerCapabilities();
+    const filter = {
+      ...(caps?.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(caps?.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(caps?.resources?.listChanged ? { resourcesListChanged: true } : {}),
+    };
+    if (Object.keys(filter).length === 0) return;
+    const again = (next: number): void => {
+      const timer = setTimeout(
+        () => {
+          if (!closed && probe === conn) watchLists(conn, next);
+        },
+        Math.min(listenMaxBackoffMs, listenBackoffMs * 2 ** Math.max(0, next - 1)),
+      );
+      timer.unref();
+    };
     conn.client
-      .listen(
-        { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true },
-        { timeout: config.readyTimeoutMs },
-      )
+      .listen(filter, { timeout: config.readyTimeoutMs })
       .then(async (subscription) => {
+        if (attempt > 0) {
+          logger.info('list-change stream open again; re-reading the catalog');
+          hooks.onStateChange(config.id);
+        }
         const reason = await subscription.closed;
         if (reason === 'local' || closed || probe !== conn) return;
-        const timer = setTimeout(() => {
-          if (!closed && probe === conn) watchLists(conn);
-        }, 500);
-        timer.unref();
+        again(1);
       })
-      .catch((error: unknown) =>
-        logger.debug(
-          { err: error instanceof Error ? error.message : String(error) },
-          'no list-change stream',
-        ),
-      );
+      .catch((error: unknown) => {
+        if (closed || probe !== conn) return;
+        if (attempt === 0) {
+          logger.warn(
+            { err: error instanceof Error ? error.message : String(error) },
+            "the child's list-change stream did not open: retrying with backoff (its list changes wait until it opens)",
+          );
+        }
+        again(attempt + 1);
+      });
   };
 
   const connectProbe = async (): Promise<void> => {
