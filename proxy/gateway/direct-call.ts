@@ -122,8 +122,16 @@ export function directToolsCall<T>(
 
   return post(id, () => {
     noteLaneTaken('legacy-call');
-    run().catch((error: unknown) =>
-      transport.onerror?.(error instanceof Error ? error : new Error(String(error))),
-    );
+    run().catch((error: unknown) => {
+      transport.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      // A request the lane took is always answered: whatever failed, the caller hears an internal error.
+      transport
+        .answer({
+          jsonrpc: '2.0',
+          id,
+          error: { code: ProtocolErrorCode.InternalError, message: 'Internal error' },
+        })
+        .catch(() => undefined);
+    });
   });
 }

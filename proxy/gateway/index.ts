@@ -2,6 +2,7 @@
 // routes calls through a name table and relays notifications and child requests both ways.
 // It must not verify tokens, parse HTTP auth or apply rate limits: the edge does that before calling in.
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
+import { readRuntimeEnv } from '../../lib/env.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { isLegacyRequest, readRequestBody, type AuthInfo } from '@modelcontextprotocol/server';
@@ -108,7 +109,7 @@ export interface GatewayTuning {
   healthIntervalMs?: number;
   /** Body cap for requests the gateway reads itself (default 4 MiB; the edge applies the real limit first). */
   maxRequestBodySize?: number;
-  /** The SDK-bypassing lanes (direct-call.ts, modern-direct.ts, the upstream lanes); default on. */
+  /** The SDK-bypassing lanes (direct-call.ts, modern-direct.ts, the upstream lanes); default MCPCP_DIRECT_LANES. */
   directLanes?: boolean;
 }
 
@@ -117,7 +118,7 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
   const logger = options.logger;
   const pageSize = options.pageSize ?? 500;
   const maxRequestBodySize = options.maxRequestBodySize ?? 4 * 1024 * 1024;
-  const directLanes = options.directLanes ?? true;
+  const directLanes = options.directLanes ?? readRuntimeEnv().directLanes;
   const core = createCore({ ...options, directLanes });
   const flows = createFlowStore({ ttlMs: options.flowTtlMs ?? options.callTimeoutMs });
   const states = createRequestStateSealer({
