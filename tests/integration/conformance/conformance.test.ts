@@ -33,7 +33,7 @@ describe('conformance scenarios (official suite; SDK v2 mirror for 2026-07-28) a
       headers: { Authorization: 'Bearer not-checked-by-the-fixture' },
       timeoutMs: 60_000,
     });
-  }, 150_000);
+  }, 300_000);
 
   afterAll(async () => {
     await fixture?.stop();
