@@ -3,9 +3,9 @@
 // sends on the session's stream belong to that agent only. First-party children get one connection per
 // agent in either era, each carrying a short-lived internal JWT for that agent (never the agent's own
 // token), so the child knows who calls. A 2026-era third-party child (no sessions) is shared.
-// A child that speaks both eras (`protocol: auto` found 2026-07-28, and it also answers a 2025 initialize)
-// serves each agent over the face of the agent's own era: 2025-era agents get a 2025 session of their own,
-// so what they see and do is what they would see and do directly (ARCHITECTURE.md decision 3).
+// A child that speaks both eras (`protocol: auto` found 2026-07-28, and it also keeps 2025 sessions) serves
+// each agent over the face of the agent's own era: 2025-era agents get a 2025 session of their own, so what
+// they see and do is what they would see and do directly (ARCHITECTURE.md decision 3).
 // Liveness: a ping loop on the probe connection; a dead child is retried with backoff.
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -227,11 +227,17 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   const openLegacyFace = async (modern: UpstreamConnection): Promise<UpstreamConnection | undefined> => {
     try {
       const conn = await open(modern.agent, 'legacy');
-      if (conn.client.getProtocolEra() !== 'legacy') {
-        await conn.client.close().catch(() => undefined);
+      const session = (conn.client.transport as { sessionId?: string } | undefined)?.sessionId;
+      if (conn.client.getProtocolEra() !== 'legacy' || session === undefined) {
+        // A 2025 face without sessions is an adapter over the 2026 one (the SDK's stateless fallback runs
+        // the same handlers): the 2026 face serves 2025-era agents at least as well, and carries more per
+        // request (the agent's own capabilities; cancellation by closing the request).
+        await endConnection(conn);
+        if (session === undefined)
+          logger.info('child answers 2025-11-25 without sessions: its 2026-07-28 face serves every agent');
         return undefined;
       }
-      logger.info('child speaks 2025-11-25 too: 2025-era agents are served over that face');
+      logger.info('child speaks 2025-11-25 with sessions too: 2025-era agents are served over that face');
       return conn;
     } catch (error) {
       logger.info(
