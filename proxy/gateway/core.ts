@@ -13,6 +13,7 @@ import {
   type UpstreamConnection,
 } from '../upstreams/index.ts';
 import { createAgentIdle } from './agent-idle.ts';
+import { createAnnouncer, type ListKind } from './announce.ts';
 import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './catalog.ts';
 import { createCallChild } from './call-child.ts';
 import { createChildMessageRouter } from './child-messages.ts';
@@ -20,7 +21,6 @@ import type { CompiledPolicy } from './policy.ts';
 import { createCallRegistry, type Relay } from './relay.ts';
 import { createSubscriptions } from './subscriptions.ts';
 import type { Principal } from './types.ts';
-import { visible } from './policy.ts';
 import { buildView, type AgentView } from './view.ts';
 import type { CallEvent } from './index.ts';
 
@@ -82,9 +82,6 @@ export function createCore(options: CoreOptions) {
   const refreshing = new Map<string, Promise<void>>();
   const refreshAgain = new Set<string>();
   const views = new Map<string, { t: number; p: number; view: AgentView }>();
-  /** Children whose lists changed by their own word, announced to agents who see any of their items. */
-  const told = new Map<string, Set<'tools' | 'prompts' | 'resources'>>();
-  const lastSignature = new Map<string, AgentView['signature']>();
   const endpoints = new Map<string, Set<Endpoint>>();
   const subscriptions = createSubscriptions({ timeoutMs: options.callTimeoutMs });
   const calls = createCallRegistry();
@@ -228,63 +225,13 @@ export function createCore(options: CoreOptions) {
     return fresh;
   }
 
-  /** Whether `principal` sees anything of `kind` from child `id` (so its own list-change news is theirs). */
-  function seesAny(
-    principal: Principal,
-    era: CallerEra,
-    id: string,
-    kind: 'tools' | 'prompts' | 'resources',
-  ) {
-    const t = tablesOf(era);
-    if (kind === 'tools')
-      return t.tools.some((e) => e.server === id && visible(policy, principal, 'tool', id, e.key));
-    if (kind === 'prompts')
-      return t.prompts.some((e) => e.server === id && visible(policy, principal, 'prompt', id, e.key));
-    return [...t.resources, ...t.templates].some(
-      (e) => e.server === id && visible(policy, principal, 'resource', id, e.key),
-    );
-  }
+  const announcer = createAnnouncer({ endpoints, view, tables: tablesOf, policy: () => policy });
+  const announce = (): void => announcer.announce();
 
-  /** A child said its `kind` list changed: re-read it, then tell whom it concerns (see announce). */
-  function childListChanged(id: string, kind: 'tools' | 'prompts' | 'resources'): void {
-    let kinds = told.get(id);
-    if (kinds === undefined) told.set(id, (kinds = new Set()));
-    kinds.add(kind);
+  /** A child said its `kind` list changed: re-read it, then tell whom it concerns (announce.ts). */
+  function childListChanged(id: string, kind: ListKind): void {
+    announcer.childSaid(id, kind);
     void refresh(id);
-  }
-
-  /**
-   * Tells each agent whose visible lists changed, once per change; and, when a child said its own list
-   * changed (`told`), every agent who sees any of that child's items of that kind, even if what it sees
-   * looks the same (the items' behaviour may have changed): what the child says reaches whom it concerns.
-   */
-  function announce(): void {
-    const news = [...told];
-    told.clear();
-    for (const [agent, set] of endpoints) {
-      for (const era of ['legacy', 'modern'] as const) {
-        const mine = [...set].filter((e) => e.era === era);
-        const first = mine[0];
-        if (first === undefined) continue;
-        const next = view(first.principal, era).signature;
-        const key = `${era}\0${agent}`;
-        const prev = lastSignature.get(key);
-        lastSignature.set(key, next);
-        if (prev === undefined) continue;
-        const changed = {
-          tools: prev.tools !== next.tools,
-          prompts: prev.prompts !== next.prompts,
-          resources: prev.resources !== next.resources,
-        };
-        for (const [id, kinds] of news)
-          for (const kind of kinds) if (seesAny(first.principal, era, id, kind)) changed[kind] = true;
-        for (const endpoint of mine) {
-          if (changed.tools) endpoint.toolsChanged();
-          if (changed.prompts) endpoint.promptsChanged();
-          if (changed.resources) endpoint.resourcesChanged();
-        }
-      }
-    }
   }
 
   async function subscribe(endpoint: Endpoint, server: string, uri: string): Promise<void> {
@@ -364,11 +311,10 @@ export function createCore(options: CoreOptions) {
       let set = endpoints.get(endpoint.agent);
       if (!set) endpoints.set(endpoint.agent, (set = new Set()));
       set.add(endpoint);
-      const key = `${endpoint.era}\0${endpoint.agent}`;
-      if (!lastSignature.has(key)) lastSignature.set(key, view(endpoint.principal, endpoint.era).signature);
+      announcer.registered(endpoint);
       return () => {
         set.delete(endpoint);
-        if (![...set].some((e) => e.era === endpoint.era)) lastSignature.delete(key);
+        announcer.unregistered(endpoint, set);
         if (set.size === 0) endpoints.delete(endpoint.agent);
         subscriptions.remove(endpoint);
       };

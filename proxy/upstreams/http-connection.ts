@@ -94,3 +94,32 @@ export async function endConnection(conn: UpstreamConnection): Promise<void> {
     await conn.client.close().catch(() => undefined);
   }
 }
+
+/**
+ * A 2026-era child's 2025 face, when it keeps sessions (it answers a 2025 `initialize` with a session):
+ * the connection `open` made, or undefined. A 2025 face without sessions is an adapter over the 2026 one
+ * (the SDK's stateless fallback runs the same handlers): the 2026 face serves 2025-era agents at least as
+ * well and carries more per request (the agent's own capabilities; cancellation by closing the request).
+ */
+export async function openSessionfulLegacyFace(
+  open: () => Promise<UpstreamConnection>,
+  logger: Logger,
+): Promise<UpstreamConnection | undefined> {
+  try {
+    const conn = await open();
+    const session = (conn.client.transport as { sessionId?: string } | undefined)?.sessionId;
+    if (conn.client.getProtocolEra() === 'legacy' && session !== undefined) {
+      logger.info('child speaks 2025-11-25 with sessions too: 2025-era agents are served over that face');
+      return conn;
+    }
+    await endConnection(conn);
+    logger.info('child answers 2025-11-25 without sessions: its 2026-07-28 face serves every agent');
+    return undefined;
+  } catch (error) {
+    logger.info(
+      { err: error instanceof Error ? error.message : String(error) },
+      'child has no 2025 face: every agent is served over its 2026-07-28 face',
+    );
+    return undefined;
+  }
+}

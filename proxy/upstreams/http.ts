@@ -11,8 +11,9 @@ import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
 import { createRestartTracker } from '../../supervisor/backoff.ts';
-import { endConnection, openHttpConnection } from './http-connection.ts';
+import { endConnection, openHttpConnection, openSessionfulLegacyFace } from './http-connection.ts';
 import { isSessionExpired } from './http-errors.ts';
+import { watchListChanges } from './list-stream.ts';
 import type { CallerEra, Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
 
 export { isNetworkFailure, isSessionExpired, isStaleConnection } from './http-errors.ts';
@@ -35,9 +36,6 @@ export interface HttpUpstreamOptions {
 /** The identity the proxy uses for its own probe/catalog connection to a first-party child. */
 export const probeAgent = 'mcpcp-proxy';
 const tokenReuseMs = 30_000;
-/** Backoff of the list-change stream's retries: doubling from this, up to the max. */
-const listenBackoffMs = 500;
-const listenMaxBackoffMs = 30_000;
 
 export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   const { config, hooks } = options;
@@ -136,52 +134,6 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     retryTimer = setTimeout(() => void connectProbe(), decision.delayMs);
   };
 
-  /**
-   * 2026-era children announce list changes only on a subscriptions/listen stream. It is held open on the
-   * probe connection for the kinds the child says change. A stream that cannot open, or that the child
-   * ends, is opened again with backoff (a warning says so, once per outage), and once it is open again the
-   * catalog is re-read, so a change made while it was down still reaches the agents.
-   */
-  const watchLists = (conn: UpstreamConnection, attempt = 0): void => {
-    const caps = conn.client.getServerCapabilities();
-    const filter = {
-      ...(caps?.tools?.listChanged ? { toolsListChanged: true } : {}),
-      ...(caps?.prompts?.listChanged ? { promptsListChanged: true } : {}),
-      ...(caps?.resources?.listChanged ? { resourcesListChanged: true } : {}),
-    };
-    if (Object.keys(filter).length === 0) return;
-    const again = (next: number): void => {
-      const timer = setTimeout(
-        () => {
-          if (!closed && probe === conn) watchLists(conn, next);
-        },
-        Math.min(listenMaxBackoffMs, listenBackoffMs * 2 ** Math.max(0, next - 1)),
-      );
-      timer.unref();
-    };
-    conn.client
-      .listen(filter, { timeout: config.readyTimeoutMs })
-      .then(async (subscription) => {
-        if (attempt > 0) {
-          logger.info('list-change stream open again; re-reading the catalog');
-          hooks.onStateChange(config.id);
-        }
-        const reason = await subscription.closed;
-        if (reason === 'local' || closed || probe !== conn) return;
-        again(1);
-      })
-      .catch((error: unknown) => {
-        if (closed || probe !== conn) return;
-        if (attempt === 0) {
-          logger.warn(
-            { err: error instanceof Error ? error.message : String(error) },
-            "the child's list-change stream did not open: retrying with backoff (its list changes wait until it opens)",
-          );
-        }
-        again(attempt + 1);
-      });
-  };
-
   const connectProbe = async (): Promise<void> => {
     if (closed) return;
     try {
@@ -202,7 +154,14 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       probe = conn;
       legacyProbe = legacyFace;
       sessionful = !modern;
-      if (!sessionful) watchLists(conn);
+      if (!sessionful) {
+        watchListChanges(conn, {
+          current: () => !closed && probe === conn,
+          timeoutMs: config.readyTimeoutMs,
+          logger,
+          reopened: () => hooks.onStateChange(config.id),
+        });
+      }
       if (!perAgent()) {
         connections.set('*', Promise.resolve(conn));
         settled.set('*', conn);
@@ -220,33 +179,8 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     }
   };
 
-  /**
-   * Whether a 2026-era child also keeps a 2025 face (it answers a 2025 `initialize`): its connection, or
-   * undefined. A child that refuses it serves 2025-era agents over its 2026 face, bridged by the SDK Client.
-   */
-  const openLegacyFace = async (modern: UpstreamConnection): Promise<UpstreamConnection | undefined> => {
-    try {
-      const conn = await open(modern.agent, 'legacy');
-      const session = (conn.client.transport as { sessionId?: string } | undefined)?.sessionId;
-      if (conn.client.getProtocolEra() !== 'legacy' || session === undefined) {
-        // A 2025 face without sessions is an adapter over the 2026 one (the SDK's stateless fallback runs
-        // the same handlers): the 2026 face serves 2025-era agents at least as well, and carries more per
-        // request (the agent's own capabilities; cancellation by closing the request).
-        await endConnection(conn);
-        if (session === undefined)
-          logger.info('child answers 2025-11-25 without sessions: its 2026-07-28 face serves every agent');
-        return undefined;
-      }
-      logger.info('child speaks 2025-11-25 with sessions too: 2025-era agents are served over that face');
-      return conn;
-    } catch (error) {
-      logger.info(
-        { err: error instanceof Error ? error.message : String(error) },
-        'child has no 2025 face: 2025-era agents are served over its 2026-07-28 face',
-      );
-      return undefined;
-    }
-  };
+  const openLegacyFace = (modern: UpstreamConnection): Promise<UpstreamConnection | undefined> =>
+    openSessionfulLegacyFace(() => open(modern.agent, 'legacy'), logger);
 
   /** 2026-era children have no ping: `server/discover` is their cheap liveness probe. */
   const probeOnce = (conn: UpstreamConnection): Promise<unknown> => {
