@@ -1,4 +1,5 @@
 // The only module that reads process.env. Everything else receives these values as arguments.
+import { McpcpError } from './errors.ts';
 
 export interface RuntimeEnv {
   /** Folder for keys, config and state when none is given (MCPCP_HOME, default ./.mcpcp). */
@@ -11,6 +12,23 @@ export interface RuntimeEnv {
   readonly viaNpm: boolean;
   /** DATABASE_URL: the channels server's store when no --store flag is given (a postgres:// URL). */
   readonly databaseUrl: string | undefined;
+  /**
+   * Whether the direct lanes that bypass the MCP SDK on hot paths are on (MCPCP_DIRECT_LANES, `on` by
+   * default, `off` turns every one off: the operators' kill switch, and how CI checks they never diverge).
+   */
+  readonly directLanes: boolean;
+}
+
+/** Reads MCPCP_DIRECT_LANES; anything but on/off (or 1/0, true/false) is refused with a clear error. */
+export function parseDirectLanes(value: string | undefined): boolean {
+  if (value === undefined || value === '') return true;
+  const v = value.trim().toLowerCase();
+  if (v === 'on' || v === '1' || v === 'true') return true;
+  if (v === 'off' || v === '0' || v === 'false') return false;
+  throw new McpcpError(
+    'ERR_CONFIG_INVALID',
+    `MCPCP_DIRECT_LANES must be "on" or "off", not ${JSON.stringify(value)}`,
+  );
 }
 
 export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
@@ -20,11 +38,24 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
     ci: env.CI === 'true',
     viaNpm: env.npm_lifecycle_event !== undefined,
     databaseUrl: env.DATABASE_URL,
+    directLanes: parseDirectLanes(env.MCPCP_DIRECT_LANES),
   });
 }
 
-/** Variables a child process may inherit: enough to run, never the parent's secrets. */
-export const childEnvAllowList = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'] as const;
+/**
+ * Variables a child process may inherit: enough to run, never the parent's secrets. MCPCP_DIRECT_LANES
+ * reaches first-party children so one switch turns their lane (servers/_kit/http.ts) off too.
+ */
+export const childEnvAllowList = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'NODE_OPTIONS',
+  'MCPCP_DIRECT_LANES',
+] as const;
 
 export function pickChildEnv(
   extra: Readonly<Record<string, string>> = {},

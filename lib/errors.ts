@@ -32,6 +32,8 @@ export const errorCodes = [
   'ERR_UPSTREAM_UNAVAILABLE',
   'ERR_UPSTREAM_TIMEOUT',
   'ERR_UPSTREAM_CLOSED',
+  // a child's answer the proxy cannot read (a result its own revision forbids, an undecodable body)
+  'ERR_UPSTREAM_BAD_RESULT',
   // launcher (mcpcp up/status/down/demo)
   'ERR_FLEET_NOT_RUNNING',
   'ERR_FLEET_RUNNING',

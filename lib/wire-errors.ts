@@ -62,6 +62,11 @@ const table: Partial<Record<ErrorCode, Omit<WireError, 'internal'>>> = {
   ERR_UPSTREAM_UNAVAILABLE: { status: 503, rpcCode: rpcCodes.internalError, message: 'Server unavailable' },
   ERR_UPSTREAM_CLOSED: { status: 502, rpcCode: rpcCodes.internalError, message: 'Server connection closed' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, rpcCode: rpcCodes.requestTimeout, message: 'Request timed out' },
+  ERR_UPSTREAM_BAD_RESULT: {
+    status: 502,
+    rpcCode: rpcCodes.internalError,
+    message: 'Server answered unreadably',
+  },
   ERR_INVALID_ARGUMENT: { status: 400, rpcCode: rpcCodes.invalidParams, message: 'Invalid argument' },
   ERR_NOT_FOUND: { status: 404, rpcCode: rpcCodes.serverError, message: 'Not found' },
   ERR_CONFLICT: { status: 409, rpcCode: rpcCodes.serverError, message: 'Conflict' },

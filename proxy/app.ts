@@ -2,7 +2,6 @@
 // /mcp passes Host/Origin checks, the body limit, Bearer verification, JSON-RPC framing checks and the
 // per-agent rate limit, then hands the request to the gateway. It also serves the RFC 9728 metadata, the fleet's
 // public JWKS (/.well-known/jwks.json) and /healthz, /readyz, /metrics. It must not speak MCP beyond framing: that is the gateway's job.
-import { isJsonContentType } from '@modelcontextprotocol/server';
 import { Hono } from 'hono';
 import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
@@ -11,14 +10,10 @@ import type { McpcpConfig } from '../config/schema.ts';
 import { McpcpError, isMcpcpError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { AuditLog } from './audit.ts';
-import { bearerChallenge, extractBearerToken } from './edge/bearer.ts';
-import { discardBody, readBodyLimited, type LimitedBody } from './edge/body.ts';
-import {
-  checkJsonRpcMessage,
-  jsonRpcErrorBody,
-  jsonRpcErrorResponse,
-  type JsonRpcId,
-} from './edge/jsonrpc.ts';
+import { bearerChallenge } from './edge/bearer.ts';
+import { discardBody, readBodyLimited } from './edge/body.ts';
+import { checkEdge } from './edge/edge-checks.ts';
+import { jsonRpcErrorBody, jsonRpcErrorResponse, type JsonRpcId } from './edge/jsonrpc.ts';
 import { createOriginGuard, type OriginGuard } from './edge/origin-guard.ts';
 import { createPublicJwksSource } from './edge/public-jwks.ts';
 import { resolveProxyUrls, type ProxyUrls } from './edge/public-url.ts';
@@ -282,49 +277,46 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
     // A declared oversize body is refused before anything else is spent on it.
     if (isPost && Number(request.headers.get('content-length')) > maxBodyBytes) return tooLarge(request);
 
-    const token = extractBearerToken(request.headers.get('authorization'));
-    let principal: Principal;
-    try {
-      if (token === undefined) throw new McpcpError('ERR_TOKEN_MISSING', 'no Bearer token');
-      principal = await verifier.verify(token);
-    } catch (error) {
-      return authFailure(error);
+    // The edge's checks, in order (proxy/edge/edge-checks.ts, shared with the node:http lane).
+    const verdict = await checkEdge(
+      {
+        authorization: request.headers.get('authorization'),
+        contentType: request.headers.get('content-type'),
+        // Bounded by the declared length, or counted while streaming (proxy/edge/body.ts).
+        readBody: isPost ? () => readBodyLimited(request, maxBodyBytes) : undefined,
+        charged: options.charged?.has(request) ?? false,
+      },
+      { verifier, requiredScopes, rateLimiter: options.rateLimiter, stepUp: options.stepUp },
+    );
+    if (verdict.ok) {
+      const id = verdict.check?.kind === 'request' ? verdict.check.id : null;
+      return forward(c, verdict.principal, verdict.message, id);
     }
-    if (requiredScopes.some((scope) => !principal.scopes.includes(scope))) return insufficientScope();
-    if (!isPost) return forward(c, principal, undefined, null);
-
-    if (!isJsonContentType(request.headers.get('content-type'))) {
-      return jsonRpcErrorResponse(
-        415,
-        rpcCodes.serverError,
-        'Unsupported Media Type: Content-Type must be application/json',
-      );
-    }
-    // Bounded by the declared length, or counted while streaming (proxy/edge/body.ts).
-    let body: LimitedBody;
-    try {
-      body = await readBodyLimited(request, maxBodyBytes);
-    } catch (error) {
-      // The client went away or sent a broken stream: its problem, not an internal error.
-      log.debug({ err: error }, 'request body could not be read');
-      return jsonRpcErrorResponse(400, rpcCodes.parseError, 'Parse error: the body could not be read');
-    }
-    if (body.tooLarge) return tooLarge(request);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.text);
-    } catch {
-      return jsonRpcErrorResponse(400, rpcCodes.parseError, 'Parse error: the body is not valid JSON');
-    }
-    const check = checkJsonRpcMessage(parsed);
-    if (!check.ok) return jsonRpcErrorResponse(400, check.code, check.message, { id: check.id });
-
-    const needed =
-      check.kind === 'request' ? options.stepUp?.(principal, check.method, check.params) : undefined;
-    if (needed !== undefined && check.kind === 'request') return insufficientScope(needed, check.id);
-    if (check.kind === 'request' && options.rateLimiter !== undefined && !options.charged?.has(request)) {
-      const decision = options.rateLimiter.take(principal);
-      if (!decision.allowed) {
+    switch (verdict.step) {
+      case 'token':
+        return authFailure(verdict.error);
+      case 'scope':
+        return insufficientScope();
+      case 'step-up':
+        return insufficientScope(verdict.scopes, verdict.id);
+      case 'media-type':
+        return jsonRpcErrorResponse(
+          415,
+          rpcCodes.serverError,
+          'Unsupported Media Type: Content-Type must be application/json',
+        );
+      case 'too-large':
+        return tooLarge(request);
+      case 'unreadable':
+        // The client went away or sent a broken stream: its problem, not an internal error.
+        log.debug({ err: verdict.error }, 'request body could not be read');
+        return jsonRpcErrorResponse(400, rpcCodes.parseError, 'Parse error: the body could not be read');
+      case 'parse':
+        return jsonRpcErrorResponse(400, rpcCodes.parseError, 'Parse error: the body is not valid JSON');
+      case 'shape':
+        return jsonRpcErrorResponse(400, verdict.code, verdict.message, { id: verdict.id });
+      case 'rate': {
+        const { principal, check, decision } = verdict;
         const name = targetOf(check.params);
         metrics.recordRateLimited(principal.agent);
         const event = {
@@ -348,7 +340,6 @@ export function createProxyApp(options: ProxyAppOptions): Hono {
         });
       }
     }
-    return forward(c, principal, parsed, check.kind === 'request' ? check.id : null);
   });
 
   app.all('/mcp', () =>

@@ -18,13 +18,22 @@ const closedCodes: ReadonlySet<string> = new Set([
   SdkErrorCode.SendFailed,
 ]);
 
+/** SDK failures that mean the child answered, with something its own revision forbids. */
+const badResultCodes: ReadonlySet<string> = new Set([
+  SdkErrorCode.InvalidResult,
+  SdkErrorCode.UnsupportedResultType,
+]);
+
 /** The local code of what an upstream call threw, or undefined when it is not an upstream failure we know. */
 export function upstreamCodeOf(error: unknown): ErrorCode | undefined {
   if (isMcpcpError(error)) return error.code;
   if (error instanceof SdkError) {
     if (error.code === SdkErrorCode.RequestTimeout) return 'ERR_UPSTREAM_TIMEOUT';
     if (closedCodes.has(error.code)) return 'ERR_UPSTREAM_CLOSED';
+    if (badResultCodes.has(error.code)) return 'ERR_UPSTREAM_BAD_RESULT';
   }
+  // A body that is not JSON where JSON was promised.
+  if (error instanceof SyntaxError) return 'ERR_UPSTREAM_BAD_RESULT';
   // An HTTP child that went away before the health check noticed: the request could not be sent at all.
   if (isNetworkFailure(error)) return 'ERR_UPSTREAM_UNAVAILABLE';
   return undefined;
@@ -34,6 +43,7 @@ const messages: Partial<Record<ErrorCode, (server: string, timeoutMs: number) =>
   ERR_UPSTREAM_UNAVAILABLE: (server) => `Server ${server} is unavailable`,
   ERR_UPSTREAM_CLOSED: (server) => `Server ${server} closed the connection before answering`,
   ERR_UPSTREAM_TIMEOUT: (server, ms) => `Request to server ${server} timed out after ${ms} ms`,
+  ERR_UPSTREAM_BAD_RESULT: (server) => `Server ${server} answered with a result the proxy cannot pass on`,
 };
 
 const outcomes: Partial<Record<ErrorCode, UpstreamOutcome>> = {
@@ -57,8 +67,15 @@ export function upstreamFailure(error: unknown, server: string, timeoutMs: numbe
   const code = upstreamCodeOf(error);
   const wire = toWireError(code === undefined ? error : new McpcpError(code, 'upstream call failed'));
   const message = code === undefined ? undefined : messages[code]?.(server, timeoutMs);
+  // The data names the child, and the cause where it helps the agent's operator (a result the child got wrong);
+  // an unexpected failure's own text stays in the proxy's log.
+  const cause = code === 'ERR_UPSTREAM_BAD_RESULT' && error instanceof Error ? error.message : undefined;
   return {
-    error: new ProtocolError(wire.rpcCode, message ?? wire.message),
+    error: new ProtocolError(
+      wire.rpcCode,
+      cause === undefined ? (message ?? wire.message) : `${message}: ${cause}`,
+      cause === undefined ? { server } : { server, cause },
+    ),
     outcome: (code === undefined ? undefined : outcomes[code]) ?? 'error',
     unexpected: wire.internal,
   };

@@ -9,6 +9,7 @@ import { loadSigner } from '../auth/keys.ts';
 import { compilePolicy, rateLimitFor, type CompiledPolicy } from '../auth/policy.ts';
 import { createTokenVerifier } from '../auth/verify.ts';
 import { loadConfig } from '../config/load.ts';
+import { readRuntimeEnv } from '../lib/env.ts';
 import type { McpcpConfig } from '../config/schema.ts';
 import { McpcpError } from '../lib/errors.ts';
 import { AUDIT_BUFFER_BYTES, createLogger, type Logger } from '../lib/log.ts';
@@ -21,6 +22,7 @@ import { resolveProxyUrls, withListen, type ProxyUrls } from './edge/public-url.
 import { jsonRpcErrorResponse } from './edge/jsonrpc.ts';
 import { rpcCodes } from './errors-to-wire.ts';
 import { createGateway, type Gateway, type GatewayOptions, type Principal } from './gateway/index.ts';
+import { deriveRequestStateKey } from './gateway/request-state.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/index.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -54,6 +56,8 @@ export interface StartProxyOptions {
   dataDir?: string | undefined;
   /** The whole fleet for the console (`mcpcp up` passes its launcher's); default: the children this proxy runs. */
   fleet?: FleetControl | undefined;
+  /** The SDK-bypassing lanes (ARCHITECTURE.md decision 17); default MCPCP_DIRECT_LANES (on). */
+  directLanes?: boolean | undefined;
 }
 
 export interface RunningProxy {
@@ -100,6 +104,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   const log = logger.child({ component: 'proxy' });
   const host = options.host ?? config.proxy.listen.host;
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  const directLanes = options.directLanes ?? readRuntimeEnv().directLanes;
 
   // Bind first: with port 0 the public URL (and so the token audience) depends on the port we get.
   let handler: (request: Request) => Response | Promise<Response> = () =>
@@ -136,6 +141,15 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     const oauth = config.oauth?.enabled === true ? config.oauth : undefined;
     const needsSigner = oauth !== undefined || config.servers.some((s) => s.firstParty);
     const signer = needsSigner ? await loadSigner(config.proxy.keysDir) : undefined;
+    // input_required rounds are sealed with a key derived from the proxy's own signing key, so replicas
+    // sharing the key folder resume each other's rounds. Without one (a remote JWKS), a key of this process.
+    const sealingKey =
+      signer ??
+      (config.proxy.jwksUrl === undefined
+        ? await loadSigner(config.proxy.keysDir).catch(() => undefined)
+        : undefined);
+    if (sealingKey === undefined)
+      log.warn('no signing key: input_required rounds can only be resumed by this proxy process');
     const childTokens =
       signer === undefined
         ? undefined
@@ -166,14 +180,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     });
     // Replicas seal 2025-era session ids so any of them can rebuild a session; every replica holding the fleet's
     // keys derives the same seal key (without keys, this process's own: sessions then stay with it).
-    const sealSigner =
-      config.proxy.replicas > 1
-        ? (signer ?? (await loadSigner(config.proxy.keysDir).catch(() => undefined)))
-        : undefined;
     const sessionSeal =
       config.proxy.replicas > 1
         ? createSessionSeal(
-            sealSigner === undefined ? undefined : await sessionSealKey(sealSigner.privateKey),
+            sealingKey === undefined ? undefined : await sessionSealKey(sealingKey.privateKey),
           )
         : undefined;
     const gw = createGateway({
@@ -191,6 +201,8 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
       ...(sessionSeal === undefined ? {} : { sessionSeal }),
       toolGate: pins,
+      directLanes,
+      ...(sealingKey === undefined ? {} : { requestStateKey: deriveRequestStateKey(sealingKey.privateKey) }),
     });
     gateway = gw;
     const guard = createOriginGuard({
@@ -251,22 +263,24 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         : undefined,
     });
     handler = (request) => app.fetch(request);
-    listener = createNodeLane(
-      {
-        hosts: guard.hosts,
-        maxBodyBytes: config.proxy.limits.maxBodyBytes,
-        verifier,
-        requiredScopes: options.requiredScopes ?? [],
-        stepUp: authServer?.stepUp,
-        rateLimiter,
-        charged,
-        gateway: gw,
-        metrics,
-        app: handler,
-        logger,
-      },
-      appListener,
-    );
+    listener = !directLanes
+      ? appListener
+      : createNodeLane(
+          {
+            hosts: guard.hosts,
+            maxBodyBytes: config.proxy.limits.maxBodyBytes,
+            verifier,
+            requiredScopes: options.requiredScopes ?? [],
+            stepUp: authServer?.stepUp,
+            rateLimiter,
+            charged,
+            gateway: gw,
+            metrics,
+            app: handler,
+            logger,
+          },
+          appListener,
+        );
     if (authServer !== undefined) listener = authServer.wrap(listener);
     await gw.start();
 
@@ -351,7 +365,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       log.info('proxy closed');
     }
 
-    log.info({ url, publicUrl: urls.publicUrl, servers: config.servers.length }, 'proxy listening');
+    log.info(
+      { url, publicUrl: urls.publicUrl, servers: config.servers.length, directLanes },
+      'proxy listening',
+    );
     return {
       url,
       mcpUrl: `${url}/mcp`,

@@ -24,10 +24,46 @@ function isId(value: unknown): value is string | number {
   return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 }
 
+/**
+ * How deeply one message may nest objects and arrays (the message itself is level 1, its params 2, a
+ * tool's arguments 3). Deeper input is refused here, at the edge, with a clear error, before anything
+ * that walks it recursively (schema validation, copying) can run out of stack.
+ */
+export const maxJsonDepth = 128;
+
+/**
+ * Walks a parsed body without recursion: deletes every own `__proto__` key (JSON.parse makes it an
+ * ordinary property, but copying such an object with assignment would change its prototype; a server
+ * reading the message with a schema ignores it anyway), and answers whether anything nests deeper than
+ * `max`.
+ */
+export function sanitizeJson(value: unknown, max: number = maxJsonDepth): { tooDeep: boolean } {
+  const stack: Array<{ node: object; depth: number }> = [];
+  if (value !== null && typeof value === 'object') stack.push({ node: value, depth: 1 });
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (depth > max) return { tooDeep: true };
+    if (Array.isArray(node)) {
+      for (const child of node as unknown[])
+        if (child !== null && typeof child === 'object') stack.push({ node: child, depth: depth + 1 });
+      continue;
+    }
+    if (Object.hasOwn(node, '__proto__')) delete (node as Record<string, unknown>)['__proto__'];
+    for (const key in node) {
+      const child = (node as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') stack.push({ node: child, depth: depth + 1 });
+    }
+  }
+  return { tooDeep: false };
+}
+
 const batchMessage =
   'Invalid Request: JSON-RPC batches are not supported (removed in MCP 2025-06-18); send one message per request';
 
-/** Checks the shape of one parsed body against JSON-RPC 2.0 as MCP uses it (objects as params, no batches). */
+/**
+ * Checks the shape of one parsed body against JSON-RPC 2.0 as MCP uses it (objects as params, no batches),
+ * within the edge's one depth limit; own `__proto__` keys are dropped from it (sanitizeJson).
+ */
 export function checkJsonRpcMessage(body: unknown): MessageCheck {
   if (Array.isArray(body))
     return { ok: false, code: rpcCodes.invalidRequest, message: batchMessage, id: null };
@@ -46,6 +82,8 @@ export function checkJsonRpcMessage(body: unknown): MessageCheck {
     message: `Invalid Request: ${message}`,
     id,
   });
+  if (sanitizeJson(body).tooDeep)
+    return invalid(`the message nests objects or arrays deeper than ${maxJsonDepth} levels`);
   if (body.jsonrpc !== '2.0') return invalid('"jsonrpc" must be "2.0"');
   if ('id' in body && body.id !== null && !isId(body.id)) return invalid('"id" must be a string or a number');
   if ('method' in body) {

@@ -1,9 +1,9 @@
 // The node:http lane for the request nearly all traffic is: a plain tools/call POSTed on an agent's own
 // live 2025-era session, taken on node:http's own request and response. Measured with bench/proxy.ts, the
 // Web layer around such a call (the Request and Headers objects, Hono's routing and context, the Response
-// and its conversion back to node:http) was about a third of the proxy's CPU per call; here the same edge
-// checks run on the raw headers, the call goes to the gateway's direct path, and its JSON answer is
-// written straight to the socket (an answer upgraded to SSE mid-call streams as the app would stream it).
+// and its conversion back to node:http) was about a third of the proxy's CPU per call; here the app's own
+// edge checks (edge-checks.ts, the one function both use) run on the raw headers, the call goes to the
+// gateway's direct path, and its JSON answer is written straight to the socket (an answer upgraded to SSE mid-call streams as the app would stream it).
 // The lane only ever takes the plain, valid case. Everything else, and every irregular case of this one
 // (another path or method, a browser Origin, a Host the app refuses, no declared length, a missing, bad
 // or expired token, a missing scope, a body that is not one JSON-RPC tools/call request, a rate limit, an
@@ -11,6 +11,7 @@
 // as the Request it would have been, so every refusal and every error stays the app's.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType, validateHostHeader } from '@modelcontextprotocol/server';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { TokenVerifierLike } from '../app.ts';
@@ -19,7 +20,8 @@ import type { ProxyMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { extractBearerToken } from './bearer.ts';
 import { toWireError } from '../../lib/wire-errors.ts';
-import { checkJsonRpcMessage, jsonRpcErrorBody } from './jsonrpc.ts';
+import { checkEdge } from './edge-checks.ts';
+import { jsonRpcErrorBody } from './jsonrpc.ts';
 import { modernRevision } from '../gateway/modern-direct.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -193,34 +195,29 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
     },
   });
 
-  const take = async (req: IncomingMessage, res: ServerResponse, token: string, sid: string | undefined) => {
+  const take = async (req: IncomingMessage, res: ServerResponse, sid: string | undefined) => {
     const body = await readBody(req);
-    let principal: Principal;
-    try {
-      principal = await verifier.verify(token);
-    } catch {
-      return toApp(req, res, body, false);
-    }
-    if (requiredScopes.some((scope) => !principal.scopes.includes(scope)))
-      return toApp(req, res, body, false);
-    let message: unknown;
-    try {
-      message = JSON.parse(body.toString('utf8'));
-    } catch {
-      return toApp(req, res, body, false);
-    }
-    const check = checkJsonRpcMessage(message);
-    if (!check.ok || check.kind !== 'request' || check.method !== 'tools/call')
-      return toApp(req, res, body, false);
-    if (options.stepUp?.(principal, check.method, check.params) !== undefined)
-      return toApp(req, res, body, false);
-    if (rateLimiter !== undefined && !rateLimiter.take(principal).allowed)
-      return toApp(req, res, body, false);
+    // The app's own checks (proxy/edge/edge-checks.ts): anything they refuse, the app answers.
+    const verdict = await checkEdge(
+      {
+        authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
+        readBody: () => Promise.resolve({ tooLarge: false, text: body.toString('utf8') }),
+        charged: false,
+      },
+      { verifier, requiredScopes, rateLimiter, stepUp: options.stepUp },
+    );
+    if (!verdict.ok) return toApp(req, res, body, false);
+    const { principal, message, check } = verdict;
+    // Its rate-limit token is taken once checkEdge passed a request: the app must not take another.
+    const paid = rateLimiter !== undefined && check?.kind === 'request';
+    if (check?.kind !== 'request' || check.method !== 'tools/call') return toApp(req, res, body, paid);
     const taken =
       sid === undefined
         ? gateway.directModernCall(principal, message, headerSource(req.headers), modernAnswer(res))
         : gateway.directCall(sid, principal, message, headerSource(req.headers), legacySink(res, sid));
-    if (!taken) return toApp(req, res, body, rateLimiter !== undefined);
+    if (!taken) return toApp(req, res, body, paid);
+    noteLaneTaken('edge-node');
   };
 
   return (req, res) => {
@@ -243,7 +240,7 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
       fallback(req, res);
       return;
     }
-    take(req, res, token, sid).catch((error: unknown) => {
+    take(req, res, sid).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error at the edge');
       if (res.headersSent) return void res.destroy();
       const wire = toWireError(error);

@@ -14,7 +14,12 @@ import type { CallToolRequest, StandardSchemaV1, Tool } from '@modelcontextproto
 import type { Logger } from '../../lib/log.ts';
 import { withCaller } from '../upstreams/attribution.ts';
 import { directRequest } from '../upstreams/direct-request.ts';
-import { isStaleConnection, type Upstream, type UpstreamConnection } from '../upstreams/index.ts';
+import {
+  isStaleConnection,
+  type CallerEra,
+  type Upstream,
+  type UpstreamConnection,
+} from '../upstreams/index.ts';
 import { upstreamFailure } from '../errors-to-wire.ts';
 import { paramHeaders } from './param-headers.ts';
 import type { CallRegistry, Relay } from './relay.ts';
@@ -22,6 +27,8 @@ import type { Principal } from './types.ts';
 
 export interface CallOptions {
   principal: Principal;
+  /** The caller's era: a child with a face of that era is reached over it. */
+  era: CallerEra;
   server: string;
   method: string;
   params: Record<string, unknown>;
@@ -33,6 +40,11 @@ export interface CallOptions {
   logLevel?: LoggingLevel;
   /** What the calling agent declared it can answer (a 2026-era child hears its relayable part). */
   clientCapabilities?: Params | undefined;
+  /**
+   * A 2026-era child's own `input_required` result comes back as it is (for a 2026-era caller, who answers
+   * it itself) instead of being fulfilled through `relay` by the SDK Client.
+   */
+  passInputRequired?: boolean;
 }
 
 type Params = Record<string, unknown>;
@@ -97,8 +109,10 @@ export function createCallChild(options: {
   toolsOf: (server: string) => readonly Tool[] | undefined;
   /** Marks the agent busy while its call runs (proxy/gateway/agent-idle.ts). */
   hold: (agent: string) => () => void;
+  /** The upstream direct request (direct-request.ts); off: every call goes through the SDK Client. */
+  directLanes: boolean;
 }) {
-  const { upstreams, calls, callTimeoutMs, logger, toolsOf, hold } = options;
+  const { upstreams, calls, callTimeoutMs, logger, toolsOf, hold, directLanes } = options;
 
   const send = (conn: UpstreamConnection, o: CallOptions, inFlight: Set<Promise<void>>): Promise<Params> => {
     const client = conn.client;
@@ -116,6 +130,7 @@ export function createCallChild(options: {
       signal: o.signal,
       timeout: callTimeoutMs,
       maxTotalTimeout: callTimeoutMs,
+      ...(modern && o.passInputRequired === true ? { allowInputRequired: true } : {}),
       ...(progressToken === undefined
         ? {}
         : {
@@ -145,7 +160,7 @@ export function createCallChild(options: {
       if (o.method !== 'tools/call') return client.request(request, requestOptions);
       // A plain call to an HTTP child takes the upstream direct lane; progress keeps the Client's path.
       const direct =
-        progressToken === undefined
+        progressToken === undefined && directLanes
           ? directRequest(client, request, {
               signal: o.signal,
               timeoutMs: callTimeoutMs,
@@ -165,7 +180,7 @@ export function createCallChild(options: {
       for (let attempt = 0; ; attempt += 1) {
         let conn: UpstreamConnection | undefined;
         try {
-          conn = await upstream.connection(o.principal.agent);
+          conn = await upstream.connection(o.principal.agent, o.era);
           const end = calls.begin(conn, o.relay);
           const inFlight = new Set<Promise<void>>();
           try {
@@ -183,7 +198,8 @@ export function createCallChild(options: {
             continue;
           }
           const mapped = upstreamFailure(error, o.server, callTimeoutMs);
-          if (mapped.unexpected) {
+          // A surprise, or a child's answer the proxy could not read: worth the operator's attention.
+          if (mapped.unexpected || (mapped.outcome === 'error' && !(error instanceof ProtocolError))) {
             logger.error(
               {
                 server: o.server,

@@ -15,7 +15,8 @@ export function createChildMessageRouter(deps: {
   /** Endpoints by agent (legacy sessions and modern handlers). */
   endpoints: ReadonlyMap<string, Set<Endpoint>>;
   logger: Logger;
-  refresh: (upstreamId: string) => void;
+  /** The child said one of its lists changed. */
+  listChanged: (upstreamId: string, kind: 'tools' | 'prompts' | 'resources') => void;
 }) {
   const { calls, subscriptions, endpoints, logger } = deps;
 
@@ -64,9 +65,13 @@ export function createChildMessageRouter(deps: {
   ): void {
     switch (notification.method) {
       case 'notifications/tools/list_changed':
+        deps.listChanged(conn.upstreamId, 'tools');
+        return;
       case 'notifications/prompts/list_changed':
+        deps.listChanged(conn.upstreamId, 'prompts');
+        return;
       case 'notifications/resources/list_changed':
-        deps.refresh(conn.upstreamId);
+        deps.listChanged(conn.upstreamId, 'resources');
         return;
       case 'notifications/resources/updated': {
         const uri = notification.params?.uri;

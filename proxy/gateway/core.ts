@@ -7,11 +7,13 @@ import type { McpcpConfig } from '../../config/schema.ts';
 import {
   createUpstream,
   isSessionExpired,
+  type CallerEra,
   type StdioSupervision,
   type Upstream,
   type UpstreamConnection,
 } from '../upstreams/index.ts';
 import { createAgentIdle } from './agent-idle.ts';
+import { createAnnouncer, type ListKind } from './announce.ts';
 import { buildTables, emptyTables, type ChildCatalog, type NameTables } from './catalog.ts';
 import { createCallChild } from './call-child.ts';
 import { createChildMessageRouter } from './child-messages.ts';
@@ -26,6 +28,8 @@ import type { ToolGate } from '../tool-pins/pins.ts';
 /** Something that hears about one agent's changes: a legacy session or a modern per-agent handler. */
 export interface Endpoint {
   readonly agent: string;
+  /** The era the agent speaks here: it sees the catalogs of that era's faces of the children. */
+  readonly era: CallerEra;
   session: string;
   principal: Principal;
   logLevel?: LoggingLevel;
@@ -57,6 +61,8 @@ export interface CoreOptions {
   agentIdleMs?: number;
   /** Tool-definition pinning (proxy/tool-pins/): which of a child's tools agents may see. */
   toolGate?: ToolGate | undefined;
+  /** The upstream lanes (direct-request.ts, child-http-transport.ts's direct POST); default on. */
+  directLanes?: boolean;
 }
 
 export type { CallOptions } from './call-child.ts';
@@ -69,13 +75,16 @@ export function createCore(options: CoreOptions) {
   let policy = options.policy;
   let policyVersion = 0;
   let tables: NameTables = emptyTables();
+  /** The tables 2025-era agents see: `tables` itself unless some child has a 2025 face of its own. */
+  let legacyTables: NameTables = tables;
   let tablesVersion = 0;
   const reported = new Set<string>();
   const catalogs = new Map<string, ChildCatalog>();
+  /** What a child with both faces lists on its 2025 face (its 2026 face's is in `catalogs`). */
+  const legacyCatalogs = new Map<string, ChildCatalog>();
   const refreshing = new Map<string, Promise<void>>();
   const refreshAgain = new Set<string>();
   const views = new Map<string, { t: number; p: number; view: AgentView }>();
-  const lastSignature = new Map<string, AgentView['signature']>();
   const endpoints = new Map<string, Set<Endpoint>>();
   const subscriptions = createSubscriptions({ timeoutMs: options.callTimeoutMs });
   const calls = createCallRegistry();
@@ -92,6 +101,7 @@ export function createCore(options: CoreOptions) {
   });
 
   const upstreams = new Map<string, Upstream>();
+  const unprefixed = options.servers.find((s) => s.namespace === '')?.id;
   for (const config of options.servers) {
     upstreams.set(
       config.id,
@@ -100,6 +110,7 @@ export function createCore(options: CoreOptions) {
         ...(options.childTokens === undefined ? {} : { childTokens: options.childTokens }),
         ...(options.healthIntervalMs === undefined ? {} : { healthIntervalMs: options.healthIntervalMs }),
         ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
+        directLanes: options.directLanes ?? true,
         hooks: {
           onChildRequest: (conn, request, signal, caller) =>
             relayChildRequest(conn, request, signal, caller as Relay | undefined),
@@ -116,7 +127,7 @@ export function createCore(options: CoreOptions) {
     subscriptions,
     endpoints,
     logger,
-    refresh: (id) => void refresh(id),
+    listChanged: (id, kind) => childListChanged(id, kind),
   });
   const { relayChildRequest, onChildNotification } = childMessages;
 
@@ -126,6 +137,7 @@ export function createCore(options: CoreOptions) {
     if (upstream?.status().phase === 'ready') {
       void refresh(id);
     } else if (catalogs.delete(id)) {
+      legacyCatalogs.delete(id);
       subscriptions.forgetUpstream(id);
       rebuild();
     }
@@ -143,22 +155,30 @@ export function createCore(options: CoreOptions) {
     return { generation: conn.generation, tools, prompts, resources, templates };
   }
 
+  async function fetchFace(upstream: Upstream, era: CallerEra): Promise<ChildCatalog | undefined> {
+    let conn = upstream.anyConnection(era);
+    if (!conn) return undefined;
+    try {
+      return await fetchCatalog(conn);
+    } catch (error) {
+      if (!isSessionExpired(error)) throw error;
+      upstream.discard(conn);
+      conn = await upstream.connection('mcpcp-proxy', era);
+      return await fetchCatalog(conn);
+    }
+  }
+
   async function refreshOnce(id: string): Promise<void> {
     const upstream = upstreams.get(id);
-    let conn = upstream?.anyConnection();
-    if (!upstream || !conn) return;
+    if (!upstream?.anyConnection()) return;
     try {
-      let catalog: ChildCatalog;
-      try {
-        catalog = await fetchCatalog(conn);
-      } catch (error) {
-        if (!isSessionExpired(error)) throw error;
-        upstream.discard(conn);
-        conn = await upstream.connection('mcpcp-proxy');
-        catalog = await fetchCatalog(conn);
-      }
-      if (closed || upstream.status().phase !== 'ready') return;
+      const catalog = await fetchFace(upstream, 'modern');
+      const legacyFace = upstream.anyConnection('legacy') !== upstream.anyConnection();
+      const legacy = legacyFace ? await fetchFace(upstream, 'legacy') : undefined;
+      if (closed || upstream.status().phase !== 'ready' || catalog === undefined) return;
       catalogs.set(id, catalog);
+      if (legacy !== undefined) legacyCatalogs.set(id, legacy);
+      else legacyCatalogs.delete(id);
       rebuild();
     } catch (error) {
       logger.warn(
@@ -186,52 +206,58 @@ export function createCore(options: CoreOptions) {
 
   function rebuild(): void {
     tablesVersion += 1;
-    tables = buildTables(servers, admitted(), tablesVersion, logger, reported);
+    const shown = admitted(catalogs);
+    tables = buildTables(servers, shown, tablesVersion, logger, reported);
+    legacyTables =
+      legacyCatalogs.size === 0
+        ? tables
+        : buildTables(
+            servers,
+            admitted(new Map([...catalogs, ...legacyCatalogs])),
+            tablesVersion,
+            logger,
+            reported,
+          );
     announce();
   }
 
   /** The catalogs with the tools the pin gate holds back left out: they are neither listed nor routed. */
-  function admitted(): ReadonlyMap<string, ChildCatalog> {
+  function admitted(from: ReadonlyMap<string, ChildCatalog>): ReadonlyMap<string, ChildCatalog> {
     const gate = options.toolGate;
-    if (gate === undefined) return catalogs;
-    return new Map([...catalogs].map(([id, c]) => [id, { ...c, tools: gate.admit(id, c.tools) }]));
+    if (gate === undefined) return from;
+    return new Map([...from].map(([id, c]) => [id, { ...c, tools: gate.admit(id, c.tools) }]));
   }
   options.toolGate?.onChange(() => {
     if (!closed) rebuild();
   });
 
-  function view(principal: Principal): AgentView {
+  const tablesOf = (era: CallerEra): NameTables => (era === 'legacy' ? legacyTables : tables);
+
+  function view(principal: Principal, era: CallerEra = 'modern'): AgentView {
     // The policy sees the agent and its groups (config or the token's `groups` claim): cache by both.
     const groups = principal.claims.groups;
-    const key = Array.isArray(groups) ? `${principal.agent}\0${groups.join('\0')}` : principal.agent;
+    const who = Array.isArray(groups) ? `${principal.agent}\0${groups.join('\0')}` : principal.agent;
+    const key = tablesOf(era) === tables ? who : `${who}\0legacy`;
     const held = views.get(key);
     if (held && held.t === tablesVersion && held.p === policyVersion) return held.view;
-    const fresh = buildView(tables, policy, principal);
+    const fresh = buildView(tablesOf(era), policy, principal);
     views.set(key, { t: tablesVersion, p: policyVersion, view: fresh });
     return fresh;
   }
 
-  /** Tells each agent whose visible lists changed, once per change. */
-  function announce(): void {
-    for (const [agent, set] of endpoints) {
-      const first = set.values().next().value;
-      if (first === undefined) continue;
-      const next = view(first.principal).signature;
-      const prev = lastSignature.get(agent);
-      lastSignature.set(agent, next);
-      if (prev === undefined) continue;
-      for (const endpoint of set) {
-        if (prev.tools !== next.tools) endpoint.toolsChanged();
-        if (prev.prompts !== next.prompts) endpoint.promptsChanged();
-        if (prev.resources !== next.resources) endpoint.resourcesChanged();
-      }
-    }
+  const announcer = createAnnouncer({ endpoints, view, tables: tablesOf, policy: () => policy });
+  const announce = (): void => announcer.announce();
+
+  /** A child said its `kind` list changed: re-read it, then tell whom it concerns (announce.ts). */
+  function childListChanged(id: string, kind: ListKind): void {
+    announcer.childSaid(id, kind);
+    void refresh(id);
   }
 
   async function subscribe(endpoint: Endpoint, server: string, uri: string): Promise<void> {
     const upstream = upstreams.get(server);
     if (!upstream) return;
-    await subscriptions.add(await upstream.connection(endpoint.agent), uri, endpoint);
+    await subscriptions.add(await upstream.connection(endpoint.agent, endpoint.era), uri, endpoint);
   }
 
   function deliverCall(event: CallEvent): void {
@@ -249,6 +275,7 @@ export function createCore(options: CoreOptions) {
     logger,
     toolsOf: (server) => catalogs.get(server)?.tools,
     hold: idle.hold,
+    directLanes: options.directLanes ?? true,
   });
 
   return {
@@ -263,8 +290,31 @@ export function createCore(options: CoreOptions) {
     get policy() {
       return policy;
     },
-    tables: () => tables,
+    /**
+     * The child with no namespace (`namespace: ''`, at most one), which also answers tool and prompt names
+     * no child lists (some servers keep tools they do not list): it answers them as it would directly.
+     */
+    unprefixed(): string | undefined {
+      return unprefixed !== undefined && upstreams.get(unprefixed)?.status().phase === 'ready'
+        ? unprefixed
+        : undefined;
+    },
+    /**
+     * Whether child `id` (any child, when undefined) accepts resource subscriptions on its face of `era`:
+     * the proxy advertises and attempts only what its children can do.
+     */
+    canSubscribe(era: CallerEra, id?: string): boolean {
+      const ids = id === undefined ? [...upstreams.keys()] : [id];
+      return ids.some(
+        (server) =>
+          upstreams.get(server)?.anyConnection(era)?.client.getServerCapabilities()?.resources?.subscribe ===
+          true,
+      );
+    },
+    /** The name tables agents of `era` route through (default 2026-07-28). */
+    tables: (era: CallerEra = 'modern') => tablesOf(era),
     view,
+    childListChanged,
     callChild,
     subscribe,
     unsubscribe(endpoint: Endpoint, uri: string): void {
@@ -281,14 +331,11 @@ export function createCore(options: CoreOptions) {
       let set = endpoints.get(endpoint.agent);
       if (!set) endpoints.set(endpoint.agent, (set = new Set()));
       set.add(endpoint);
-      if (!lastSignature.has(endpoint.agent))
-        lastSignature.set(endpoint.agent, view(endpoint.principal).signature);
+      announcer.registered(endpoint);
       return () => {
         set.delete(endpoint);
-        if (set.size === 0) {
-          endpoints.delete(endpoint.agent);
-          lastSignature.delete(endpoint.agent);
-        }
+        announcer.unregistered(endpoint, set);
+        if (set.size === 0) endpoints.delete(endpoint.agent);
         subscriptions.remove(endpoint);
       };
     },
@@ -298,11 +345,11 @@ export function createCore(options: CoreOptions) {
       announce();
     },
     /** The agent's roots changed: tell every ready child its calls can reach. */
-    rootsChanged(agent: string): void {
+    rootsChanged(agent: string, era: CallerEra): void {
       for (const upstream of upstreams.values()) {
         if (upstream.status().phase !== 'ready') continue;
         void upstream
-          .connection(agent)
+          .connection(agent, era)
           .then((conn) => conn.client.sendRootsListChanged())
           .catch(() => undefined);
       }
@@ -316,7 +363,7 @@ export function createCore(options: CoreOptions) {
       for (const upstream of upstreams.values()) {
         if (upstream.status().phase !== 'ready') continue;
         void upstream
-          .connection(agent)
+          .connection(agent, 'legacy')
           .then((conn) =>
             conn.agent === agent &&
             conn.client.getProtocolEra() === 'legacy' &&

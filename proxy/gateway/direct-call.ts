@@ -8,6 +8,7 @@
 // an initialize, a batch) answers undefined and takes the SDK's path, so every error stays the SDK's.
 // Cancellation and session close abort the call through the Server's own table of running requests.
 import { ProtocolError, ProtocolErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/server';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 import { isPlainObject, plainRequest, type RequestId } from '../../lib/mcp-direct-post.ts';
 import { isPlainTextResult } from '../../lib/mcp-plain-result.ts';
 import type { FrontServer } from './front-server.ts';
@@ -120,8 +121,17 @@ export function directToolsCall<T>(
   };
 
   return post(id, () => {
-    run().catch((error: unknown) =>
-      transport.onerror?.(error instanceof Error ? error : new Error(String(error))),
-    );
+    noteLaneTaken('legacy-call');
+    run().catch((error: unknown) => {
+      transport.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      // A request the lane took is always answered: whatever failed, the caller hears an internal error.
+      transport
+        .answer({
+          jsonrpc: '2.0',
+          id,
+          error: { code: ProtocolErrorCode.InternalError, message: 'Internal error' },
+        })
+        .catch(() => undefined);
+    });
   });
 }

@@ -7,7 +7,9 @@ import type { Core, Endpoint } from './core.ts';
 import { levelAllows } from './core.ts';
 import { notFound } from './errors.ts';
 import type { FlowStore } from './flows.ts';
+import type { RequestStateSealer } from './request-state.ts';
 import { callViaFlow } from './front-flow.ts';
+import { refuseUndeclared } from './client-capabilities.ts';
 import { decideCall, visible, type Kind } from './policy.ts';
 import type { Relay } from './relay.ts';
 import type { ChildRequest } from '../upstreams/index.ts';
@@ -24,6 +26,8 @@ export interface FrontContext {
   /** Legacy sessions: the endpoint that carries log level and subscriptions. */
   endpoint?: Endpoint;
   flows: FlowStore;
+  /** Seals the requestState of this proxy's `input_required` rounds (request-state.ts). */
+  states: RequestStateSealer;
   pageSize: number;
   /** Modern requests: told each `_meta` envelope the SDK accepted for a tools/call (modern-direct.ts). */
   onEnvelope?: (envelope: Record<string, unknown>) => void;
@@ -60,7 +64,8 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
       capabilities: {
         tools: { listChanged: true },
         prompts: { listChanged: true },
-        resources: { subscribe: true, listChanged: true },
+        // Subscriptions only where a child takes them: an agent must not wait on what nobody can do.
+        resources: { subscribe: core.canSubscribe(fc.era), listChanged: true },
         logging: {},
         completions: {},
       },
@@ -76,26 +81,31 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
 
   const listed = <T>(items: readonly T[], cursor: unknown): { items: T[]; nextCursor?: string } => {
     try {
-      return page(items, typeof cursor === 'string' ? cursor : undefined, fc.pageSize, core.tables().version);
+      return page(
+        items,
+        typeof cursor === 'string' ? cursor : undefined,
+        fc.pageSize,
+        core.tables(fc.era).version,
+      );
     } catch {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
     }
   };
 
   server.setRequestHandler('tools/list', (req) => {
-    const p = listed(core.view(principal).tools, req.params?.cursor);
+    const p = listed(core.view(principal, fc.era).tools, req.params?.cursor);
     return { tools: p.items, ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }) };
   });
   server.setRequestHandler('prompts/list', (req) => {
-    const p = listed(core.view(principal).prompts, req.params?.cursor);
+    const p = listed(core.view(principal, fc.era).prompts, req.params?.cursor);
     return { prompts: p.items, ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }) };
   });
   server.setRequestHandler('resources/list', (req) => {
-    const p = listed(core.view(principal).resources, req.params?.cursor);
+    const p = listed(core.view(principal, fc.era).resources, req.params?.cursor);
     return { resources: p.items, ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }) };
   });
   server.setRequestHandler('resources/templates/list', (req) => {
-    const p = listed(core.view(principal).templates, req.params?.cursor);
+    const p = listed(core.view(principal, fc.era).templates, req.params?.cursor);
     return {
       resourceTemplates: p.items,
       ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }),
@@ -104,17 +114,17 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
 
   /** Finds the route for a name, or answers exactly like an unknown name. */
   const resolve = (kind: Kind, method: string, name: string, args?: Params) => {
-    const tables = core.tables();
+    const tables = core.tables(fc.era);
     const started = performance.now();
     let server: string | undefined;
     let original = name;
     if (kind === 'tool') {
       const e = tables.tool.get(name);
-      server = e?.server;
+      server = e?.server ?? core.unprefixed();
       original = e?.original ?? name;
     } else if (kind === 'prompt') {
       const e = tables.prompt.get(name);
-      server = e?.server;
+      server = e?.server ?? core.unprefixed();
       original = e?.original ?? name;
     } else {
       server = routeResource(tables, name)?.server;
@@ -163,7 +173,10 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
         return;
       await talk.notify(n);
     },
-    request: (r, signal) => talk.send(r, signal),
+    request: (r, signal) => {
+      const refused = refuseUndeclared(r, server.getClientCapabilities(), undefined);
+      return refused === undefined ? talk.send(r, signal) : Promise.reject(refused);
+    },
   });
   const relayOf = (ctx: ServerContext): Relay =>
     legacyRelay({
@@ -214,9 +227,10 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
     try {
       const result =
         'modern' in tie && method !== 'completion/complete'
-          ? await callViaFlow(fc, route.server, method, upstreamParams, tie.modern, progressToken)
+          ? await callViaFlow(fc, route.server, method, name, upstreamParams, tie.modern, progressToken)
           : await core.callChild({
               principal,
+              era: fc.era,
               server: route.server,
               method,
               params: upstreamParams,
@@ -274,13 +288,20 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
 
   server.setRequestHandler('resources/subscribe', async (req) => {
     const uri = req.params.uri;
-    const route = routeResource(core.tables(), uri);
+    const route = routeResource(core.tables(fc.era), uri);
     if (
       !route ||
       !visible(core.policy, principal, 'resource', route.server, uri) ||
       fc.endpoint === undefined
     ) {
       throw notFound('resource', uri);
+    }
+    if (!core.canSubscribe(fc.era, route.server)) {
+      throw new ProtocolError(
+        ProtocolErrorCode.MethodNotFound,
+        `Server ${route.server} does not support resource subscriptions`,
+        { server: route.server, uri },
+      );
     }
     await core.subscribe(fc.endpoint, route.server, uri);
     return {};
@@ -289,7 +310,9 @@ export function buildFrontServer(fc: FrontContext): FrontServer {
     if (fc.endpoint !== undefined) core.unsubscribe(fc.endpoint, req.params.uri);
     return {};
   });
-  server.setNotificationHandler('notifications/roots/list_changed', () => core.rootsChanged(principal.agent));
+  server.setNotificationHandler('notifications/roots/list_changed', () =>
+    core.rootsChanged(principal.agent, fc.era),
+  );
   server.setRequestHandler('logging/setLevel', (req) => {
     if (fc.endpoint !== undefined) fc.endpoint.logLevel = req.params.level;
     core.setLogLevel(principal.agent, req.params.level);

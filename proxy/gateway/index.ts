@@ -2,6 +2,7 @@
 // routes calls through a name table and relays notifications and child requests both ways.
 // It must not verify tokens, parse HTTP auth or apply rate limits: the edge does that before calling in.
 import type { DirectSink, HeaderSource } from '../../lib/mcp-direct-post.ts';
+import { readRuntimeEnv } from '../../lib/env.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { McpcpConfig } from '../../config/schema.ts';
 import { isLegacyRequest, readRequestBody, type AuthInfo } from '@modelcontextprotocol/server';
@@ -9,6 +10,7 @@ import { createCore } from './core.ts';
 import { rpcCodes } from '../../lib/wire-errors.ts';
 import { wireError } from './errors.ts';
 import { createFlowStore } from './flows.ts';
+import { createRequestStateSealer, ephemeralRequestStateKey } from './request-state.ts';
 import { createLegacySessions } from './legacy.ts';
 import type { SessionSeal } from './session-seal.ts';
 import { createModernServing } from './modern.ts';
@@ -110,10 +112,17 @@ export interface GatewayTuning {
   agentIdleMs?: number;
   /** Modern input_required flows not resumed within this are aborted (default: callTimeoutMs). */
   flowTtlMs?: number;
+  /**
+   * The key sealing the requestState of `input_required` rounds (32 bytes; request-state.ts). Replicas that
+   * share it resume each other's rounds; default: a random key of this process.
+   */
+  requestStateKey?: Uint8Array;
   /** Liveness ping interval for HTTP children (default 5000 ms). */
   healthIntervalMs?: number;
   /** Body cap for requests the gateway reads itself (default 4 MiB; the edge applies the real limit first). */
   maxRequestBodySize?: number;
+  /** The SDK-bypassing lanes (direct-call.ts, modern-direct.ts, the upstream lanes); default MCPCP_DIRECT_LANES. */
+  directLanes?: boolean;
 }
 
 export function createGateway(options: GatewayOptions & GatewayTuning): Gateway {
@@ -121,16 +130,23 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
   const logger = options.logger;
   const pageSize = options.pageSize ?? 500;
   const maxRequestBodySize = options.maxRequestBodySize ?? 4 * 1024 * 1024;
-  const core = createCore(options);
+  const directLanes = options.directLanes ?? readRuntimeEnv().directLanes;
+  const core = createCore({ ...options, directLanes });
   const flows = createFlowStore({ ttlMs: options.flowTtlMs ?? options.callTimeoutMs });
+  const states = createRequestStateSealer({
+    key: options.requestStateKey ?? ephemeralRequestStateKey(),
+    ttlMs: options.flowTtlMs ?? options.callTimeoutMs,
+  });
   const legacy = createLegacySessions({
     core,
     flows,
+    states,
     pageSize,
     idleMs: options.sessionIdleMs ?? 30 * 60_000,
     ...(options.sessionSeal === undefined ? {} : { seal: options.sessionSeal }),
+    directLanes,
   });
-  const modern = createModernServing({ core, flows, pageSize, maxRequestBodySize, logger });
+  const modern = createModernServing({ core, flows, states, pageSize, maxRequestBodySize, logger });
 
   return {
     start: () => core.start(),
@@ -165,9 +181,9 @@ export function createGateway(options: GatewayOptions & GatewayTuning): Gateway 
       return modern.handle(request, principal, parsedBody, authInfo);
     },
     directCall: (sid, principal, message, headers, sink) =>
-      legacy.directCall(sid, principal, message, headers, sink),
+      directLanes && legacy.directCall(sid, principal, message, headers, sink),
     directModernCall: (principal, message, headers, answer) =>
-      modern.directCall(principal, message, headers, answer),
+      directLanes && modern.directCall(principal, message, headers, answer),
     setPolicy: (policy) => core.setPolicy(policy),
     reconnect: (serverId) => core.upstreams.get(serverId)?.retryNow(),
     upstreamStates: () =>

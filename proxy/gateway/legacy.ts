@@ -8,6 +8,7 @@ import type { Core, Endpoint } from './core.ts';
 import { rpcCodes } from '../../lib/wire-errors.ts';
 import { wireError } from './errors.ts';
 import type { FlowStore } from './flows.ts';
+import type { RequestStateSealer } from './request-state.ts';
 import { directToolsCall } from './direct-call.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
 import { createSessionRestorer } from './legacy-restore.ts';
@@ -32,6 +33,7 @@ interface Session {
 export function createLegacySessions(options: {
   core: Core;
   flows: FlowStore;
+  states: RequestStateSealer;
   pageSize: number;
   idleMs: number;
   /**
@@ -39,6 +41,8 @@ export function createLegacySessions(options: {
    * proxy runs as replicas. Without it ids are random and a session lives and ends on this process alone.
    */
   seal?: SessionSeal;
+  /** Off: every request takes the SDK's path (MCPCP_DIRECT_LANES=off). */
+  directLanes: boolean;
 }) {
   const { core } = options;
   const seal = options.seal;
@@ -72,6 +76,7 @@ export function createLegacySessions(options: {
   ): Promise<Response> => {
     const endpoint: Endpoint = {
       agent: principal.agent,
+      era: 'legacy',
       session: '',
       principal,
       toolsChanged: () => void server.sendToolListChanged().catch(() => undefined),
@@ -122,6 +127,7 @@ export function createLegacySessions(options: {
       session: randomUUID(),
       endpoint,
       flows: options.flows,
+      states: options.states,
       pageSize: options.pageSize,
     });
     const server = front.server;
@@ -158,7 +164,7 @@ export function createLegacySessions(options: {
         return wireError(404, rpcCodes.sessionNotFound, 'Session not found');
       session.lastSeen = Date.now();
       session.endpoint.principal = principal;
-      if (request.method === 'POST') {
+      if (request.method === 'POST' && options.directLanes) {
         const direct = directToolsCall(session.front, session.transport, parsedBody, (id, dispatch) =>
           session.transport.directPost(request, id, dispatch),
         );

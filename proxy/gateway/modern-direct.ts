@@ -84,7 +84,17 @@ export function serveModern(server: Server): void {
   (server as unknown as ServerInternals)._negotiatedProtocolVersion = modernRevision;
 }
 
-/** Runs `call` on `server` (marked by serveModern) and writes its answer. */
+const internalError = (id: RequestId): Params => ({
+  jsonrpc: '2.0',
+  id,
+  error: { code: ProtocolErrorCode.InternalError, message: 'Internal error' },
+});
+
+/**
+ * Runs `call` on `server` (marked by serveModern) and writes its answer. It never rejects and always
+ * answers (a request the lane took is never left open): whatever fails after it took the call becomes
+ * an internal error answer.
+ */
 export async function runModernCall(
   server: Server,
   call: PlainModernCall,
@@ -92,8 +102,9 @@ export async function runModernCall(
 ): Promise<void> {
   const inner = server as unknown as ServerInternals;
   const codec = inner._negotiatedWireCodec();
-  const handler = inner._requestHandlers.get('tools/call');
-  if (handler === undefined) throw new Error('modern lane: the front Server has no tools/call handler');
+  const handler =
+    inner._requestHandlers.get('tools/call') ??
+    (() => Promise.reject(new Error('modern lane: the front Server has no tools/call handler')));
   const { id } = call;
   let stream: ReturnType<ModernAnswer['sse']> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -140,11 +151,7 @@ export async function runModernCall(
         id,
       };
     } catch {
-      message = {
-        jsonrpc: '2.0',
-        id,
-        error: { code: ProtocolErrorCode.InternalError, message: 'Internal error' },
-      };
+      message = internalError(id);
     }
   } catch (error) {
     if (answer.signal.aborted) return;
@@ -153,8 +160,15 @@ export async function runModernCall(
     done = true;
     clearInterval(timer);
   }
+  let text: string;
+  try {
+    text = JSON.stringify(message);
+  } catch {
+    message = internalError(id);
+    text = JSON.stringify(message);
+  }
   if (stream !== undefined) {
-    stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    stream.write(`event: message\ndata: ${text}\n\n`);
     stream.end();
     return;
   }
@@ -162,5 +176,5 @@ export async function runModernCall(
   const missing =
     (message.error as { code?: unknown } | undefined)?.code ===
     ProtocolErrorCode.MissingRequiredClientCapability;
-  answer.json(missing ? 400 : 200, JSON.stringify(message));
+  answer.json(missing ? 400 : 200, text);
 }

@@ -5,11 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 import type { Logger } from '../../lib/log.ts';
 import { jsonRpcErrorResponse } from '../edge/jsonrpc.ts';
 import { routeResource } from './catalog.ts';
 import type { Core, Endpoint } from './core.ts';
 import type { FlowStore } from './flows.ts';
+import type { RequestStateSealer } from './request-state.ts';
 import { buildFrontServer, type FrontServer } from './front-server.ts';
 import type { HeaderSource } from '../../lib/mcp-direct-post.ts';
 import { plainModernCall, runModernCall, serveModern, type ModernAnswer } from './modern-direct.ts';
@@ -43,6 +45,7 @@ export function principalOf(authInfo: AuthInfo | undefined): Principal {
 export function createModernServing(options: {
   core: Core;
   flows: FlowStore;
+  states: RequestStateSealer;
   pageSize: number;
   maxRequestBodySize: number;
   logger: Logger;
@@ -70,6 +73,7 @@ export function createModernServing(options: {
           era: 'modern',
           session: randomUUID(),
           flows: options.flows,
+          states: options.states,
           pageSize: options.pageSize,
           onEnvelope: remember,
         }).server,
@@ -82,6 +86,7 @@ export function createModernServing(options: {
     );
     const endpoint: Endpoint = {
       agent: principal.agent,
+      era: 'modern',
       session: `modern:${principal.agent}`,
       principal,
       toolsChanged: () => handler.notify.toolsChanged(),
@@ -122,7 +127,26 @@ export function createModernServing(options: {
       const count = agent.listens.get(uri) ?? 0;
       agent.listens.set(uri, count + 1);
       held.push(uri);
-      if (count === 0) await core.subscribe(agent.endpoint, route.server, uri).catch(() => undefined);
+      if (count > 0) continue;
+      // Only where the child takes subscriptions; a child that refuses one is reported, never hidden.
+      if (!core.canSubscribe('modern', route.server)) {
+        options.logger.warn(
+          { agent: principal.agent, server: route.server, uri },
+          'resource subscription asked of a server that does not support subscriptions',
+        );
+        continue;
+      }
+      await core.subscribe(agent.endpoint, route.server, uri).catch((error: unknown) =>
+        options.logger.warn(
+          {
+            agent: principal.agent,
+            server: route.server,
+            uri,
+            err: error instanceof Error ? error.message : String(error),
+          },
+          'upstream resource subscription failed',
+        ),
+      );
     }
     return () => {
       for (const uri of held) {
@@ -239,12 +263,14 @@ export function createModernServing(options: {
         era: 'modern',
         session: randomUUID(),
         flows: options.flows,
+        states: options.states,
         pageSize: options.pageSize,
       });
       serveModern(front.server);
       agent.lane = { principal, front };
     }
     const busy = core.hold(principal.agent);
+    noteLaneTaken('modern-call');
     runModernCall(agent.lane.front.server, call, answer)
       .catch((error: unknown) =>
         options.logger.error({ agent: principal.agent, err: error }, 'modern direct call failed'),

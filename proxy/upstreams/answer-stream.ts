@@ -1,11 +1,12 @@
-// Reading a call's SSE answer from a child, as the SDK's transport reads one: every event id is a
-// resumption token, each `message` event is one JSON-RPC message, and a stream that ends (or breaks) after
-// an event id but before the response is resumed (the transport asks the SDK's own reconnection: GET with
-// Last-Event-ID). Like the SDK's reader, it runs on after the request's send has returned. Unlike it, a
+// Reading a call's answer from a child: SSE (readAnswerStream) and JSON (readJsonAnswer). An SSE answer
+// is read as the SDK's transport reads one: every event id is a resumption token, each `message` event is
+// one JSON-RPC message, and a stream that ends (or breaks) after an event id but before the response is
+// resumed (the transport asks the SDK's own reconnection: GET with Last-Event-ID). Like the SDK's reader, it runs on after the request's send has returned. Unlike it, a
 // stream that ends without the response and cannot be resumed answers the call with an error at once,
 // and an unterminated line or event is bounded. Used by proxy/upstreams/child-http-transport.ts.
 import { parseJSONRPCMessage, type JSONRPCMessage } from '@modelcontextprotocol/client';
 import { createParser } from 'eventsource-parser';
+import { createJsonLinesParser } from './json-lines.ts';
 import type { LoopbackAnswer } from './loopback-fetch.ts';
 import { rpcCodes } from '../../lib/wire-errors.ts';
 
@@ -97,4 +98,68 @@ export function readAnswerStream(
   res.once('error', (error) => finish(error));
   // A socket torn down mid-stream (the child died) closes without 'end'.
   res.once('close', () => finish(res.readableEnded ? undefined : new Error('the child closed the stream')));
+}
+
+export interface JsonAnswerHooks {
+  deliver(message: JSONRPCMessage): void;
+  note?: ((message: unknown) => void) | undefined;
+  /** Whether the answer ended because the proxy aborted it. */
+  intentional(): boolean;
+}
+
+/**
+ * Reading a call's `application/json` answer: one JSON document, or newline-delimited ones (json-lines.ts)
+ * delivered as each line ends. An answer that ends without the response, or is not JSON, answers the call
+ * with an error naming what was wrong, at once.
+ */
+export function readJsonAnswer(answer: LoopbackAnswer, id: string | number, hooks: JsonAnswerHooks): void {
+  const { res, done } = answer;
+  let responded = false;
+  let failure: Error | undefined;
+  const parser = createJsonLinesParser((parsed) => {
+    const message = isPlainResponse(parsed) ? parsed : parseJSONRPCMessage(parsed);
+    if (!('method' in message)) responded = true;
+    hooks.note?.(message);
+    hooks.deliver(message);
+  });
+  const decoder = new TextDecoder();
+  let finished = false;
+  const finish = (error?: Error): void => {
+    if (finished) return;
+    finished = true;
+    done();
+    if (hooks.intentional()) return;
+    if (error === undefined && failure === undefined) {
+      try {
+        parser.end();
+      } catch (thrown) {
+        failure = thrown instanceof Error ? thrown : new Error(String(thrown));
+      }
+    }
+    if (responded) return;
+    const why = failure ?? error;
+    hooks.deliver({
+      jsonrpc: '2.0',
+      id,
+      error: {
+        code: -32603,
+        message:
+          failure !== undefined
+            ? `The child's answer is not valid JSON-RPC: ${failure.message}`
+            : `The child ended its answer without answering${why === undefined ? '' : ` (${why.message})`}`,
+      },
+    });
+  };
+  res.on('data', (chunk: Buffer) => {
+    if (failure !== undefined) return;
+    try {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+    } catch (thrown) {
+      failure = thrown instanceof Error ? thrown : new Error(String(thrown));
+      res.destroy();
+    }
+  });
+  res.once('end', () => finish());
+  res.once('error', (error) => finish(error));
+  res.once('close', () => finish(res.readableEnded ? undefined : new Error('the child closed the answer')));
 }

@@ -3,6 +3,7 @@
 // to the fetch of that call through AsyncLocalStorage, and the response stream is tapped (never
 // altered) to note which caller each child message arrived for, before the SDK parses it.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createParser } from 'eventsource-parser';
 
 const callers = new AsyncLocalStorage<unknown>();
 
@@ -51,38 +52,36 @@ export function createAttribution() {
 
 export type Attribution = ReturnType<typeof createAttribution>;
 
-/** Passes an SSE body through unchanged while handing every JSON message in it to `onMessage`. */
+/** Bounds an SSE answer's unterminated line or event, as answer-stream.ts bounds it. */
+const maxTapBuffer = 32 * 2 ** 20;
+
+/**
+ * Passes an SSE body through unchanged while handing every JSON message in it to `onMessage`. Parsed with
+ * eventsource-parser (the parser the SDK's own transport uses): only `message` events count, as the SDK
+ * reads them, and a line that never ends is bounded.
+ */
 export function tapSse(
   body: ReadableStream<Uint8Array>,
   onMessage: (message: unknown) => void,
 ): ReadableStream<Uint8Array> {
   const decoder = new TextDecoder();
-  let buffer = '';
-  let data: string[] = [];
-  const line = (text: string): void => {
-    if (text === '') {
-      if (data.length > 0) {
-        try {
-          onMessage(JSON.parse(data.join('\n')));
-        } catch {
-          // not JSON: the SDK will report it
-        }
+  const parser = createParser({
+    maxBufferSize: maxTapBuffer,
+    onEvent: (event) => {
+      if (!event.data || (event.event !== undefined && event.event !== 'message')) return;
+      try {
+        onMessage(JSON.parse(event.data));
+      } catch {
+        // not JSON: the SDK will report it
       }
-      data = [];
-    } else if (text.startsWith('data:')) {
-      data.push(text.slice(5).replace(/^ /, ''));
-    }
-  };
+    },
+    // An oversized event is the SDK's to refuse; the tap just stops noting it.
+    onError: () => undefined,
+  });
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let at: number;
-        while ((at = buffer.search(/\r\n|\r|\n/)) >= 0) {
-          const nl = buffer[at] === '\r' && buffer[at + 1] === '\n' ? 2 : 1;
-          line(buffer.slice(0, at));
-          buffer = buffer.slice(at + nl);
-        }
+        parser.feed(decoder.decode(chunk, { stream: true }));
         controller.enqueue(chunk);
       },
     }),

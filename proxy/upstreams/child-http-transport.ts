@@ -11,7 +11,6 @@
 // the proxy's whole CPU per call for an SSE answer.
 // It must not decide anything about calls; it only moves messages.
 import {
-  parseJSONRPCMessage,
   PROTOCOL_VERSION_META_KEY,
   SdkError,
   SdkErrorCode,
@@ -22,9 +21,11 @@ import {
   type MessageExtraInfo,
   type StreamableHTTPClientTransportOptions,
 } from '@modelcontextprotocol/client';
-import { isPlainResponse, readAnswerStream } from './answer-stream.ts';
-import { loopbackFetch, readLoopbackBody, sendLoopback, toFetchResponse } from './loopback-fetch.ts';
+import { readAnswerStream, readJsonAnswer } from './answer-stream.ts';
+import { loopbackFetch, sendLoopback, toFetchResponse } from './loopback-fetch.ts';
 import { tapSse } from './attribution.ts';
+import { tolerateJsonLines } from './json-lines.ts';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 
 type SendOptions = Parameters<StreamableHTTPClientTransport['send']>[1];
 type RequestId = string | number;
@@ -65,6 +66,11 @@ export interface ChildHttpTransportOptions extends Omit<StreamableHTTPClientTran
    * message on that stream before the SDK handles it (attribution of a child's mid-call messages).
    */
   attribute?: () => ((message: unknown) => void) | undefined;
+  /**
+   * The direct POST path below, and node:http (loopback-fetch.ts) under the SDK's own path; default on.
+   * Off (MCPCP_DIRECT_LANES=off): every message takes the SDK's send logic over the global fetch.
+   */
+  direct?: boolean;
 }
 
 /** A header value the SDK sends as it is (SEP-2243 encodes only empty, padded or non-ASCII values). */
@@ -109,14 +115,16 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
 
   constructor(url: URL, options: ChildHttpTransportOptions = {}) {
     const received = new Map<string, Response>();
-    const { attribute, ...sdkOptions } = options;
+    const { attribute, direct = true, ...sdkOptions } = options;
     super(url, {
       ...sdkOptions,
       fetch: async (input, init) => {
         const body = typeof init?.body === 'string' ? init.body : undefined;
         const early = body === undefined ? undefined : received.get(body);
         if (early !== undefined) received.delete(body!);
-        const response = early ?? (await loopbackFetch(input, init));
+        const response = await tolerateJsonLines(
+          early ?? (await (direct ? loopbackFetch(input, init) : fetch(input, init))),
+        );
         if (response.body === null) return response;
         if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) return response;
         const note = attribute?.();
@@ -130,6 +138,7 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
     });
     this.received = received;
     this.attribute = attribute;
+    this.direct = direct;
     this.interceptResponses();
   }
 
@@ -170,6 +179,7 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
   }
 
   private readonly attribute: ChildHttpTransportOptions['attribute'];
+  private readonly direct: boolean;
   private readonly awaited = new Map<RequestId, Awaited>();
 
   /** A connection closing fails the lane's requests as the Client fails its own. */
@@ -183,7 +193,7 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
   /** Whether `request` can take the direct lane: the plain POST path below will send it. */
   canRequest(): boolean {
     const inner = this as unknown as TransportInternals;
-    return inner._requestInit === undefined && inner._url.protocol === 'http:';
+    return this.direct && inner._requestInit === undefined && inner._url.protocol === 'http:';
   }
 
   /**
@@ -209,6 +219,7 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
   override async send(message: JSONRPCMessage | JSONRPCMessage[], options?: SendOptions): Promise<void> {
     const inner = this as unknown as TransportInternals;
     if (
+      !this.direct ||
       !isPlainRequest(message) ||
       options?.resumptionToken !== undefined ||
       options?.headers !== undefined ||
@@ -235,12 +246,18 @@ export class ChildHttpTransport extends StreamableHTTPClientTransport {
         ? [transportSignal, options.requestSignal]
         : (options?.requestSignal ?? transportSignal);
 
+    noteLaneTaken('child-post');
     // Network failures and aborts reject here exactly as the SDK's fetch would.
     const answer = await sendLoopback(inner._url.href, { method: 'POST', headers, body, signal });
     const type = answer.res.headers['content-type'] ?? '';
     if (answer.res.statusCode === 200 && type.startsWith('application/json')) {
-      const parsed: unknown = JSON.parse((await readLoopbackBody(answer)).toString('utf8'));
-      this.onmessage?.(isPlainResponse(parsed) ? parsed : parseJSONRPCMessage(parsed));
+      // One document, or newline-delimited ones delivered as each arrives (json-lines.ts).
+      readJsonAnswer(answer, message.id, {
+        deliver: (m) => this.onmessage?.(m),
+        note: this.attribute?.(),
+        intentional: () =>
+          inner._abortController?.signal.aborted === true || options?.requestSignal?.aborted === true,
+      });
       return;
     }
     if (answer.res.statusCode === 200 && type.startsWith('text/event-stream')) {

@@ -3,6 +3,7 @@
 // It must not decide where a child request goes; the gateway attributes it to a caller.
 import { Client, type JSONRPCResponse } from '@modelcontextprotocol/client';
 import { currentCaller, type Attribution } from './attribution.ts';
+import { bridgeResultType } from './result-bridge.ts';
 import type { UpstreamConnection, UpstreamHooks } from './types.ts';
 
 /**
@@ -11,9 +12,30 @@ import type { UpstreamConnection, UpstreamHooks } from './types.ts';
  * Deferring each response by one microtask keeps the wire order.
  */
 class OrderedClient extends Client {
+  /** Told once when a 2026-era child's result lacked `resultType` (result-bridge.ts). */
+  onBridged: (() => void) | undefined;
+
   protected override _onresponse(response: JSONRPCResponse): void {
-    queueMicrotask(() => super._onresponse(response));
+    const bridged = this.bridge(response);
+    queueMicrotask(() => super._onresponse(bridged));
   }
+
+  /** A response as this client reads it (the upstream direct lane reads responses the same way). */
+  bridge<T extends JSONRPCResponse>(response: T): T {
+    return this.getProtocolEra() === 'modern' ? bridgeResultType(response, () => this.bridged()) : response;
+  }
+
+  private warned = false;
+  private bridged(): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.onBridged?.();
+  }
+}
+
+/** How the proxy's client toward a child reads `response` (result-bridge.ts); unchanged for other clients. */
+export function readResponse<T extends JSONRPCResponse>(client: Client, response: T): T {
+  return client instanceof OrderedClient ? client.bridge(response) : response;
 }
 
 const relayedRequests = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
@@ -23,6 +45,8 @@ export function createUpstreamClient(
   connection: () => UpstreamConnection,
   attribution?: Attribution,
   era: 'legacy' | 'auto' = 'legacy',
+  /** Told once when a 2026-era child's result lacked `resultType` and was read as complete. */
+  onBridged?: () => void,
 ): Client {
   const client = new OrderedClient(
     { name: 'mcpcp-proxy', version: '0.1.0' },
@@ -35,6 +59,7 @@ export function createUpstreamClient(
       },
     },
   );
+  client.onBridged = onBridged;
   for (const method of relayedRequests) {
     client.setRequestHandler(method, async (request, ctx) => {
       const params = (request as { params?: Record<string, unknown> }).params;

@@ -23,6 +23,8 @@ import {
 import { isPlainObject } from '../../lib/mcp-direct-post.ts';
 import { isPlainTextResult } from '../../lib/mcp-plain-result.ts';
 import { ChildHttpTransport } from './child-http-transport.ts';
+import { readResponse } from './client.ts';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 
 type Params = Record<string, unknown>;
 
@@ -92,6 +94,7 @@ export function directRequest(
   ) {
     return undefined;
   }
+  noteLaneTaken('upstream-request');
   const { method } = request;
   const codec = inner._resolveOutboundCodec(method);
   inner._assertOutboundRequestInEra(codec, method);
@@ -132,7 +135,8 @@ export function directRequest(
     );
     signal.addEventListener('abort', onAbort, { once: true });
 
-    const settle = (response: JSONRPCResponse): void => {
+    const settle = (received: JSONRPCResponse): void => {
+      const response = readResponse(client, received);
       if ('error' in response) {
         const { code, message: text, data } = response.error;
         return reject(ProtocolError.fromError(code, text, data));
@@ -148,6 +152,11 @@ export function directRequest(
       if (decoded.kind === 'invalid') return reject(decoded.error);
       if (decoded.kind === 'complete') return resolve(decoded.result);
       const { resultSchema, requestOptions } = options;
+      // The caller answers the child's round itself, as the Client's manual mode hands it over.
+      if ((requestOptions as { allowInputRequired?: unknown }).allowInputRequired === true) {
+        const { kind: _kind, ...round } = decoded;
+        return resolve({ resultType: 'input_required', ...round });
+      }
       resolve(
         inner._resolveNonCompleteResult(decoded, {
           codec,

@@ -18,6 +18,10 @@ export interface HttpConnectionOptions {
   /** The internal child JWT for `agent`, sent as `Authorization: Bearer` (first-party only). */
   token?: () => Promise<string>;
   generation: number;
+  /** Off: every message goes through the SDK transport's own send logic over global fetch. */
+  directLanes: boolean;
+  /** 'legacy': a 2025 session whatever `config.protocol` says (a dual-era child's 2025 face). */
+  era?: 'legacy';
 }
 
 export async function openHttpConnection(o: HttpConnectionOptions): Promise<UpstreamConnection> {
@@ -29,6 +33,7 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
       return caller === undefined ? undefined : (message) => attribution.note(message, caller);
     },
     ...(o.token === undefined ? {} : { authProvider: { token: o.token } }),
+    direct: o.directLanes,
     // A child may close a call's stream mid-call and expect the client to resume it (Last-Event-ID);
     // a few quick retries cover that without hammering a child that is gone (the ping loop sees it).
     reconnectionOptions: {
@@ -43,7 +48,12 @@ export async function openHttpConnection(o: HttpConnectionOptions): Promise<Upst
     o.hooks,
     () => ref.conn!,
     attribution,
-    o.config.protocol === '2025-11-25' ? 'legacy' : 'auto',
+    o.config.protocol === '2025-11-25' || o.era === 'legacy' ? 'legacy' : 'auto',
+    () =>
+      o.logger.warn(
+        { server: o.config.id },
+        'child answered without resultType, which 2026-07-28 requires: read as complete, as the official client does',
+      ),
   );
   const conn: UpstreamConnection = {
     upstreamId: o.config.id,
@@ -82,5 +92,34 @@ export async function endConnection(conn: UpstreamConnection): Promise<void> {
   } finally {
     clearTimeout(timer);
     await conn.client.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A 2026-era child's 2025 face, when it keeps sessions (it answers a 2025 `initialize` with a session):
+ * the connection `open` made, or undefined. A 2025 face without sessions is an adapter over the 2026 one
+ * (the SDK's stateless fallback runs the same handlers): the 2026 face serves 2025-era agents at least as
+ * well and carries more per request (the agent's own capabilities; cancellation by closing the request).
+ */
+export async function openSessionfulLegacyFace(
+  open: () => Promise<UpstreamConnection>,
+  logger: Logger,
+): Promise<UpstreamConnection | undefined> {
+  try {
+    const conn = await open();
+    const session = (conn.client.transport as { sessionId?: string } | undefined)?.sessionId;
+    if (conn.client.getProtocolEra() === 'legacy' && session !== undefined) {
+      logger.info('child speaks 2025-11-25 with sessions too: 2025-era agents are served over that face');
+      return conn;
+    }
+    await endConnection(conn);
+    logger.info('child answers 2025-11-25 without sessions: its 2026-07-28 face serves every agent');
+    return undefined;
+  } catch (error) {
+    logger.info(
+      { err: error instanceof Error ? error.message : String(error) },
+      'child has no 2025 face: every agent is served over its 2026-07-28 face',
+    );
+    return undefined;
   }
 }

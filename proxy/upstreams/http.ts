@@ -3,14 +3,18 @@
 // sends on the session's stream belong to that agent only. First-party children get one connection per
 // agent in either era, each carrying a short-lived internal JWT for that agent (never the agent's own
 // token), so the child knows who calls. A 2026-era third-party child (no sessions) is shared.
+// A child that speaks both eras (`protocol: auto` found 2026-07-28, and it also keeps 2025 sessions) serves
+// each agent over the face of the agent's own era: 2025-era agents get a 2025 session of their own, so what
+// they see and do is what they would see and do directly (ARCHITECTURE.md decision 3).
 // Liveness: a ping loop on the probe connection; a dead child is retried with backoff.
 import { McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { HttpServerConfig } from '../../config/schema.ts';
 import { createRestartTracker } from '../../supervisor/backoff.ts';
-import { endConnection, openHttpConnection } from './http-connection.ts';
+import { endConnection, openHttpConnection, openSessionfulLegacyFace } from './http-connection.ts';
 import { isSessionExpired } from './http-errors.ts';
-import type { Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
+import { watchListChanges } from './list-stream.ts';
+import type { CallerEra, Upstream, UpstreamConnection, UpstreamHooks, UpstreamStatus } from './types.ts';
 
 export { isNetworkFailure, isSessionExpired, isStaleConnection } from './http-errors.ts';
 
@@ -25,6 +29,8 @@ export interface HttpUpstreamOptions {
   childTokens?: ChildTokenIssuer;
   /** Ping interval while ready (default 5000 ms). */
   healthIntervalMs?: number;
+  /** The direct POST of child-http-transport.ts; default on. */
+  directLanes?: boolean;
 }
 
 /** The identity the proxy uses for its own probe/catalog connection to a first-party child. */
@@ -49,6 +55,11 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   let generation = 0;
   let closed = false;
   let probe: UpstreamConnection | undefined;
+  /**
+   * The child's 2025 face, when the probe found 2026-07-28 and the child also answers a 2025 initialize:
+   * 2025-era agents are served over it. Undefined: no such face (or the probe itself is 2025).
+   */
+  let legacyProbe: UpstreamConnection | undefined;
   const connections = new Map<string, Promise<UpstreamConnection>>();
   /** The settled entries of `connections`, so a dead one can be dropped synchronously. */
   const settled = new Map<string, UpstreamConnection>();
@@ -76,15 +87,17 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   // life (auth/internal.ts); a second cache here would stack on that one and hand out tokens near expiry.
   const tokenFor = (agent: string): Promise<string> => options.childTokens!.issue(config.id, agent);
 
-  const open = (agent: string | undefined): Promise<UpstreamConnection> =>
+  const open = (agent: string | undefined, era?: 'legacy'): Promise<UpstreamConnection> =>
     openHttpConnection({
       url,
       config,
       hooks,
       logger,
       agent,
+      ...(era === undefined ? {} : { era }),
       ...(config.firstParty && agent !== undefined ? { token: () => tokenFor(agent) } : {}),
       generation,
+      directLanes: options.directLanes ?? true,
     });
 
   /**
@@ -96,11 +109,13 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
   ): Promise<void> => {
     const open = new Set<UpstreamConnection>(settled.values());
     if (probe !== undefined) open.add(probe);
+    if (legacyProbe !== undefined) open.add(legacyProbe);
     for (const [key, pending] of connections)
       if (!settled.has(key)) void pending.then(end).catch(() => undefined);
     connections.clear();
     settled.clear();
     probe = undefined;
+    legacyProbe = undefined;
     return Promise.all([...open].map((conn) => end(conn).catch(() => undefined))).then(() => undefined);
   };
 
@@ -113,32 +128,6 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     retryTimer = setTimeout(() => void connectProbe(), decision.delayMs);
   };
 
-  /**
-   * 2026-era children announce list changes only on a subscriptions/listen stream. It is held open
-   * on the probe connection and reopened if the child ends it while the probe is still current.
-   */
-  const watchLists = (conn: UpstreamConnection): void => {
-    conn.client
-      .listen(
-        { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true },
-        { timeout: config.readyTimeoutMs },
-      )
-      .then(async (subscription) => {
-        const reason = await subscription.closed;
-        if (reason === 'local' || closed || probe !== conn) return;
-        const timer = setTimeout(() => {
-          if (!closed && probe === conn) watchLists(conn);
-        }, 500);
-        timer.unref();
-      })
-      .catch((error: unknown) =>
-        logger.debug(
-          { err: error instanceof Error ? error.message : String(error) },
-          'no list-change stream',
-        ),
-      );
-  };
-
   const connectProbe = async (): Promise<void> => {
     if (closed) return;
     try {
@@ -148,9 +137,25 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
         await conn.client.close();
         return;
       }
+      const modern = conn.client.getProtocolEra() === 'modern';
+      // Found before the child is ready, so no 2025-era agent is ever sent to the wrong face.
+      const legacyFace = modern && config.protocol === 'auto' ? await openLegacyFace(conn) : undefined;
+      if (closed) {
+        await Promise.all([conn.client.close(), legacyFace?.client.close()]);
+        return;
+      }
+      if (legacyProbe !== undefined) retire(legacyProbe);
       probe = conn;
-      sessionful = conn.client.getProtocolEra() !== 'modern';
-      if (!sessionful) watchLists(conn);
+      legacyProbe = legacyFace;
+      sessionful = !modern;
+      if (!sessionful) {
+        watchListChanges(conn, {
+          current: () => !closed && probe === conn,
+          timeoutMs: config.readyTimeoutMs,
+          logger,
+          reopened: () => hooks.onStateChange(config.id),
+        });
+      }
       if (!perAgent()) {
         connections.set('*', Promise.resolve(conn));
         settled.set('*', conn);
@@ -167,6 +172,9 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       markDown(reason);
     }
   };
+
+  const openLegacyFace = (modern: UpstreamConnection): Promise<UpstreamConnection | undefined> =>
+    openSessionfulLegacyFace(() => open(modern.agent, 'legacy'), logger);
 
   /** 2026-era children have no ping: `server/discover` is their cheap liveness probe. */
   const probeOnce = (conn: UpstreamConnection): Promise<unknown> => {
@@ -224,17 +232,19 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
     async start() {
       await connectProbe();
     },
-    async connection(agent: string) {
+    async connection(agent: string, era: CallerEra = 'modern') {
       if (status.phase === 'starting') await new Promise<void>((resolve) => waiters.push(resolve));
       if (status.phase !== 'ready') {
         throw new McpcpError('ERR_UPSTREAM_UNAVAILABLE', `server ${config.id} is unavailable`, {
           details: { server: config.id, phase: status.phase },
         });
       }
-      const key = perAgent() ? agent : '*';
+      // A 2025-era agent on a child with a 2025 face: a session of its own on that face.
+      const legacy = era === 'legacy' && legacyProbe !== undefined;
+      const key = legacy ? `legacy\0${agent}` : perAgent() ? agent : '*';
       let pending = connections.get(key);
       if (pending === undefined) {
-        const opening = open(perAgent() ? agent : undefined);
+        const opening = legacy ? open(agent, 'legacy') : open(perAgent() ? agent : undefined);
         pending = opening;
         connections.set(key, opening);
         opening.then(
@@ -248,7 +258,7 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       }
       return pending;
     },
-    anyConnection: () => probe,
+    anyConnection: (era) => (era === 'legacy' ? (legacyProbe ?? probe) : probe),
     discard(conn) {
       for (const [key, held] of settled) {
         if (held !== conn) continue;
@@ -258,16 +268,26 @@ export function createHttpUpstream(options: HttpUpstreamOptions): Upstream {
       if (probe === conn) {
         probe = undefined;
         void connectProbe();
+      } else if (legacyProbe === conn && probe !== undefined) {
+        // The child forgot the 2025 face's session (it restarted): open it again.
+        legacyProbe = undefined;
+        const current = probe;
+        void openLegacyFace(current).then((next) => {
+          if (probe === current && !closed) legacyProbe = next;
+          else void next?.client.close().catch(() => undefined);
+        });
       }
       retire(conn);
     },
     release(agent) {
-      if (!perAgent() || agent === probeAgent) return;
-      const pending = connections.get(agent);
-      if (pending === undefined) return;
-      connections.delete(agent);
-      settled.delete(agent);
-      void pending.then(endConnection, () => undefined);
+      if (agent === probeAgent) return;
+      for (const key of perAgent() ? [agent, `legacy\0${agent}`] : [`legacy\0${agent}`]) {
+        const pending = connections.get(key);
+        if (pending === undefined) continue;
+        connections.delete(key);
+        settled.delete(key);
+        void pending.then(endConnection, () => undefined);
+      }
     },
     retryNow() {
       if (closed || (status.phase !== 'down' && status.phase !== 'crash-looping')) return;

@@ -6,6 +6,7 @@ import { createStdioUpstream, type StdioSupervision } from './stdio.ts';
 import type { Upstream, UpstreamHooks } from './types.ts';
 
 export type {
+  CallerEra,
   Upstream,
   UpstreamConnection,
   UpstreamHooks,
@@ -24,6 +25,8 @@ export function createUpstream(
     childTokens?: ChildTokenIssuer;
     healthIntervalMs?: number;
     supervision?: StdioSupervision;
+    /** The HTTP lanes (child-http-transport.ts's direct POST); default on. */
+    directLanes?: boolean;
   },
 ): Upstream {
   switch (config.transport) {
@@ -41,6 +44,7 @@ export function createUpstream(
         logger: deps.logger,
         ...(deps.childTokens === undefined ? {} : { childTokens: deps.childTokens }),
         ...(deps.healthIntervalMs === undefined ? {} : { healthIntervalMs: deps.healthIntervalMs }),
+        directLanes: deps.directLanes ?? true,
       });
   }
 }

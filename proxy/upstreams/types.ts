@@ -4,6 +4,12 @@ import type { Client } from '@modelcontextprotocol/client';
 
 export type UpstreamPhase = 'starting' | 'ready' | 'down' | 'crash-looping';
 
+/**
+ * A calling agent's protocol era: 2025-06-18/2025-11-25 ('legacy', sessions and server→client requests)
+ * or 2026-07-28 ('modern'). A child that speaks both is reached over the face of the caller's era.
+ */
+export type CallerEra = 'legacy' | 'modern';
+
 /** One connected MCP client to a child. `agent` is set when the connection belongs to one agent. */
 export interface UpstreamConnection {
   readonly upstreamId: string;
@@ -55,10 +61,16 @@ export interface Upstream {
   readonly transport: 'stdio' | 'http';
   /** Connects (spawning the process for stdio). Never rejects: a child that is down is retried. */
   start(): Promise<void>;
-  /** The connection for this agent's calls; rejects with ERR_UPSTREAM_UNAVAILABLE while down. */
-  connection(agent: string): Promise<UpstreamConnection>;
-  /** Any live connection, for catalog fetches; undefined while down. */
-  anyConnection(): UpstreamConnection | undefined;
+  /**
+   * The connection for this agent's calls, over the child's face of the agent's era when it has one
+   * (default 'modern': the newest both speak); rejects with ERR_UPSTREAM_UNAVAILABLE while down.
+   */
+  connection(agent: string, era?: CallerEra): Promise<UpstreamConnection>;
+  /**
+   * A live connection for catalog fetches, of the era's face (a child with both faces may list
+   * different things on each); undefined while down.
+   */
+  anyConnection(era?: CallerEra): UpstreamConnection | undefined;
   /** Drops a connection whose session the child forgot (HTTP 404) so the next call reconnects. */
   discard(conn: UpstreamConnection): void;
   /**

@@ -24,6 +24,7 @@ import {
 import { Hono } from 'hono';
 import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import { rpcCodes, toWireError } from '../../lib/wire-errors.ts';
+import { noteLaneTaken } from '../../lib/lanes.ts';
 import { directPost, plainRequest } from '../../lib/mcp-direct-post.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Authenticate, Caller } from './caller.ts';
@@ -60,6 +61,8 @@ export interface KitHttpOptions {
   allowedHosts?: readonly string[];
   /** Readiness for /readyz (e.g. the store answers); /healthz only says the process serves. */
   ready?: () => Promise<boolean>;
+  /** The direct POST past the SDK's dispatch (lib/mcp-direct-post.ts); default on (MCPCP_DIRECT_LANES). */
+  directLanes?: boolean;
 }
 
 export interface KitHttpServer {
@@ -171,9 +174,12 @@ export async function startKitHttp(options: KitHttpOptions): Promise<KitHttpServ
       _onrequest(message: unknown, extra: { request: Request }): void;
     };
     const direct =
-      plain === undefined
+      plain === undefined || options.directLanes === false
         ? undefined
-        : directPost(session.transport, request, plain.id, () => protocol._onrequest(plain, { request }));
+        : directPost(session.transport, request, plain.id, () => {
+            noteLaneTaken('kit-post');
+            protocol._onrequest(plain, { request });
+          });
     return direct ?? session.transport.handleRequest(request, { parsedBody: parsed });
   }
 

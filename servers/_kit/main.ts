@@ -106,6 +106,7 @@ export async function startKitServer(spec: KitServerSpec, options: KitOptions): 
       ...(app.ready ? { ready: app.ready } : {}),
       ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
       ...(spec.sessionAnswers ? { sessionAnswers: spec.sessionAnswers } : {}),
+      directLanes: readRuntimeEnv().directLanes,
     });
     return {
       url: http.url,

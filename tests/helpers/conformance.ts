@@ -137,6 +137,47 @@ async function readResults(dir: string): Promise<Map<string, ConformanceCheck[]>
   return results;
 }
 
+export interface RunSuiteOptions {
+  url: string;
+  /** Sent with every request (through the auth-header forwarder). */
+  headers?: Record<string, string>;
+  /** `--requirements <revision>`: exactly what that revision requires; default the active suite. */
+  requirements?: '2026-07-28';
+  /** Kills the CLI after this long. Default 180 000. */
+  timeoutMs?: number;
+}
+
+export interface SuiteRun {
+  /** scenario → its checks, as the CLI wrote them. */
+  scenarios: Map<string, ConformanceCheck[]>;
+  /** The CLI's human output (its tail), for failure messages. */
+  output: string;
+}
+
+/**
+ * One CLI run of a whole suite as a user would type it (`conformance server --url …` or with
+ * `--requirements`), every check of every scenario it ran.
+ */
+export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
+  const timeoutMs = options.timeoutMs ?? 180_000;
+  const outDir = await mkdtemp(path.join(tmpdir(), 'mcpcp-conformance-'));
+  const forwarder =
+    options.headers === undefined
+      ? undefined
+      : await startAuthHeaderForwarder({ target: options.url, headers: options.headers });
+  try {
+    const url = forwarder?.url ?? options.url;
+    const selection = options.requirements === undefined ? [] : ['--requirements', options.requirements];
+    const run = await runCli(['server', '--url', url, '-o', outDir, ...selection], timeoutMs);
+    if (run.timedOut)
+      throw new Error(`the conformance suite was killed after ${timeoutMs} ms: ${run.output}`);
+    return { scenarios: await readResults(outDir), output: run.output.slice(-4_000) };
+  } finally {
+    await forwarder?.close();
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
 export async function runConformance(options: RunConformanceOptions): Promise<ScenarioResult[]> {
   if (options.era === MODERN_ERA) return runModernScenarios(options);
   const timeoutMs = options.timeoutMs ?? 120_000;

@@ -229,3 +229,71 @@ describe('proxy edge over HTTP', () => {
     expect(text).toContain('mcpcp_process_resident_memory_bytes');
   });
 });
+
+describe('the one depth limit, and __proto__ keys', () => {
+  const modernHeaders = (token: string, name: string) => ({
+    ...mcpHeaders,
+    authorization: `Bearer ${token}`,
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'tools/call',
+    'mcp-name': name,
+  });
+  const envelope = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+
+  it('refuses arguments nested 5,000 levels deep with -32600 naming the limit, on both lanes', async () => {
+    const token = await h.token('alice');
+    const deep = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
+    const body = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"everything_echo","arguments":${deep},"_meta":${JSON.stringify(envelope)}}}`;
+    for (const chunked of [false, true]) {
+      const res = await fetch(h.proxy.mcpUrl, {
+        method: 'POST',
+        headers: modernHeaders(token, 'everything_echo'),
+        ...(chunked
+          ? {
+              body: new ReadableStream({
+                start(controller) {
+                  controller.enqueue(new TextEncoder().encode(body));
+                  controller.close();
+                },
+              }),
+              duplex: 'half',
+            }
+          : { body }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        id: 7,
+        error: { code: -32600, message: expect.stringMatching(/deeper than 128 levels/) },
+      });
+    }
+  });
+
+  it('serves a message with a top-level "__proto__" key as the same message without it, on both lanes', async () => {
+    const token = await h.token('alice');
+    const body = `{"jsonrpc":"2.0","id":8,"__proto__":{"polluted":true},"method":"tools/call","params":{"name":"everything_echo","arguments":{"message":"hi","__proto__":{"x":1}},"_meta":${JSON.stringify(envelope)}}}`;
+    for (const chunked of [false, true]) {
+      const res = await fetch(h.proxy.mcpUrl, {
+        method: 'POST',
+        headers: modernHeaders(token, 'everything_echo'),
+        ...(chunked
+          ? {
+              body: new ReadableStream({
+                start(controller) {
+                  controller.enqueue(new TextEncoder().encode(body));
+                  controller.close();
+                },
+              }),
+              duplex: 'half',
+            }
+          : { body }),
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      expect(text).toContain('Echo: hi');
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

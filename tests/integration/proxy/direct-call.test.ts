@@ -4,6 +4,7 @@
 // session closes mid-call.
 import { ProtocolError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counting, laneTakes } from '../../helpers/lanes.ts';
 import { allowAllPolicy, childServer, node, startHarness, type Harness } from './harness.ts';
 
 const stdioChild = new URL('../../fixtures/children/stdio-child.ts', import.meta.url).pathname;
@@ -87,9 +88,13 @@ describe('the direct tools/call lane', () => {
       ['nope_nothing', {}],
       ['odd_invalid-result', {}],
     ] as const) {
-      const lane = await s.post(call(1, name, args));
+      const { value: lane, taken } = await counting('legacy-call', () => s.post(call(1, name, args)));
+      expect(taken).toBe(laneTakes(1));
       expect(lane.headers.get('content-type')).toContain('application/json');
-      const sdk = await s.post(call(1, name, args), { accept: sseFirst });
+      const { value: sdk, taken: bySdk } = await counting('legacy-call', () =>
+        s.post(call(1, name, args), { accept: sseFirst }),
+      );
+      expect(bySdk).toBe(0);
       expect(sdk.headers.get('content-type')).toContain('text/event-stream');
       expect(await answerOf(lane)).toEqual(await answerOf(sdk));
     }

@@ -24,6 +24,9 @@ const withRoots = (uri: string) => ({
 /** Has the child ask for roots after its call has ended, and returns what that request got. */
 async function rootsOutsideCall(client: Client, server: string): Promise<string> {
   expect(textOf(await client.callTool({ name: `${server}_roots-later` }))).toBe('asking');
+  // The child asks 20 ms after its call: no call of ours may be in flight then (a stdio child's request
+  // during a call goes to that call's caller, proxy/gateway/README.md), so wait before asking what it got.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   let seen = '';
   await waitFor(async () => {
     seen = textOf(await client.callTool({ name: `${server}_roots-seen` }));

@@ -63,7 +63,14 @@ describe('upstream failures', () => {
     for (const code of [SdkErrorCode.ConnectionClosed, SdkErrorCode.NotConnected, SdkErrorCode.SendFailed]) {
       expect(upstreamCodeOf(new SdkError(code, 'anything'))).toBe('ERR_UPSTREAM_CLOSED');
     }
-    expect(upstreamCodeOf(new SdkError(SdkErrorCode.InvalidResult, 'Request timed out'))).toBeUndefined();
+    // Judged by the code, never the text: an invalid result is a bad result whatever its message says.
+    expect(upstreamCodeOf(new SdkError(SdkErrorCode.InvalidResult, 'Request timed out'))).toBe(
+      'ERR_UPSTREAM_BAD_RESULT',
+    );
+    expect(upstreamCodeOf(new SdkError(SdkErrorCode.UnsupportedResultType, 'x'))).toBe(
+      'ERR_UPSTREAM_BAD_RESULT',
+    );
+    expect(upstreamCodeOf(new SyntaxError('Unexpected token'))).toBe('ERR_UPSTREAM_BAD_RESULT');
   });
 
   it('count a refused or reset connection by its socket code, not by the words "fetch failed"', () => {
@@ -89,6 +96,18 @@ describe('upstream failures', () => {
     const surprise = upstreamFailure(new RangeError('bug'), 'alpha', 1);
     expect(surprise).toMatchObject({ outcome: 'error', unexpected: true });
     expect(surprise.error.message).toContain('Internal error');
+    expect(surprise.error.data).toEqual({ server: 'alpha' });
+    const bad = upstreamFailure(
+      new SdkError(SdkErrorCode.InvalidResult, 'content: expected array'),
+      'dual',
+      1,
+    );
+    expect(bad).toMatchObject({ outcome: 'error', unexpected: false });
+    expect(bad.error.code).toBe(rpcCodes.internalError);
+    expect(bad.error.message).toBe(
+      'Server dual answered with a result the proxy cannot pass on: content: expected array',
+    );
+    expect(bad.error.data).toEqual({ server: 'dual', cause: 'content: expected array' });
   });
 });
 

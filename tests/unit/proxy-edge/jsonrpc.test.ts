@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkJsonRpcMessage } from '../../../proxy/edge/jsonrpc.ts';
+import { checkJsonRpcMessage, maxJsonDepth, sanitizeJson } from '../../../proxy/edge/jsonrpc.ts';
 import { extractBearerToken, bearerChallenge } from '../../../proxy/edge/bearer.ts';
 import { resolveProxyUrls, withListen } from '../../../proxy/edge/public-url.ts';
 import { toWireError } from '../../../proxy/errors-to-wire.ts';
@@ -152,5 +152,33 @@ describe('toWireError', () => {
       internal: true,
     });
     expect(toWireError(new McpcpError('ERR_RATE_LIMITED', 'x'))).toMatchObject({ status: 429 });
+  });
+});
+
+describe('sanitizeJson', () => {
+  it('measures depth without recursion, so no input can overflow the stack', () => {
+    const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+    expect(sanitizeJson(deep).tooDeep).toBe(true);
+    expect(sanitizeJson({ a: [{ b: 1 }] }, 3).tooDeep).toBe(false);
+    expect(sanitizeJson({ a: [{ b: {} }] }, 3).tooDeep).toBe(true);
+    expect(sanitizeJson('text').tooDeep).toBe(false);
+  });
+
+  it('drops own __proto__ keys at any depth and keeps everything else', () => {
+    const parsed = JSON.parse('{"__proto__":{"x":1},"a":[{"__proto__":{"y":2},"b":3}]}') as Record<
+      string,
+      unknown
+    >;
+    sanitizeJson(parsed);
+    expect(Object.hasOwn(parsed, '__proto__')).toBe(false);
+    expect(parsed).toEqual({ a: [{ b: 3 }] });
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+  });
+
+  it('is what checkJsonRpcMessage refuses past maxJsonDepth, with -32600', () => {
+    let params: unknown = 1;
+    for (let i = 0; i < maxJsonDepth; i += 1) params = { p: params };
+    const check = checkJsonRpcMessage({ jsonrpc: '2.0', id: 1, method: 'tools/call', params });
+    expect(check).toMatchObject({ ok: false, code: -32600, id: 1 });
   });
 });
