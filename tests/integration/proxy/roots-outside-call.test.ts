@@ -1,6 +1,9 @@
 // A child asking for roots outside any call (as servers do after initialize): on a connection that is one
 // agent's (a 2025-era HTTP child) the agent's own session answers with its roots; on a shared one (a stdio
 // child) the proxy answers an empty list, instead of the error that servers used to log on every start.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 import { allowAllPolicy, childServer, harnessWithHttpChild, textOf, waitFor } from './harness.ts';
@@ -23,16 +26,18 @@ const withRoots = (uri: string) => ({
 
 /** Has the child ask for roots after its call has ended, and returns what that request got. */
 async function rootsOutsideCall(client: Client, server: string): Promise<string> {
-  expect(textOf(await client.callTool({ name: `${server}_roots-later` }))).toBe('asking');
-  // The child asks 20 ms after its call: no call of ours may be in flight then (a stdio child's request
-  // during a call goes to that call's caller, proxy/gateway/README.md), so wait before asking what it got.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  let seen = '';
+  const report = join(await mkdtemp(join(tmpdir(), 'mcpcp-roots-')), 'seen');
+  expect(textOf(await client.callTool({ name: `${server}_roots-later`, arguments: { report } }))).toBe(
+    'asking',
+  );
+  // The child writes what it got to a file: waiting for it puts no call of ours in flight while the child asks
+  // (a stdio child's request during a call goes to that call's caller, proxy/gateway/README.md).
+  let seen: string | undefined;
   await waitFor(async () => {
-    seen = textOf(await client.callTool({ name: `${server}_roots-seen` }));
-    return seen !== 'not asked yet';
+    seen = await readFile(report, 'utf8').catch(() => undefined);
+    return seen !== undefined && seen !== '';
   });
-  return seen;
+  return seen!;
 }
 
 describe('roots asked outside any call', () => {
