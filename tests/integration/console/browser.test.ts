@@ -218,8 +218,9 @@ describe.skipIf(!available)('the console in Chromium', { timeout: 120_000 }, () 
     const transcript = (await response.json()) as {
       messages: { seq: number; from: { type: string }; body: unknown }[];
     };
+    // Guesses run from 1 to 100, so `guess 0` differs from whatever the agent really sent.
     const target = transcript.messages.filter((m) => m.from.type === 'agent').at(-2)!;
-    target.body = 'guess 1';
+    target.body = 'guess 0';
     await page.goto(`${fleet.baseUrl}/console/channels`);
     await page.locator('#transcript-file').setInputFiles({
       name: 'tampered.json',
@@ -236,12 +237,13 @@ describe.skipIf(!available)('the console in Chromium', { timeout: 120_000 }, () 
     );
     await shot('tampered');
 
-    // The same in flight: a transcript altered on its way to the page is flagged there too.
+    // The same in flight: a transcript altered on its way to the page is flagged there too. Fulfilled without the
+    // real response's headers: its content-length would no longer match the altered body.
     await page.route('**/transcript.json', async (route) => {
       const real = await route.fetch();
       const altered = (await real.json()) as typeof transcript;
-      altered.messages[target.seq - 1]!.body = 'guess 99';
-      await route.fulfill({ response: real, json: altered });
+      altered.messages.find((m) => m.seq === target.seq)!.body = 'guess 0';
+      await route.fulfill({ status: real.status(), json: altered });
     });
     await page.goto(`${fleet.baseUrl}/console/channels/${gameChannel}`);
     await page.getByRole('button', { name: 'Verify in the browser' }).click();
