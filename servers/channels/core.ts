@@ -122,7 +122,9 @@ export class ChannelCore {
     // (PostgreSQL) also excludes the other processes for the whole step.
     const inner = (): Promise<T> => this.bots.catchUp(channelId).then(fn);
     const exclusive = this.store.exclusive?.bind(this.store);
-    const step = exclusive === undefined ? inner : (): Promise<T> => exclusive(channelId, inner);
+    // Whether a later write to this channel is already queued behind this one.
+    const queued = (): boolean => this.#queues.get(channelId) !== tail;
+    const step = exclusive === undefined ? inner : (): Promise<T> => exclusive(channelId, inner, queued);
     const run = previous.then(step, step);
     const tail = run.catch(() => undefined);
     this.#queues.set(channelId, tail);
