@@ -142,13 +142,14 @@ export class ChannelLocks {
   }
 
   /**
-   * After a step: a lock already given back with a write only returns the connection. Otherwise a step already
-   * queued on this channel in this process (the service chains them) takes the lock over before the next macrotask;
-   * without one, or after a failure, or once the lock was kept long enough, it is released.
+   * After a step: a lock already given back with a write only returns the connection. Otherwise a step on this
+   * channel in this process that starts before the next macrotask (one already queued, or the caller's next post
+   * right after this answer) takes the lock over; without one, or after a failure, or once the lock was kept long
+   * enough, it is released. The unlock is off the answer's path either way, so keeping it costs nothing.
    */
   release(step: Step, failed: boolean, closed: boolean): void {
     if (step.released) return step.client.release();
-    const keep = !failed && !closed && step.queued() && this.#mayKeep(step);
+    const keep = !failed && !closed && this.#mayKeep(step);
     if (!keep) return this.#unlock(step);
     const held = { step, timer: undefined as NodeJS.Immediate | undefined };
     held.timer = setImmediate(() => {
