@@ -101,7 +101,7 @@ export class ChannelCore {
     // Appends by other replicas wake this one's waiting readers and subscribers (the notifier drops repeats).
     this.store.watchAppends?.({
       appended: (channelId, headSeq) => this.notifier.publish(channelId, headSeq),
-      resync: () => void this.#resync(),
+      resync: () => this.notifier.resync(),
     });
     this.bots = new ChannelBots({
       store: options.store,
@@ -132,14 +132,6 @@ export class ChannelCore {
       if (this.#queues.get(channelId) === tail) this.#queues.delete(channelId);
     });
     return run;
-  }
-
-  /** After the append feed was interrupted: wake every waiting reader whose channel moved meanwhile. */
-  async #resync(): Promise<void> {
-    for (const channelId of this.notifier.waitingChannels()) {
-      const head = await this.store.head(channelId).catch(() => undefined);
-      if (head !== undefined) this.notifier.publish(channelId, head.seq);
-    }
   }
 
   published(channelId: string, messages: readonly ChannelMessage[]): void {

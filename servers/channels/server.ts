@@ -71,7 +71,12 @@ export async function createChannelsApp(
     factory: (caller) => createChannelsMcpServer(service, caller, log),
     ready: () => store.ping?.() ?? Promise.resolve(true),
     resourceUpdates: {
-      subscribe: (emit) => service.notifier.subscribe((id) => emit(channelUri(id))),
+      // After a resync, every channel this process knows may have moved; a listen stream hears only its own URIs.
+      subscribe: (emit) =>
+        service.notifier.subscribe(
+          (id) => emit(channelUri(id)),
+          () => service.notifier.knownChannels().forEach((id) => emit(channelUri(id))),
+        ),
       mayHear: (caller, uri) => mayHearChannel(service, caller, uri),
     },
     async close() {
