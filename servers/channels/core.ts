@@ -101,7 +101,7 @@ export class ChannelCore {
     // Appends by other replicas wake this one's waiting readers and subscribers (the notifier drops repeats).
     this.store.watchAppends?.({
       appended: (channelId, headSeq) => this.notifier.publish(channelId, headSeq),
-      resync: () => this.notifier.resync(),
+      resync: () => void this.#resync(),
     });
     this.bots = new ChannelBots({
       store: options.store,
@@ -132,6 +132,19 @@ export class ChannelCore {
       if (this.#queues.get(channelId) === tail) this.#queues.delete(channelId);
     });
     return run;
+  }
+
+  /**
+   * After the append feed was interrupted (appends made meanwhile were never announced): every waiting reader and
+   * 2025-era subscriber re-checks at once; then each channel this process has seen is announced again if it moved,
+   * which reaches 2026-era listen streams (whose filters the server does not see) for the channels that changed only.
+   */
+  async #resync(): Promise<void> {
+    this.notifier.resync();
+    for (const channelId of this.notifier.knownChannels()) {
+      const head = await this.store.head(channelId).catch(() => undefined);
+      if (head !== undefined) this.notifier.publish(channelId, head.seq);
+    }
   }
 
   published(channelId: string, messages: readonly ChannelMessage[]): void {

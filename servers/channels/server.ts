@@ -71,12 +71,7 @@ export async function createChannelsApp(
     factory: (caller) => createChannelsMcpServer(service, caller, log),
     ready: () => store.ping?.() ?? Promise.resolve(true),
     resourceUpdates: {
-      // After a resync, every channel this process knows may have moved; a listen stream hears only its own URIs.
-      subscribe: (emit) =>
-        service.notifier.subscribe(
-          (id) => emit(channelUri(id)),
-          () => service.notifier.knownChannels().forEach((id) => emit(channelUri(id))),
-        ),
+      subscribe: (emit) => service.notifier.subscribe((id) => emit(channelUri(id))),
       mayHear: (caller, uri) => mayHearChannel(service, caller, uri),
     },
     async close() {
