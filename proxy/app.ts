@@ -12,7 +12,7 @@ import type { Logger } from '../lib/log.ts';
 import type { AuditLog } from './audit.ts';
 import { bearerChallenge } from './edge/bearer.ts';
 import { discardBody, readBodyLimited } from './edge/body.ts';
-import { checkEdge } from './edge/edge-checks.ts';
+import { checkEdge, type StepUp } from './edge/edge-checks.ts';
 import { jsonRpcErrorBody, jsonRpcErrorResponse, type JsonRpcId } from './edge/jsonrpc.ts';
 import { createOriginGuard, type OriginGuard } from './edge/origin-guard.ts';
 import { createPublicJwksSource } from './edge/public-jwks.ts';
@@ -53,13 +53,7 @@ export interface ProxyAppOptions {
    * Step-up for OAuth-issued tokens (proxy/oauth/scopes.ts): the scopes a request needs when its token lacks
    * them, answered with 403 insufficient_scope naming them. Default: none.
    */
-  stepUp?:
-    | ((
-        principal: Principal,
-        method: string,
-        params: Record<string, unknown> | undefined,
-      ) => readonly string[] | undefined)
-    | undefined;
+  stepUp?: StepUp | undefined;
   /** Scopes named in the 401 challenge, so OAuth clients know what to ask for. Default: none. */
   challengeScopes?: readonly string[] | undefined;
   /** Extra routes (e.g. the OAuth authorization server) mounted on the same origin. */

@@ -2,22 +2,12 @@
 // fleet.ts, the commands that render them and the admin socket.
 import type { McpcpConfig } from '../../config/schema.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { FleetRow } from '../../proxy/console/types.ts';
 import type { RunningProxy } from '../../proxy/start.ts';
 import type { PingOptions } from '../../supervisor/liveness.ts';
 
-export interface ServerRow {
-  readonly id: string;
-  readonly transport: 'stdio' | 'http';
-  readonly state: string;
-  readonly pid?: number | undefined;
-  readonly address?: string | undefined;
-  readonly tools: number;
-  readonly restarts?: number | undefined;
-  readonly lastError?: string | undefined;
-  readonly stderrTail?: readonly string[] | undefined;
-  /** Who supervises the process: the launcher (HTTP children it starts), the proxy (stdio), or nobody (external). */
-  readonly owner: 'launcher' | 'proxy' | 'external';
-}
+/** One server in the status: the row the console's fleet page shows, declared once in the proxy's console types. */
+export type ServerRow = FleetRow;
 
 export interface FleetStatus {
   readonly pid: number;

@@ -22,7 +22,7 @@ export interface FleetRow {
   readonly restarts?: number | undefined;
   readonly lastError?: string | undefined;
   readonly stderrTail?: readonly string[] | undefined;
-  /** Who runs the process: the launcher, the proxy (stdio), or nobody here (external). */
+  /** Who runs the process: the launcher (HTTP children it starts), the proxy (stdio), or nobody here (external). */
   readonly owner: 'launcher' | 'proxy' | 'external';
 }
 

@@ -17,15 +17,15 @@ export interface EdgeCheckDeps {
   verifier: { verify(token: string): Promise<Principal> };
   requiredScopes: readonly string[];
   rateLimiter?: RateLimiter<Principal> | undefined;
-  /** OAuth step-up: the scopes a request needs beyond the token's, or undefined when it has them (proxy/oauth). */
-  stepUp?:
-    | ((
-        principal: Principal,
-        method: string,
-        params: Record<string, unknown> | undefined,
-      ) => readonly string[] | undefined)
-    | undefined;
+  stepUp?: StepUp | undefined;
 }
+
+/** OAuth step-up (proxy/oauth/scopes.ts): the scopes a request needs when its token lacks them, else undefined. */
+export type StepUp = (
+  principal: Principal,
+  method: string,
+  params: Record<string, unknown> | undefined,
+) => readonly string[] | undefined;
 
 export interface EdgeRequest {
   authorization: string | null | undefined;

@@ -20,7 +20,7 @@ import type { ProxyMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { extractBearerToken } from './bearer.ts';
 import { toWireError } from '../../lib/wire-errors.ts';
-import { checkEdge } from './edge-checks.ts';
+import { checkEdge, type StepUp } from './edge-checks.ts';
 import { jsonRpcErrorBody } from './jsonrpc.ts';
 import { modernRevision } from '../gateway/modern-direct.ts';
 
@@ -33,13 +33,7 @@ export interface NodeLaneOptions {
   verifier: TokenVerifierLike;
   requiredScopes: readonly string[];
   /** OAuth step-up (proxy/oauth/scopes.ts): a call it names scopes for goes to the app, which answers 403. */
-  stepUp?:
-    | ((
-        principal: Principal,
-        method: string,
-        params: Record<string, unknown> | undefined,
-      ) => readonly string[] | undefined)
-    | undefined;
+  stepUp?: StepUp | undefined;
   rateLimiter?: RateLimiter<Principal> | undefined;
   /** Requests whose rate-limit token the lane has already taken (the app must not take another). */
   charged: WeakSet<Request>;

@@ -2,10 +2,11 @@
 // resources/subscribe, and who may hear about a channel's changes (the same reader check resources/read makes, for
 // both eras). A thin adapter over ChannelService; failures become tool results with isError and a stable error code,
 // never protocol errors.
-import { McpServer, ResourceTemplate, type CallToolResult } from '@modelcontextprotocol/server';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { isMcpcpError, McpcpError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
+import { toolRun } from '../_kit/tool-result.ts';
 import type { Caller, ChannelService } from './service.ts';
 
 export const channelsServerInfo = { name: 'mcpcp-channels', version: '0.1.0' } as const;
@@ -62,36 +63,6 @@ export async function mayHearChannel(service: ChannelService, caller: Caller, ur
     )
       return false;
     throw error;
-  }
-}
-
-function ok(value: unknown): CallToolResult {
-  return {
-    content: [{ type: 'text', text: JSON.stringify(value) }],
-    structuredContent: value,
-  };
-}
-
-function fail(error: unknown, log: Logger): CallToolResult {
-  const known = isMcpcpError(error);
-  if (!known) log.error({ err: error }, 'tool failed');
-  const payload = {
-    error: known
-      ? { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) }
-      : { code: 'ERR_INTERNAL', message: 'internal error' },
-  };
-  return {
-    isError: true,
-    content: [{ type: 'text', text: JSON.stringify(payload) }],
-    structuredContent: payload,
-  };
-}
-
-async function run(log: Logger, fn: () => Promise<unknown>): Promise<CallToolResult> {
-  try {
-    return ok(await fn());
-  } catch (error) {
-    return fail(error, log);
   }
 }
 
@@ -177,7 +148,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
         '(plus channel_invite, which fills any free slot). Optionally attach a bot (bot_code or bot_preset).',
       inputSchema: schemas.create_channel,
     },
-    (args) => run(log, () => service.createChannel(caller, args)),
+    (args) => toolRun(log, () => service.createChannel(caller, args)),
   );
 
   server.registerTool(
@@ -188,7 +159,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
         'seed: optional randomness you contribute to the channel fairness protocol.',
       inputSchema: schemas.join_channel,
     },
-    (args) => run(log, () => service.joinChannel(caller, args)),
+    (args) => toolRun(log, () => service.joinChannel(caller, args)),
   );
 
   server.registerTool(
@@ -199,7 +170,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
         'hash and bot replies) with duplicate: true.',
       inputSchema: schemas.post_message,
     },
-    (args) => run(log, () => service.postMessage(caller, args)),
+    (args) => toolRun(log, () => service.postMessage(caller, args)),
   );
 
   server.registerTool(
@@ -210,7 +181,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
         'new arrives. Returns the head signed by the server (a receipt).',
       inputSchema: schemas.sync_messages,
     },
-    (args, ctx) => run(log, () => service.syncMessages(caller, args, ctx.mcpReq.signal)),
+    (args, ctx) => toolRun(log, () => service.syncMessages(caller, args, ctx.mcpReq.signal)),
   );
 
   server.registerTool(
@@ -220,13 +191,13 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
         'Channel view: slots, members, admin, open/closed, the bot (code hash, manifest, limits, fairness commitment).',
       inputSchema: schemas.who,
     },
-    (args) => run(log, () => service.who(caller, args.channel_id)),
+    (args) => toolRun(log, () => service.who(caller, args.channel_id)),
   );
 
   server.registerTool(
     'list_channels',
     { description: 'Channels you administer or hold a slot in.', inputSchema: schemas.list_channels },
-    () => run(log, async () => ({ channels: await service.listChannels(caller) })),
+    () => toolRun(log, async () => ({ channels: await service.listChannels(caller) })),
   );
 
   server.registerTool(
@@ -237,7 +208,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
         'transfer_admin (agent), remove_bot, replace_bot (bot_code or bot_preset, bot_params).',
       inputSchema: schemas.update_channel,
     },
-    (args) => run(log, () => service.updateChannel(caller, args)),
+    (args) => toolRun(log, () => service.updateChannel(caller, args)),
   );
 
   server.registerTool(
@@ -248,7 +219,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
       inputSchema: schemas.attach_bot,
     },
     (args) =>
-      run(log, () =>
+      toolRun(log, () =>
         service.attachBot(caller, {
           channel_id: args.channel_id,
           bot_code: args.bot_code,
@@ -264,7 +235,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
       description: 'The exact source of an announced bot, by its SHA-256 code hash.',
       inputSchema: schemas.get_bot_source,
     },
-    (args) => run(log, () => service.getBotSource(args.code_hash)),
+    (args) => toolRun(log, () => service.getBotSource(args.code_hash)),
   );
 
   server.registerTool(
@@ -274,7 +245,7 @@ export function createChannelsMcpServer(service: ChannelService, caller: Caller,
         'The current head (seq, hash) signed by the server as a JWS: proof of the transcript you hold.',
       inputSchema: schemas.get_receipt,
     },
-    (args) => run(log, () => service.getReceipt(caller, args.channel_id)),
+    (args) => toolRun(log, () => service.getReceipt(caller, args.channel_id)),
   );
 
   registerChannelResources(server, service, caller);

@@ -253,7 +253,7 @@ describe('mcpcp up / status / demo / down', () => {
     const stoppedIds = up.events
       .filter((e) => e.event === 'child-state' && e.state === 'stopped')
       .map((e) => e.id as string);
-    expect(stoppedIds.sort()).toEqual(['bot-runner', 'channels', 'everything', 'memory']);
+    expect(stoppedIds.sort()).toEqual([...stopped].sort());
     for (const pid of pids) expect(await isGone(pid), `child ${pid} left running`).toBe(true);
 
     const after = await mcpcp(['status', '--data-dir', dataDir], cwd);
