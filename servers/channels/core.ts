@@ -122,7 +122,9 @@ export class ChannelCore {
     // (PostgreSQL) also excludes the other processes for the whole step.
     const inner = (): Promise<T> => this.bots.catchUp(channelId).then(fn);
     const exclusive = this.store.exclusive?.bind(this.store);
-    const step = exclusive === undefined ? inner : (): Promise<T> => exclusive(channelId, inner);
+    // Whether a later write to this channel is already queued behind this one.
+    const queued = (): boolean => this.#queues.get(channelId) !== tail;
+    const step = exclusive === undefined ? inner : (): Promise<T> => exclusive(channelId, inner, queued);
     const run = previous.then(step, step);
     const tail = run.catch(() => undefined);
     this.#queues.set(channelId, tail);
@@ -132,9 +134,14 @@ export class ChannelCore {
     return run;
   }
 
-  /** After the append feed was interrupted: wake every waiting reader whose channel moved meanwhile. */
+  /**
+   * After the append feed was interrupted (appends made meanwhile were never announced): every waiting reader and
+   * 2025-era subscriber re-checks at once; then each channel this process has seen is announced again if it moved,
+   * which reaches 2026-era listen streams (whose filters the server does not see) for the channels that changed only.
+   */
   async #resync(): Promise<void> {
-    for (const channelId of this.notifier.waitingChannels()) {
+    this.notifier.resync();
+    for (const channelId of this.notifier.knownChannels()) {
       const head = await this.store.head(channelId).catch(() => undefined);
       if (head !== undefined) this.notifier.publish(channelId, head.seq);
     }

@@ -83,6 +83,9 @@ async function hookOutputOf(core: ChannelCore, trigger: ChannelMessage): Promise
   return output;
 }
 
+// How often one long poll re-reads after a wake-up that found nothing (a resync, a head already read past).
+const maxWakes = 4;
+
 export async function syncMessages(
   core: ChannelCore,
   caller: Caller,
@@ -105,8 +108,13 @@ export async function syncMessages(
   await core.readable(caller, input.channel_id);
   const cursor = input.cursor ?? (await core.store.getCursor(input.channel_id, caller.agent));
   let messages = await core.store.readMessages(input.channel_id, cursor, limit + 1);
-  if (messages.length === 0 && waitMs > 0) {
-    await core.notifier.waitFor(input.channel_id, cursor, waitMs, signal);
+  // A wake-up is a cue to re-read: after a resync (appends may have been missed) every waiter is woken, and one
+  // with still nothing to read waits out the rest of its time. Bounded, so a wake-up that keeps finding nothing
+  // cannot spin.
+  const deadline = performance.now() + waitMs;
+  for (let wakes = 0; messages.length === 0 && wakes < maxWakes && !signal?.aborted; wakes += 1) {
+    const left = Math.ceil(deadline - performance.now());
+    if (left <= 0 || !(await core.notifier.waitFor(input.channel_id, cursor, left, signal))) break;
     messages = await core.store.readMessages(input.channel_id, cursor, limit + 1);
   }
   const more = messages.length > limit;

@@ -285,18 +285,23 @@ function registerChannelResources(server: McpServer, service: ChannelService, ca
   // the caller may still read them. Subscribed lazily, so per-request (2026-era) instances never register a listener.
   const subscribed = new Set<string>();
   let stop: (() => void) | undefined;
+  const tell = (uri: string): void =>
+    void mayHearChannel(service, caller, uri)
+      .then((allowed) =>
+        allowed && server.isConnected() ? server.server.sendResourceUpdated({ uri }) : undefined,
+      )
+      .catch(() => undefined);
   server.server.setRequestHandler('resources/subscribe', async (request) => {
     await readChannelUri(service, caller, request.params.uri); // refused exactly as resources/read would be
     subscribed.add(request.params.uri);
-    stop ??= service.notifier.subscribe((id) => {
-      const uri = channelUri(id);
-      if (!subscribed.has(uri)) return;
-      void mayHearChannel(service, caller, uri)
-        .then((allowed) =>
-          allowed && server.isConnected() ? server.server.sendResourceUpdated({ uri }) : undefined,
-        )
-        .catch(() => undefined);
-    });
+    stop ??= service.notifier.subscribe(
+      (id) => {
+        const uri = channelUri(id);
+        if (subscribed.has(uri)) tell(uri);
+      },
+      // Appends may have been missed (the store's feed reconnected): every subscribed channel may have moved.
+      () => [...subscribed].forEach(tell),
+    );
     return {};
   });
   server.server.setRequestHandler('resources/unsubscribe', (request) => {

@@ -3,7 +3,8 @@
 // dedicated pooled connection, so steps on one channel run one at a time across every replica, exactly as the
 // in-process queue orders them in one; the step's reads of the channel, its bot and its head come from a snapshot
 // taken under that lock (no round trip), and each write is one statement whose head compare-and-swap (`guard`) makes
-// the chain exact even without the lock. The lock dies with the connection, so a replica killed mid-step frees it.
+// the chain exact even without the lock. A step's last write gives the lock back in its own round trip, after its
+// COMMIT, so a lone post costs two. The lock dies with the connection, so a replica killed mid-step frees it.
 // Appends are announced by a trigger (NOTIFY) that postgres-listen.ts turns into wake-ups. No rules live here.
 // Past 500 lines because it is one method per store operation; the shared machinery is in postgres-*.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -14,7 +15,8 @@ import { genesisHash, type ChannelMessage, type MessageDraft } from '../transcri
 import { appendAfter, type Query } from './postgres-append.ts';
 import { storeError, unavailable, uniqueViolation } from './postgres-errors.ts';
 import { createAppendFeed, type AppendFeed } from './postgres-listen.ts';
-import { ChannelLocks, lockKey, type Head, type Step } from './postgres-locks.ts';
+import { inlineStatement } from './postgres-inline.ts';
+import { ChannelLocks, lockKey, releaseSql, type Head, type Step } from './postgres-locks.ts';
 import { migrate } from './postgres-schema.ts';
 import { parsePostgresUrl } from './postgres-url.ts';
 import type {
@@ -137,29 +139,35 @@ export class PostgresChannelStore implements ChannelStore {
     return step?.channelId === channelId ? step : undefined;
   }
 
-  async exclusive<T>(channelId: string, fn: () => Promise<T>): Promise<T> {
+  async exclusive<T>(
+    channelId: string,
+    fn: () => Promise<T>,
+    queued: () => boolean = () => false,
+  ): Promise<T> {
     if (this.#stepFor(channelId) !== undefined) return fn();
     if (this.#closed) throw new McpcpError('ERR_INTERNAL', 'channel store is closed');
-    const held = await this.#locks.take(channelId);
+    const step = await this.#locks.take(channelId, queued);
     let failed = false;
     try {
-      return await this.#step.run(held.step, fn);
+      return await this.#step.run(step, fn);
     } catch (error) {
       failed = true;
       throw error;
     } finally {
-      this.#locks.release(channelId, held, failed, this.#closed);
+      this.#locks.release(step, failed, this.#closed);
     }
   }
 
   /**
    * Runs a guarded write after the channel's current head. Inside a step the head is the step's own (the lock makes it
    * current); outside a step the write takes the same lock for one transaction, so steps and lone writes never
-   * interleave and the guard cannot fail. A guard failure in a step (a writer that bypassed the lock) re-reads.
+   * interleave and the guard cannot fail. A guard failure in a step (a writer that bypassed the lock) re-reads. A
+   * step's last write carries the unlock in its round trip; a write after that (a step that wrote again) locks for
+   * its transaction and lands only where the step left the head.
    */
   async #withHead<T>(channelId: string, write: (q: Query, head: Head) => Promise<T>): Promise<T> {
     const step = this.#stepFor(channelId);
-    if (step === undefined) {
+    if (step === undefined || step.released) {
       return this.#tx(async (q) => {
         await q(`SELECT pg_advisory_xact_lock(${lockKey(this.#schema, channelId)})`);
         const { rows } = await q<{ head_seq: number; head_hash: string }>(
@@ -168,18 +176,50 @@ export class PostgresChannelStore implements ChannelStore {
         );
         const row = rows[0];
         if (row === undefined) throw new McpcpError('ERR_CHANNEL_NOT_FOUND', `no channel ${channelId}`);
+        if (step !== undefined && row.head_seq !== step.head.seq) {
+          throw new McpcpError(
+            'ERR_CONFLICT',
+            `channel ${channelId} moved on after this step let its lock go`,
+          );
+        }
         return write(q, { seq: row.head_seq, hash: row.head_hash });
       });
     }
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await write(this.#query, step.head);
+        const q = this.#locks.releasesWithWrite(step) ? this.#releasing(step) : this.#query;
+        return await write(q, step.head);
       } catch (error) {
         const moved = error instanceof McpcpError && error.details?.guard === 'head';
         if (!moved || attempt >= 3) throw error;
         step.head = await this.#readHead(channelId);
       }
     }
+  }
+
+  /**
+   * Runs one write statement on the step's connection and gives the channel's lock back after its COMMIT, in one
+   * round trip (`BEGIN; write; COMMIT; unlock`, the simple protocol, so its values are written in as literals). If
+   * the write fails, nothing after it ran: the transaction is rolled back and the step still holds the lock.
+   */
+  #releasing(step: Step): Query {
+    return async (text, values) => {
+      if (this.#closed) throw new McpcpError('ERR_INTERNAL', 'channel store is closed');
+      const config: pg.QueryConfig = typeof text === 'string' ? { text } : text;
+      const write = inlineStatement(config.text, values ?? config.values ?? []);
+      this.#roundTrips += 1;
+      try {
+        const results = (await step.client.query(
+          `BEGIN; ${write}; COMMIT; ${releaseSql(step)}`,
+        )) as unknown as pg.QueryResult[];
+        step.released = true;
+        return results[1] as pg.QueryResult<never>;
+      } catch (error) {
+        this.#roundTrips += 1;
+        await step.client.query('ROLLBACK').catch(() => undefined);
+        throw storeError(error);
+      }
+    };
   }
 
   async #readHead(channelId: string): Promise<Head> {
@@ -278,16 +318,21 @@ export class PostgresChannelStore implements ChannelStore {
 
   async commit(channelId: string, change: ChannelCommit): Promise<ChannelCommitResult> {
     const s = this.#s;
-    const locked = this.#stepFor(channelId) !== undefined;
+    const held = this.#stepFor(channelId);
     const result = await this.#tx(async (q) => {
       // Every writer of a channel holds its lock (a step already does), so a step's snapshot stays true.
-      if (!locked) await q(`SELECT pg_advisory_xact_lock(${lockKey(this.#schema, channelId)})`);
+      if (held === undefined || held.released) {
+        await q(`SELECT pg_advisory_xact_lock(${lockKey(this.#schema, channelId)})`);
+      }
       const { rows } = await q<{ data: string; head_seq: number; head_hash: string }>(
         `SELECT data, head_seq, head_hash FROM ${s}.channels WHERE id = $1 FOR UPDATE`,
         [channelId],
       );
       const row = rows[0];
       if (row === undefined) throw new McpcpError('ERR_CHANNEL_NOT_FOUND', `no channel ${channelId}`);
+      if (held?.released === true && row.head_seq !== held.head.seq) {
+        throw new McpcpError('ERR_CONFLICT', `channel ${channelId} moved on after this step let its lock go`);
+      }
       let channel = parseJson<ChannelRecord>(row.data);
       if (change.channel !== undefined) {
         if (change.channel.version !== channel.version) {

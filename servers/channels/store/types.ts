@@ -127,8 +127,10 @@ export interface ChannelStore {
   /**
    * Runs one write step of a channel (the service's per-channel queue step) excluding every other process that
    * shares this storage. Absent when one process owns the storage (SQLite): the in-process queue suffices then.
+   * `queued` tells whether another step on the channel already waits behind this one in this process (the store
+   * may then keep its lock for that step instead of giving it back).
    */
-  exclusive?<T>(channelId: string, fn: () => Promise<T>): Promise<T>;
+  exclusive?<T>(channelId: string, fn: () => Promise<T>, queued?: () => boolean): Promise<T>;
   /**
    * Appends committed by other processes sharing this storage (PostgreSQL: LISTEN/NOTIFY), and `resync` after the
    * feed was interrupted (notifications may have been missed). Absent when only this process writes.

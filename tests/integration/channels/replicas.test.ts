@@ -1,11 +1,13 @@
 // Two real channels server processes (two replicas) on one PostgreSQL database: agents on either replica write one
 // channel at once and the chain stays exact; a long poll or a channel:// subscription on one replica wakes when a post
-// lands on the other (LISTEN/NOTIFY); a bot channel whose every move goes to the other replica keeps its hooks in
+// lands on the other (LISTEN/NOTIFY), and once more after the LISTEN connection comes back, for posts made while it
+// was away; a bot channel whose every move goes to the other replica keeps its hooks in
 // transcript order; a replica killed with SIGKILL loses nothing and blocks no one.
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { collectTranscript, toolCallerFor } from '../../../client/verify/fetch.ts';
 import { verifyTranscript } from '../../../client/verify/verify.ts';
@@ -158,6 +160,83 @@ describe.runIf(serviceAvailable('postgres'))('channels replicas on one PostgreSQ
       expect(legacyUpdates).toContain(uri);
       expect(modernUpdates).toContain(uri);
     });
+    await subscription.close();
+  });
+
+  it('wakes long polls and channel:// subscribers once after its LISTEN connection comes back, for posts made while it was away', async () => {
+    const alice = await agent(a, 'alice');
+    const bobLegacy = await agent(b, 'bob');
+    const bobModern = await agent(b, 'bob', true);
+    const open = async (name: string): Promise<string> => {
+      const created = await alice.call<Created>('create_channel', { name, slots: ['invite:a', 'invite:b'] });
+      await alice.call('join_channel', { invite_code: created.invites[0]!.code });
+      await bobLegacy.call('join_channel', { invite_code: created.invites[1]!.code });
+      return created.channel_id;
+    };
+    // One channel only subscribed to (no long poll on it: nothing else re-reads it), one only long-polled.
+    const watched = await open('watched');
+    const polled = await open('polled');
+    const uri = `channel://${watched}`;
+    const legacyUpdates: string[] = [];
+    const modernUpdates: string[] = [];
+    bobLegacy.client.setNotificationHandler(
+      'notifications/resources/updated',
+      (n) => void legacyUpdates.push(n.params.uri),
+    );
+    bobModern.client.setNotificationHandler(
+      'notifications/resources/updated',
+      (n) => void modernUpdates.push(n.params.uri),
+    );
+    await bobLegacy.client.subscribeResource({ uri });
+    const subscription = await bobModern.client.listen({ resourceSubscriptions: [uri] });
+    const { cursor } = await bobLegacy.call<Synced>('sync_messages', { channel_id: polled });
+    const poll = bobLegacy.call<Synced>('sync_messages', { channel_id: polled, cursor, wait_ms: 20_000 });
+    const started = Date.now();
+    // The replicas' LISTEN connections die and cannot come back until the database accepts connections again;
+    // A's pool keeps the connections it has, so it can still post meanwhile.
+    const database = new URL(db.url).pathname.slice(1);
+    const maintenance = new URL(db.url);
+    maintenance.pathname = '/postgres';
+    const admin = new pg.Client({ connectionString: maintenance.toString() });
+    await admin.connect();
+    const listeners = async (): Promise<number> =>
+      (
+        await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'`,
+          [database],
+        )
+      ).rows[0]!.n;
+    try {
+      expect(await listeners()).toBe(2);
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'`,
+        [database],
+      );
+      await vi.waitFor(async () => expect(await listeners()).toBe(0));
+      await alice.call('post_message', { channel_id: watched, body: 'in the gap' });
+      await alice.call('post_message', { channel_id: polled, body: 'in the gap too' });
+      // B heard neither post: nothing told it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(legacyUpdates).toEqual([]);
+      expect(modernUpdates).toEqual([]);
+    } finally {
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+    }
+    // Back: B's feed reconnects, and every waiter and subscriber re-reads once.
+    await vi.waitFor(async () => expect(await listeners()).toBe(2), { timeout: 15_000 });
+    await admin.end();
+    const woke = await poll;
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(woke.messages.map((m) => m.body)).toEqual(['in the gap too']);
+    await vi.waitFor(() => {
+      expect(legacyUpdates).toContain(uri);
+      expect(modernUpdates).toContain(uri);
+    });
+    const read = await bobLegacy.client.readResource({ uri });
+    const text = read.contents[0] && 'text' in read.contents[0] ? read.contents[0].text : '';
+    const { messages } = JSON.parse(text) as { messages: ChannelMessage[] };
+    expect(messages.map((m) => m.body)).toContain('in the gap');
     await subscription.close();
   });
 

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { loadRunnerConfig } from '../../../config/docker-runner.ts';
 import { loadConfig } from '../../../config/load.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -34,6 +35,7 @@ const serverFlags = new Set([
   '--store',
   '--bot-runner-url',
   '--bot-runner-id',
+  '--runner-config',
 ]);
 
 function checkServerCommand(command: readonly string[]): void {
@@ -49,8 +51,17 @@ describe('compose.yaml', () => {
   };
   const services = compose.services;
 
-  it('runs PostgreSQL, 2 proxy replicas, 2 channels replicas and the bot runner', () => {
-    expect(Object.keys(services).sort()).toEqual(['bot-runner', 'channels', 'postgres', 'proxy']);
+  it('runs PostgreSQL, 2 proxy replicas, 2 channels replicas and the bot, code and docker runners', () => {
+    expect(Object.keys(services).sort()).toEqual([
+      'bot-runner',
+      'channels',
+      'code-runner',
+      'docker-runner',
+      'postgres',
+      'proxy',
+    ]);
+    // One docker runner per fleet name: at start it removes every container labelled with it.
+    expect(services['docker-runner']!.deploy?.replicas).toBe(1);
     expect(services.proxy!.deploy?.replicas).toBe(2);
     expect(services.channels!.deploy?.replicas).toBe(2);
     expect(services.postgres!.image).toMatch(/^postgres:/);
@@ -67,20 +78,51 @@ describe('compose.yaml', () => {
   it('starts real scripts with flags the servers accept, and probes /readyz', () => {
     checkServerCommand(services.channels!.command!);
     checkServerCommand(services['bot-runner']!.command!);
+    checkServerCommand(services['code-runner']!.command!);
+    checkServerCommand(services['docker-runner']!.command!);
     const proxy = services.proxy!.command!;
     expect(existsSync(resolve(root, proxy[1]!))).toBe(true);
     expect(proxy.slice(2, 4)).toEqual(['up', '--config']);
-    for (const name of ['channels', 'bot-runner', 'proxy']) {
+    for (const name of ['channels', 'bot-runner', 'code-runner', 'docker-runner', 'proxy']) {
       expect(services[name]!.healthcheck?.test?.join(' ')).toMatch(/\/readyz/);
+    }
+    for (const name of ['channels', 'bot-runner', 'code-runner', 'docker-runner']) {
+      expect(services.proxy!.depends_on?.[name]?.condition).toBe('service_healthy');
     }
   });
 
   it('mounts the keys read-only and the fleet config the proxies share', () => {
-    for (const name of ['channels', 'bot-runner', 'proxy']) {
+    for (const name of ['channels', 'bot-runner', 'code-runner', 'docker-runner', 'proxy']) {
       const volumes = services[name]!.volumes ?? [];
       expect(volumes).toContain('./deploy/keys:/keys:ro');
     }
     expect(services.proxy!.volumes).toContain('./deploy/mcpcp.yaml:/config/mcpcp.yaml:ro');
+  });
+
+  it('gives the Docker socket to the docker runner only, with a runner file that parses', async () => {
+    const socket = '/var/run/docker.sock:/var/run/docker.sock';
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.volumes ?? [], name).toEqual(
+        name === 'docker-runner' ? expect.arrayContaining([socket]) : expect.not.arrayContaining([socket]),
+      );
+    }
+    const command = services['docker-runner']!.command!;
+    const file = command[command.indexOf('--runner-config') + 1];
+    expect(services['docker-runner']!.volumes).toContain(`./deploy/docker-runner.yaml:${file}:ro`);
+    const runner = await loadRunnerConfig(resolve(root, 'deploy/docker-runner.yaml'));
+    expect(runner.socket).toBe('/var/run/docker.sock');
+    expect(runner.fleet).toBe('mcpcp-compose');
+  });
+
+  it('runs every server the fleet config names, on the port and Host name it is reached by', async () => {
+    const config = await loadConfig(resolve(root, 'deploy/mcpcp.yaml'));
+    for (const server of config.servers) {
+      if (server.transport !== 'http') continue;
+      const url = new URL(server.url);
+      const command = services[url.hostname]?.command ?? [];
+      expect(command[command.indexOf('--port') + 1], server.id).toBe(url.port);
+      expect(command[command.indexOf('--allowed-hosts') + 1], server.id).toBe(url.hostname);
+    }
   });
 });
 
