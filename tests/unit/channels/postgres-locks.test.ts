@@ -11,10 +11,10 @@ import {
   createPostgresChannelStore,
   type PostgresChannelStore,
 } from '../../../servers/channels/store/postgres.ts';
-import type { BotRecord, ChannelRecord } from '../../../servers/channels/store/types.ts';
-import { checkChain, type MessageDraft } from '../../../servers/channels/transcript.ts';
+import { checkChain } from '../../../servers/channels/transcript.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { serviceAvailable } from '../../support/services.ts';
+import { botRecord, channelRecord, systemDraft } from './store-fixtures.ts';
 
 describe.runIf(serviceAvailable('postgres'))('PostgreSQL channel locks', () => {
   let db: TestDatabase;
@@ -46,16 +46,7 @@ describe.runIf(serviceAvailable('postgres'))('PostgreSQL channel locks', () => {
     );
     return rows[0]!.n;
   };
-  const channel = (id: string): ChannelRecord => ({
-    id,
-    name: 'table',
-    admin: 'alice',
-    createdAt: 1,
-    closedAt: null,
-    slots: [],
-    version: 1,
-  });
-  const draft = (body: unknown): MessageDraft => ({ ts: 1, from: { type: 'system' }, kind: 'x', body });
+  const draft = (body: unknown) => systemDraft('x', body);
   const bodies = async (id: string): Promise<unknown[]> => {
     const messages = await b.readMessages(id, 0, 100);
     expect(checkChain(id, messages)).toBeUndefined();
@@ -85,25 +76,8 @@ describe.runIf(serviceAvailable('postgres'))('PostgreSQL channel locks', () => {
   });
 
   it("keeps the lock of a bot channel's step for the hook's write, and gives it back after", async () => {
-    await a.createChannel(channel('bot'), [], [draft('genesis')]);
-    const bot: BotRecord = {
-      channelId: 'bot',
-      slotId: 's0',
-      name: 'inline',
-      codeHash: 'a'.repeat(64),
-      params: null,
-      manifest: {},
-      limits: { memoryBytes: 1, instructions: 1, wallMs: 1 },
-      runnerVersion: 'test',
-      state: null,
-      epoch: 1,
-      seed: 'b'.repeat(64),
-      commitment: 'c'.repeat(64),
-      lockedSeeds: null,
-      randomKey: 'd'.repeat(64),
-      randomCounter: 0,
-      version: 0,
-    };
+    await a.createChannel(channelRecord('bot'), [], [draft('genesis')]);
+    const bot = botRecord('bot');
     await a.commit('bot', { bot, messages: [] });
     await a.exclusive('bot', async () => {
       await a.append('bot', [draft('move')]);
@@ -117,7 +91,7 @@ describe.runIf(serviceAvailable('postgres'))('PostgreSQL channel locks', () => {
   });
 
   it('hands the lock to a step queued behind: back-to-back steps cost one round trip each after the first', async () => {
-    await a.createChannel(channel('burst'), [], [draft('genesis')]);
+    await a.createChannel(channelRecord('burst'), [], [draft('genesis')]);
     const before = a.roundTrips;
     let waiting = 2;
     const queued = (): boolean => waiting > 0;
@@ -132,7 +106,7 @@ describe.runIf(serviceAvailable('postgres'))('PostgreSQL channel locks', () => {
   });
 
   it('lets a step write again after giving its lock back only where it left the head', async () => {
-    await a.createChannel(channel('again'), [], [draft('genesis')]);
+    await a.createChannel(channelRecord('again'), [], [draft('genesis')]);
     await a.exclusive('again', async () => {
       await a.append('again', [draft('first')]);
       expect(await locksHeld()).toBe(0);

@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresChannelStore } from '../../../servers/channels/store/postgres.ts';
-import type { ChannelRecord } from '../../../servers/channels/store/types.ts';
-import { checkChain, type MessageDraft } from '../../../servers/channels/transcript.ts';
+import { checkChain } from '../../../servers/channels/transcript.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { serviceAvailable } from '../../support/services.ts';
+import { channelRecord, systemDraft } from './store-fixtures.ts';
 import { runChannelStoreSuite } from './store-suite.ts';
 
 const enabled = serviceAvailable('postgres');
@@ -44,16 +44,7 @@ describe.runIf(enabled)('PostgreSQL channel store', () => {
     };
   });
 
-  const channel = (id: string): ChannelRecord => ({
-    id,
-    name: 'table',
-    admin: 'alice',
-    createdAt: 1,
-    closedAt: null,
-    slots: [],
-    version: 1,
-  });
-  const draft = (body: unknown): MessageDraft => ({ ts: 1, from: { type: 'system' }, kind: 'x', body });
+  const draft = (body: unknown) => systemDraft('x', body);
 
   it('records each migration once when replicas start at the same moment', async () => {
     const url = schemaUrl();
@@ -67,7 +58,7 @@ describe.runIf(enabled)('PostgreSQL channel store', () => {
       );
       await client.end();
       expect(rows.map((r) => r.id)).toEqual([1]);
-      await stores[0]!.createChannel(channel('c1'), [], [draft(0)]);
+      await stores[0]!.createChannel(channelRecord('c1'), [], [draft(0)]);
       expect((await stores[2]!.head('c1')).seq).toBe(1);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
@@ -91,7 +82,7 @@ describe.runIf(enabled)('PostgreSQL channel store', () => {
           resync: () => undefined,
         });
       });
-      await b.createChannel(channel('c1'), [], [draft(0)]);
+      await b.createChannel(channelRecord('c1'), [], [draft(0)]);
       await b.append('c1', [draft(1), draft(2)]);
       await got;
       expect(heard).toEqual(['c1@1', 'c1@3']);
@@ -107,7 +98,7 @@ describe.runIf(enabled)('PostgreSQL channel store', () => {
       createPostgresChannelStore({ url }),
     ]);
     try {
-      await a.createChannel(channel('c1'), [], [draft('genesis')]);
+      await a.createChannel(channelRecord('c1'), [], [draft('genesis')]);
       // Half the writes take the channel's lock (as the service does), half race with the head guard alone.
       const writer = (store: typeof a, name: string) =>
         Promise.all(
@@ -155,7 +146,7 @@ describe.runIf(enabled)('PostgreSQL channel store', () => {
       let resyncs = 0;
       const heard: number[] = [];
       a.watchAppends({ appended: (_, seq) => void heard.push(seq), resync: () => void (resyncs += 1) });
-      await b.createChannel(channel('c1'), [], [draft(0)]);
+      await b.createChannel(channelRecord('c1'), [], [draft(0)]);
       await vi.waitFor(() => expect(heard).toEqual([1]));
       // Cut every connection to the database (the LISTEN one among them), as a failover or a restart would.
       const admin = new pg.Client({ connectionString: db.url });

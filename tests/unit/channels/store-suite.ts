@@ -1,41 +1,15 @@
 // The shared ChannelStore contract suite: every implementation (SQLite now, PostgreSQL later) runs it with its own
 // factory. `reopen` simulates a restart on the same storage.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkChain, type MessageDraft } from '../../../servers/channels/transcript.ts';
-import type {
-  BotRecord,
-  ChannelRecord,
-  ChannelStore,
-  InviteRecord,
-} from '../../../servers/channels/store/types.ts';
+import type { ChannelStore, InviteRecord } from '../../../servers/channels/store/types.ts';
+import { checkChain } from '../../../servers/channels/transcript.ts';
+import { botRecord, channelRecord, systemDraft } from './store-fixtures.ts';
 
 export interface StoreHarness {
   store: ChannelStore;
   /** Closes the store and opens a new one on the same data. */
   reopen(): Promise<ChannelStore>;
   cleanup(): Promise<void>;
-}
-
-const sys = (kind: string, body: unknown = {}): MessageDraft => ({
-  ts: 1_000,
-  from: { type: 'system' },
-  kind,
-  body,
-});
-
-function channel(id: string, admin = 'alice'): ChannelRecord {
-  return {
-    id,
-    name: 'table',
-    admin,
-    createdAt: 1_000,
-    closedAt: null,
-    slots: [
-      { id: 's0', kind: 'bot', label: 'ref', agent: null, seed: null },
-      { id: 's1', kind: 'invite', label: 'a', agent: null, seed: null },
-    ],
-    version: 1,
-  };
 }
 
 const invite = (channelId: string, codeHash: string, slotId = 's1'): InviteRecord => ({
@@ -46,27 +20,6 @@ const invite = (channelId: string, codeHash: string, slotId = 's1'): InviteRecor
   createdAt: 1_000,
   usedAt: null,
 });
-
-function bot(channelId: string): BotRecord {
-  return {
-    channelId,
-    slotId: 's0',
-    name: 'inline',
-    codeHash: 'a'.repeat(64),
-    params: null,
-    manifest: {},
-    limits: { memoryBytes: 1, instructions: 1, wallMs: 1 },
-    runnerVersion: 'test',
-    state: null,
-    epoch: 1,
-    seed: 'b'.repeat(64),
-    commitment: 'c'.repeat(64),
-    lockedSeeds: null,
-    randomKey: 'd'.repeat(64),
-    randomCounter: 0,
-    version: 0,
-  };
-}
 
 export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarness>): void {
   describe(`ChannelStore contract: ${name}`, () => {
@@ -82,22 +35,23 @@ export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarn
 
     it('creates a channel with its first messages chained from genesis', async () => {
       const messages = await store.createChannel(
-        channel('c1'),
+        channelRecord('c1'),
         [invite('c1', 'h1')],
-        [sys('channel:create')],
+        [systemDraft('channel:create')],
       );
       expect(messages.map((m) => m.seq)).toEqual([1]);
       expect(checkChain('c1', messages)).toBeUndefined();
       expect((await store.getChannel('c1'))?.name).toBe('table');
       expect(await store.head('c1')).toEqual({ seq: 1, hash: messages[0]!.hash });
-      await expect(store.createChannel(channel('c1'), [], [])).rejects.toMatchObject({
+      await expect(store.createChannel(channelRecord('c1'), [], [])).rejects.toMatchObject({
         code: 'ERR_CONFLICT',
       });
     });
 
     it('appends messages in order and keeps the chain intact across appends', async () => {
-      await store.createChannel(channel('c1'), [], [sys('channel:create')]);
-      for (let i = 0; i < 5; i += 1) await store.append('c1', [sys('x', { i }), sys('y', { i })]);
+      await store.createChannel(channelRecord('c1'), [], [systemDraft('channel:create')]);
+      for (let i = 0; i < 5; i += 1)
+        await store.append('c1', [systemDraft('x', { i }), systemDraft('y', { i })]);
       const all = await store.readMessages('c1', 0, 100);
       expect(all.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
       expect(checkChain('c1', all)).toBeUndefined();
@@ -106,25 +60,36 @@ export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarn
     });
 
     it('answers a repeated client_msg_id with the first stored message', async () => {
-      await store.createChannel(channel('c1'), [], []);
-      const first = await store.append('c1', [sys('user', 'a')], { agent: 'bob', clientMsgId: 'm1' });
-      const again = await store.append('c1', [sys('user', 'b')], { agent: 'bob', clientMsgId: 'm1' });
+      await store.createChannel(channelRecord('c1'), [], []);
+      const first = await store.append('c1', [systemDraft('user', 'a')], { agent: 'bob', clientMsgId: 'm1' });
+      const again = await store.append('c1', [systemDraft('user', 'b')], { agent: 'bob', clientMsgId: 'm1' });
       expect(again.duplicate).toBe(true);
       expect(again.messages[0]!.hash).toBe(first.messages[0]!.hash);
-      const other = await store.append('c1', [sys('user', 'c')], { agent: 'carol', clientMsgId: 'm1' });
+      const other = await store.append('c1', [systemDraft('user', 'c')], {
+        agent: 'carol',
+        clientMsgId: 'm1',
+      });
       expect(other.duplicate).toBe(false);
       expect((await store.head('c1')).seq).toBe(2);
     });
 
     it('consumes an invite once and rejects its reuse atomically', async () => {
-      await store.createChannel(channel('c1'), [invite('c1', 'h1')], []);
+      await store.createChannel(channelRecord('c1'), [invite('c1', 'h1')], []);
       const current = (await store.getChannel('c1'))!;
       current.slots[1]!.agent = 'bob';
-      await store.commit('c1', { channel: current, consumeInvites: ['h1'], messages: [sys('member:join')] });
+      await store.commit('c1', {
+        channel: current,
+        consumeInvites: ['h1'],
+        messages: [systemDraft('member:join')],
+      });
       expect((await store.findInvite('h1'))?.usedAt).not.toBeNull();
       const again = (await store.getChannel('c1'))!;
       await expect(
-        store.commit('c1', { channel: again, consumeInvites: ['h1'], messages: [sys('member:join')] }),
+        store.commit('c1', {
+          channel: again,
+          consumeInvites: ['h1'],
+          messages: [systemDraft('member:join')],
+        }),
       ).rejects.toMatchObject({
         code: 'ERR_INVITE_INVALID',
       });
@@ -134,7 +99,7 @@ export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarn
     });
 
     it('refuses a channel update made from a stale version', async () => {
-      await store.createChannel(channel('c1'), [], []);
+      await store.createChannel(channelRecord('c1'), [], []);
       const a = (await store.getChannel('c1'))!;
       const b = (await store.getChannel('c1'))!;
       await store.commit('c1', { channel: { ...a, name: 'one' } });
@@ -146,8 +111,8 @@ export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarn
     });
 
     it('lists the channels an agent administers or holds a slot in', async () => {
-      await store.createChannel(channel('c1', 'alice'), [], []);
-      await store.createChannel(channel('c2', 'carol'), [], []);
+      await store.createChannel(channelRecord('c1', 'alice'), [], []);
+      await store.createChannel(channelRecord('c2', 'carol'), [], []);
       const c2 = (await store.getChannel('c2'))!;
       c2.slots[1]!.agent = 'alice';
       await store.commit('c2', { channel: c2 });
@@ -157,12 +122,14 @@ export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarn
     });
 
     it('saves bot state with compare-and-swap', async () => {
-      await store.createChannel(channel('c1'), [], []);
-      const { bot: attached } = await store.commit('c1', { bot: bot('c1') });
+      await store.createChannel(channelRecord('c1'), [], []);
+      const { bot: attached } = await store.commit('c1', { bot: botRecord('c1') });
       expect(attached?.version).toBe(1);
-      const saved = await store.saveBot({ ...attached!, state: { n: 1 } }, [sys('bot')]);
+      const saved = await store.saveBot({ ...attached!, state: { n: 1 } }, [systemDraft('bot')]);
       expect(saved.bot.version).toBe(2);
-      await expect(store.saveBot({ ...attached!, state: { n: 99 } }, [sys('bot')])).rejects.toMatchObject({
+      await expect(
+        store.saveBot({ ...attached!, state: { n: 99 } }, [systemDraft('bot')]),
+      ).rejects.toMatchObject({
         code: 'ERR_CONFLICT',
       });
       expect((await store.getBot('c1'))!.state).toEqual({ n: 1 });
@@ -183,9 +150,9 @@ export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarn
     });
 
     it('loses nothing across a restart: channels, messages, invites, bot state, sources, cursors', async () => {
-      await store.createChannel(channel('c1'), [invite('c1', 'h1')], [sys('channel:create')]);
-      await store.append('c1', [sys('user', 'x')], { agent: 'bob', clientMsgId: 'k' });
-      await store.commit('c1', { bot: bot('c1') });
+      await store.createChannel(channelRecord('c1'), [invite('c1', 'h1')], [systemDraft('channel:create')]);
+      await store.append('c1', [systemDraft('user', 'x')], { agent: 'bob', clientMsgId: 'k' });
+      await store.commit('c1', { bot: botRecord('c1') });
       await store.putBotSource('h', 'src');
       await store.setCursor('c1', 'bob', 2);
       const head = await store.head('c1');
@@ -197,9 +164,9 @@ export function runChannelStoreSuite(name: string, open: () => Promise<StoreHarn
       expect(await store.getBotSource('h')).toBe('src');
       expect(await store.getCursor('c1', 'bob')).toBe(2);
       expect(
-        (await store.append('c1', [sys('user', 'y')], { agent: 'bob', clientMsgId: 'k' })).duplicate,
+        (await store.append('c1', [systemDraft('user', 'y')], { agent: 'bob', clientMsgId: 'k' })).duplicate,
       ).toBe(true);
-      const next = await store.append('c1', [sys('user', 'z')]);
+      const next = await store.append('c1', [systemDraft('user', 'z')]);
       expect(checkChain('c1', await store.readMessages('c1', 0, 100))).toBeUndefined();
       expect(next.messages[0]!.prev_hash).toBe(head.hash);
     });
