@@ -47,6 +47,30 @@ describe.runIf(serviceAvailable('postgres'))('channels replicas on one PostgreSQ
     return client;
   };
 
+  /** A channel with two invite slots, created and joined by `first`, joined by `second`. */
+  const openPair = async (first: AgentClient, second: AgentClient, name: string): Promise<string> => {
+    const created = await first.call<Created>('create_channel', { name, slots: ['invite:a', 'invite:b'] });
+    await first.call('join_channel', { invite_code: created.invites[0]!.code });
+    await second.call('join_channel', { invite_code: created.invites[1]!.code });
+    return created.channel_id;
+  };
+  /** `uri` watched by a 2025-era client (resources/subscribe) and a 2026-era one (subscriptions/listen). */
+  const watch = async (legacy: AgentClient, modern: AgentClient, uri: string) => {
+    const legacyUpdates: string[] = [];
+    const modernUpdates: string[] = [];
+    legacy.client.setNotificationHandler(
+      'notifications/resources/updated',
+      (n) => void legacyUpdates.push(n.params.uri),
+    );
+    modern.client.setNotificationHandler(
+      'notifications/resources/updated',
+      (n) => void modernUpdates.push(n.params.uri),
+    );
+    await legacy.client.subscribeResource({ uri });
+    const subscription = await modern.client.listen({ resourceSubscriptions: [uri] });
+    return { legacyUpdates, modernUpdates, subscription };
+  };
+
   beforeAll(async () => {
     h = await createHarness();
     db = await createTestDatabase();
@@ -127,26 +151,9 @@ describe.runIf(serviceAvailable('postgres'))('channels replicas on one PostgreSQ
     const alice = await agent(a, 'alice');
     const bobLegacy = await agent(b, 'bob');
     const bobModern = await agent(b, 'bob', true);
-    const created = await alice.call<Created>('create_channel', {
-      name: 'wake',
-      slots: ['invite:a', 'invite:b'],
-    });
-    await alice.call('join_channel', { invite_code: created.invites[0]!.code });
-    await bobLegacy.call('join_channel', { invite_code: created.invites[1]!.code });
-    const id = created.channel_id;
+    const id = await openPair(alice, bobLegacy, 'wake');
     const uri = `channel://${id}`;
-    const legacyUpdates: string[] = [];
-    const modernUpdates: string[] = [];
-    bobLegacy.client.setNotificationHandler(
-      'notifications/resources/updated',
-      (n) => void legacyUpdates.push(n.params.uri),
-    );
-    bobModern.client.setNotificationHandler(
-      'notifications/resources/updated',
-      (n) => void modernUpdates.push(n.params.uri),
-    );
-    await bobLegacy.client.subscribeResource({ uri });
-    const subscription = await bobModern.client.listen({ resourceSubscriptions: [uri] });
+    const { legacyUpdates, modernUpdates, subscription } = await watch(bobLegacy, bobModern, uri);
     const { cursor } = await bobLegacy.call<Synced>('sync_messages', { channel_id: id });
     const started = Date.now();
     const poll = bobLegacy.call<Synced>('sync_messages', { channel_id: id, cursor, wait_ms: 20_000 });
@@ -167,28 +174,11 @@ describe.runIf(serviceAvailable('postgres'))('channels replicas on one PostgreSQ
     const alice = await agent(a, 'alice');
     const bobLegacy = await agent(b, 'bob');
     const bobModern = await agent(b, 'bob', true);
-    const open = async (name: string): Promise<string> => {
-      const created = await alice.call<Created>('create_channel', { name, slots: ['invite:a', 'invite:b'] });
-      await alice.call('join_channel', { invite_code: created.invites[0]!.code });
-      await bobLegacy.call('join_channel', { invite_code: created.invites[1]!.code });
-      return created.channel_id;
-    };
     // One channel only subscribed to (no long poll on it: nothing else re-reads it), one only long-polled.
-    const watched = await open('watched');
-    const polled = await open('polled');
+    const watched = await openPair(alice, bobLegacy, 'watched');
+    const polled = await openPair(alice, bobLegacy, 'polled');
     const uri = `channel://${watched}`;
-    const legacyUpdates: string[] = [];
-    const modernUpdates: string[] = [];
-    bobLegacy.client.setNotificationHandler(
-      'notifications/resources/updated',
-      (n) => void legacyUpdates.push(n.params.uri),
-    );
-    bobModern.client.setNotificationHandler(
-      'notifications/resources/updated',
-      (n) => void modernUpdates.push(n.params.uri),
-    );
-    await bobLegacy.client.subscribeResource({ uri });
-    const subscription = await bobModern.client.listen({ resourceSubscriptions: [uri] });
+    const { legacyUpdates, modernUpdates, subscription } = await watch(bobLegacy, bobModern, uri);
     const { cursor } = await bobLegacy.call<Synced>('sync_messages', { channel_id: polled });
     const poll = bobLegacy.call<Synced>('sync_messages', { channel_id: polled, cursor, wait_ms: 20_000 });
     const started = Date.now();

@@ -45,15 +45,19 @@ describe('a long poll woken by a resync', () => {
   afterEach(async () => {
     await store.close();
   });
-
-  it('re-reads, and with nothing new waits on for the post that comes later', async () => {
+  /** A channel alice has joined, and her cursor at its end. */
+  const joinedChannel = async (): Promise<{ id: string; cursor: number }> => {
     const created = (await service.createChannel({ agent: 'alice' }, { name: 't', slots: ['invite:a'] })) as {
       channel_id: string;
       invites: Array<{ code: string }>;
     };
     await service.joinChannel({ agent: 'alice' }, { invite_code: created.invites[0]!.code });
-    const id = created.channel_id;
-    const { cursor } = await service.syncMessages({ agent: 'alice' }, { channel_id: id });
+    const { cursor } = await service.syncMessages({ agent: 'alice' }, { channel_id: created.channel_id });
+    return { id: created.channel_id, cursor };
+  };
+
+  it('re-reads, and with nothing new waits on for the post that comes later', async () => {
+    const { id, cursor } = await joinedChannel();
     const started = performance.now();
     const poll = service.syncMessages({ agent: 'alice' }, { channel_id: id, cursor, wait_ms: 5_000 });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -66,13 +70,7 @@ describe('a long poll woken by a resync', () => {
   });
 
   it('answers empty when its time runs out after a resync found nothing', async () => {
-    const created = (await service.createChannel({ agent: 'alice' }, { name: 't', slots: ['invite:a'] })) as {
-      channel_id: string;
-      invites: Array<{ code: string }>;
-    };
-    await service.joinChannel({ agent: 'alice' }, { invite_code: created.invites[0]!.code });
-    const id = created.channel_id;
-    const { cursor } = await service.syncMessages({ agent: 'alice' }, { channel_id: id });
+    const { id, cursor } = await joinedChannel();
     const started = performance.now();
     const poll = service.syncMessages({ agent: 'alice' }, { channel_id: id, cursor, wait_ms: 300 });
     await new Promise((resolve) => setTimeout(resolve, 20));
