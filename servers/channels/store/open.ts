@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { McpcpError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
-import { isPostgresUrl } from './postgres-url.ts';
+import { isPostgresUrl } from '../../../lib/postgres/address.ts';
 import { createSqliteChannelStore } from './sqlite.ts';
 import type { ChannelStore } from './types.ts';
 

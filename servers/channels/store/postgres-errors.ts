@@ -2,14 +2,10 @@
 // address), a failed write guard (`guard()` in postgres-schema.ts) becomes ERR_CONFLICT naming what moved. It must
 // not run queries.
 import { McpcpError } from '../../../lib/errors.ts';
+import { unavailable } from '../../../lib/postgres/address.ts';
 
 export const guardFailed = 'MC001';
 export const uniqueViolation = '23505';
-
-export function unavailable(error: unknown, message: string): McpcpError {
-  const detail = error instanceof Error ? `: ${error.message}` : '';
-  return new McpcpError('ERR_STORE_UNAVAILABLE', `${message}${detail}`, { cause: error });
-}
 
 /** Driver failures become ERR_STORE_UNAVAILABLE; our own errors pass through. */
 export function storeError(error: unknown): Error {

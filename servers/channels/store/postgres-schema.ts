@@ -1,10 +1,7 @@
-// The PostgreSQL schema of the channels store and its migrations, recorded in `<schema>.migrations`. Replicas that
-// start together serialise on a transaction-scoped advisory lock, so each migration runs exactly once. It must not
+// The PostgreSQL schema of the channels store and its migrations (applied by lib/postgres/migrate.ts). It must not
 // hold queries of the store itself (postgres.ts).
 import type pg from 'pg';
-
-/** Identifiers are interpolated into SQL, so only plain lowercase names are accepted. */
-export const schemaNamePattern = /^[a-z_][a-z0-9_]{0,47}$/;
+import { migrate } from '../../../lib/postgres/migrate.ts';
 
 /** The NOTIFY channel appends are announced on (one per schema, so schemas sharing a database stay apart). */
 export function appendChannelOf(schema: string): string {
@@ -49,33 +46,7 @@ const migrations: readonly string[] = [
      REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION $s.notify_append();`,
 ];
 
-/** Brings the schema up to date; returns the ids of the migrations this call applied. */
-export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
-  const s = `"${schema}"`;
-  const client = await pool.connect();
-  const applied: number[] = [];
-  try {
-    await client.query('BEGIN');
-    // A fixed key per schema: concurrent starts wait here instead of racing on CREATE.
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`mcpcp-migrate:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${s}.migrations (id integer PRIMARY KEY, applied_at bigint NOT NULL)`,
-    );
-    const { rows } = await client.query<{ id: number }>(
-      `SELECT COALESCE(MAX(id), 0)::int AS id FROM ${s}.migrations`,
-    );
-    for (let id = rows[0]!.id + 1; id <= migrations.length; id += 1) {
-      await client.query(migrations[id - 1]!.replaceAll('$s.', `${s}.`));
-      await client.query(`INSERT INTO ${s}.migrations (id, applied_at) VALUES ($1, $2)`, [id, Date.now()]);
-      applied.push(id);
-    }
-    await client.query('COMMIT');
-    return applied;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+/** Brings the channels schema up to date; returns the ids of the migrations this call applied. */
+export function migrateChannels(pool: pg.Pool, schema: string): Promise<number[]> {
+  return migrate(pool, schema, migrations);
 }

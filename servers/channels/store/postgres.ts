@@ -13,12 +13,12 @@ import { McpcpError } from '../../../lib/errors.ts';
 import { createSilentLogger, type Logger } from '../../../lib/log.ts';
 import { genesisHash, type ChannelMessage, type MessageDraft } from '../transcript.ts';
 import { appendAfter, type Query } from './postgres-append.ts';
-import { storeError, unavailable, uniqueViolation } from './postgres-errors.ts';
+import { storeError, uniqueViolation } from './postgres-errors.ts';
 import { createAppendFeed, type AppendFeed } from './postgres-listen.ts';
 import { inlineStatement } from './postgres-inline.ts';
 import { ChannelLocks, lockKey, releaseSql, type Head, type Step } from './postgres-locks.ts';
-import { migrate } from './postgres-schema.ts';
-import { parsePostgresUrl } from './postgres-url.ts';
+import { migrateChannels } from './postgres-schema.ts';
+import { parsePostgresUrl, unavailable } from '../../../lib/postgres/address.ts';
 import type {
   AppendWatcher,
   BotRecord,
@@ -52,7 +52,7 @@ export async function createPostgresChannelStore(
   // An idle connection that dies must not take the process with it; the next query reconnects.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
   try {
-    const applied = await migrate(pool, address.schema);
+    const applied = await migrateChannels(pool, address.schema);
     if (applied.length > 0) logger.info({ store: address.redacted, applied }, 'channel store migrated');
   } catch (error) {
     await pool.end().catch(() => undefined);
