@@ -6,6 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { McpcpError } from '../lib/errors.ts';
+import { isPostgresUrl } from '../lib/postgres/address.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { mcpcpConfigSchema } from './schema.ts';
 import type { McpcpConfig } from './schema.ts';
@@ -93,7 +94,8 @@ function resolveOAuthPaths(oauth: NonNullable<ParsedConfig['oauth']>, dir: strin
   const ca = oauth.development.trustedCaFile;
   return {
     ...oauth,
-    store: oauth.store === ':memory:' ? oauth.store : path.resolve(dir, oauth.store),
+    store:
+      oauth.store === ':memory:' || isPostgresUrl(oauth.store) ? oauth.store : path.resolve(dir, oauth.store),
     development: {
       ...oauth.development,
       ...(ca === undefined ? {} : { trustedCaFile: path.resolve(dir, ca) }),

@@ -1,14 +1,16 @@
 // Cross-field checks of the `oauth` section that its own schema cannot express: every agent a user may act
-// as is one the config knows, the issuer is the public URL it is served from, and tokens are signed by local
-// keys. Run by config/schema.ts after the shape is valid; issues carry paths so config/load.ts can point at
-// file:line:col. It must not read files.
+// as is one the config knows, the issuer is the public URL it is served from, tokens are signed by local keys,
+// and proxy replicas share one store. Run by config/schema.ts after the shape is valid; issues carry paths so
+// config/load.ts can point at file:line:col. It must not read files.
 import type { z } from 'zod';
+import { isPostgresUrl } from '../lib/postgres/address.ts';
 
 interface CheckedConfig {
   readonly proxy: {
     readonly publicUrl?: string | undefined;
     readonly issuer?: string | undefined;
     readonly jwksUrl?: string | undefined;
+    readonly replicas?: number | undefined;
   };
   readonly agents: Readonly<Record<string, unknown>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;
@@ -16,6 +18,7 @@ interface CheckedConfig {
   readonly oauth?:
     | {
         readonly enabled: boolean;
+        readonly store: string;
         readonly users: Readonly<Record<string, { readonly agents: readonly string[] }>>;
       }
     | undefined;
@@ -46,7 +49,14 @@ export function checkOAuth(config: CheckedConfig, ctx: z.RefinementCtx): void {
       }
     });
   }
-  const { issuer, publicUrl, jwksUrl } = config.proxy;
+  const { issuer, publicUrl, jwksUrl, replicas = 1 } = config.proxy;
+  if (replicas > 1 && !isPostgresUrl(oauth.store)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['oauth', 'store'],
+      message: `${replicas} proxy replicas need one shared OAuth store, or a sign-in begun on one fails on another: set oauth.store to a postgres:// address`,
+    });
+  }
   if (issuer !== undefined && issuer.replace(/\/+$/, '') !== (publicUrl ?? '').replace(/\/+$/, '')) {
     ctx.addIssue({
       code: 'custom',

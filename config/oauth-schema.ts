@@ -106,7 +106,9 @@ export const oauthSchema = z
       .string()
       .min(1)
       .default('.mcpcp/oauth.db')
-      .describe('SQLite file for clients, grants and refresh tokens (hashed), relative to the config file.'),
+      .describe(
+        'Where clients, grants and refresh tokens (hashed) live: a SQLite file relative to the config file, or postgres://USER@HOST/DB[?schema=NAME] (schema default mcpcp_oauth; password from PGPASSWORD) shared by proxy replicas.',
+      ),
     users: z
       .record(
         z.string().regex(userNamePattern, { error: `user names must match ${String(userNamePattern)}` }),

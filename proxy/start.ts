@@ -361,7 +361,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       pins?.close();
       server.closeAllConnections();
       await stopped;
-      authServer?.close();
+      await authServer?.close();
       log.info('proxy closed');
     }
 
@@ -382,7 +382,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   } catch (error) {
     mounted?.close();
     await gateway?.close().catch(() => undefined);
-    authServer?.close();
+    await authServer?.close().catch(() => undefined);
     pins?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,5 @@
 // The built-in authorization server as one part the proxy mounts: the oidc-provider instance, the interaction
-// pages, the SQLite store, and the two hooks the front door needs (a verifier that refuses tokens whose grant
+// pages, the store (SQLite, or PostgreSQL for replicas), and the two hooks the front door needs (a verifier that refuses tokens whose grant
 // is gone, and the step-up scope check). `wrap` puts it beside the proxy's listener on the same node:http
 // server: /.well-known/oauth-authorization-server, /.well-known/openid-configuration and /oauth/* are answered
 // here, everything else goes on unchanged. It must not touch /mcp.
@@ -44,7 +44,7 @@ export interface AuthorizationServer {
   readonly stepUp: StepUp;
   readonly provider: Provider;
   readonly store: OAuthStore;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const wellKnownAs = '/.well-known/oauth-authorization-server';
@@ -78,8 +78,16 @@ export async function createAuthorizationServer(
   if (oauth.development.allowLoopbackClientIds || extraCa !== undefined) {
     log.warn('oauth.development settings are on: client metadata documents may come from loopback addresses');
   }
-  const store = openOAuthStore({ file: oauth.store });
+  const store = await openOAuthStore({ address: oauth.store, logger: log });
+  const [cookieKey, csrfKey] = await Promise.all([
+    store.secret('cookie-key'),
+    store.secret('csrf-key'),
+  ]).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const provider = createOidcProvider({
+    cookieKey,
     issuer: urls.issuer,
     resource: urls.resource,
     oauth,
@@ -99,6 +107,7 @@ export async function createAuthorizationServer(
     config: options.config,
     oauth,
     store,
+    csrfKey,
     publicOrigin: publicUrl.origin,
     logger: options.logger,
   });
@@ -112,11 +121,9 @@ export async function createAuthorizationServer(
     keyOf: (address) => address,
   });
   const sweep = setInterval(() => {
-    try {
-      store.sweep();
-    } catch (error) {
+    store.sweep().catch((error: unknown) => {
       log.warn({ err: error }, 'expired OAuth records could not be removed');
-    }
+    });
   }, 600_000);
   sweep.unref();
 
@@ -169,7 +176,7 @@ export async function createAuthorizationServer(
           const principal = await verifier.verify(token);
           const grantId = principal.claims[grantClaim];
           if (grantId === undefined) return principal;
-          const bound = typeof grantId === 'string' ? store.grantAgent(grantId) : undefined;
+          const bound = typeof grantId === 'string' ? await store.grantAgent(grantId) : undefined;
           if (bound === undefined || bound.agent !== principal.agent) {
             throw new McpcpError(
               'ERR_TOKEN_REVOKED',
@@ -184,9 +191,9 @@ export async function createAuthorizationServer(
     stepUp: createStepUp(oauth.scopes),
     provider,
     store,
-    close() {
+    async close() {
       clearInterval(sweep);
-      store.close();
+      await store.close();
     },
   };
 }

@@ -33,6 +33,8 @@ export interface InteractionOptions {
   config: McpcpConfig;
   oauth: OAuthConfig;
   store: OAuthStore;
+  /** The CSRF signing key every replica shares (the store's `csrf-key` secret). */
+  csrfKey: string;
   /** The public origin forms must be posted from. */
   publicOrigin: string;
   logger: Logger;
@@ -64,7 +66,7 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
 export function createInteractionHandler(options: InteractionOptions): NodeHandler {
   const { provider, oauth, store } = options;
   const log = options.logger.child({ component: 'oauth' });
-  const secret = store.secret('csrf-key');
+  const secret = options.csrfKey;
   const secure = options.publicOrigin.startsWith('https:');
   const access = new Map(summariseAccess(options.config).map((a) => [a.agent, a]));
   const throttle = createLoginThrottle({ ...oauth.loginRateLimit, now: options.now });
@@ -235,7 +237,7 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
         grant.addResourceScope(resource, requestedScopes(params.scope).join(' '));
     }
     const grantId = await grant.save();
-    store.setGrantAgent(grantId, user, agent);
+    await store.setGrantAgent(grantId, user, agent);
     log.info({ user, agent, client: params.client_id, grant: grantId }, 'consent given');
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }

@@ -47,6 +47,8 @@ export interface OidcProviderOptions {
   oauth: OAuthConfig;
   signer: Signer;
   store: OAuthStore;
+  /** The cookie signing key every replica shares (the store's `cookie-key` secret). */
+  cookieKey: string;
   clientFetch: FetchLike;
   logger: Logger;
 }
@@ -97,7 +99,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     scopes: ['openid', 'offline_access', ...scopeNames],
     claims: { openid: ['sub'] },
     cookies: {
-      keys: [store.secret('cookie-key')],
+      keys: [options.cookieKey],
       long: { secure, sameSite: 'lax', httpOnly: true },
       short: { secure, sameSite: 'lax', httpOnly: true },
     },
@@ -177,9 +179,9 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     formats: {
       customizers: {
         // The access token becomes an agent token: `sub` is the agent the person chose at consent.
-        jwt: (_ctx, token, jwt) => {
+        jwt: async (_ctx, token, jwt) => {
           const grantId = (token as { grantId?: string }).grantId;
-          const bound = grantId === undefined ? undefined : store.grantAgent(grantId);
+          const bound = grantId === undefined ? undefined : await store.grantAgent(grantId);
           const user = bound === undefined ? undefined : oauth.users[bound.user];
           if (bound === undefined || user === undefined || !user.agents.includes(bound.agent)) {
             throw new errors.InvalidGrant('the grant no longer allows this agent');

@@ -56,6 +56,10 @@ export interface DeploymentOptions {
   port?: number;
   /** The development setting that lets metadata documents come from loopback (default on). */
   loopbackDocuments?: boolean;
+  /** oauth.store (default oauth.db in the folder), e.g. a postgres:// address shared by replicas. */
+  store?: string;
+  /** proxy.replicas (default 1). */
+  replicas?: number;
 }
 
 export async function startDeployment(options: DeploymentOptions = {}): Promise<Deployment> {
@@ -88,6 +92,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
   const yaml = `proxy:
   listen: { host: 127.0.0.1, port: ${options.port ?? 0} }
   keysDir: keys
+  replicas: ${options.replicas ?? 1}
 ${options.publicUrl === undefined ? '' : `  publicUrl: ${options.publicUrl}\n`}servers:
 ${childServer('alpha')}
 ${childServer('beta')}
@@ -105,7 +110,7 @@ policy:
       servers: [beta]
       allow: ['beta_*']
 oauth:
-  store: oauth.db
+  store: "${options.store ?? 'oauth.db'}"
   users:
     carol:
       passwordHash: "${hash}"

@@ -65,6 +65,24 @@ describe('the oauth section', () => {
     expect(error.message).toMatch(/proxy\.jwksUrl: .*keysDir/);
   });
 
+  it('keeps a postgres:// store as written, and refuses a file store shared by several proxy replicas', () => {
+    const shared = parseConfig(
+      `proxy:\n  replicas: 2\n${base}  store: postgres://mcpcp@db:5432/mcpcp?schema=oauth\n  users: {}\n`,
+      'fleet.yaml',
+      '/srv',
+    );
+    expect(shared.oauth!.store).toBe('postgres://mcpcp@db:5432/mcpcp?schema=oauth');
+    const error = failure(`proxy:\n  replicas: 2\n${base}  store: oauth.db\n  users: {}\n`);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toMatch(
+      /^fleet\.yaml:6:\d+: oauth\.store: 2 proxy replicas need one shared OAuth store.*postgres:\/\//,
+    );
+    // The default store is a file too.
+    expect(failure(`proxy:\n  replicas: 3\n${base}  users: {}\n`).message).toMatch(
+      /oauth\.store: 3 proxy replicas need one shared OAuth store/,
+    );
+  });
+
   it('refuses unknown keys and bad scope names', () => {
     expect(failure(`${base}  userz: {}\n`).message).toMatch(/^fleet\.yaml:4:3: oauth\.userz: unknown key/);
     expect(failure(`${base}  scopes:\n    "bad scope": { description: x, allow: ['*'] }\n`).message).toMatch(
