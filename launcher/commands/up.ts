@@ -144,6 +144,23 @@ async function runUp(flags: UpFlags): Promise<void> {
   if (!json) say(`Starting ${config.servers.length} server(s)…`);
   let ready = false;
   let fleet: Fleet;
+  // Listened for from here on, so a signal that lands while the fleet starts (or just after it says it is ready)
+  // stops it cleanly once it is up, instead of killing this process with children mid-start. A second one, with
+  // the listener gone, ends the process at once (the children's guards take them down).
+  const early: { fleet?: Fleet; signal?: NodeJS.Signals } = {};
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (early.fleet !== undefined) void early.fleet.stop(signal);
+    else {
+      early.signal = signal;
+      if (!json) say(`${signal}: stopping once the servers have started (again to stop at once)…`);
+    }
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const unlisten = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
   try {
     // The fleet (proxy, SDK, servers) loads only when a fleet starts, so every other command starts fast.
     const { startFleet } = await import('../fleet/fleet.ts');
@@ -168,7 +185,15 @@ async function runUp(flags: UpFlags): Promise<void> {
       },
     });
   } catch (error) {
+    unlisten();
     throw explainStartFailure(error, config.proxy.listen.port, port, configFile);
+  }
+  early.fleet = fleet;
+  if (early.signal !== undefined) {
+    await fleet.stop(early.signal);
+    await fleet.stopped;
+    unlisten();
+    return;
   }
   ready = true;
   // Node writes the compile cache (launcher/bin/start-up.js) at exit; write it now as well, so a fleet that
@@ -203,12 +228,8 @@ async function runUp(flags: UpFlags): Promise<void> {
     say(`Next: ${cli} demo${dirFlag}  ·  ${cli} status${dirFlag}  ·  ${cli} down${dirFlag} (or Ctrl-C)`);
   }
 
-  const onSignal = (signal: NodeJS.Signals) => void fleet.stop(signal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   await fleet.stopped;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  unlisten();
 }
 
 export const registerUp: Register = (program: Command) => {

@@ -345,6 +345,32 @@ servers:
     expect(status.stderr).toContain('no fleet is running');
   });
 
+  it('stops cleanly, exit 0, when SIGTERM lands while the fleet is still starting', async () => {
+    const cwd = await tempDir();
+    const config = join(cwd, 'fleet.yaml');
+    // A child that takes a while to listen, so the signal surely lands mid-start.
+    await writeFile(
+      config,
+      `proxy: { keysDir: ./keys }
+servers:
+  - id: web
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: sh, args: [-c, ${JSON.stringify(`sleep 1; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(httpChild)}`)}] }
+`,
+    );
+    const up = startUp(['--config', config, '--data-dir', join(cwd, 'data')], cwd);
+    const starting = (await up.next('child-starting')) as { pid?: number };
+    up.process.kill('SIGTERM');
+    const result = await up.process;
+    expect(result.signal).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    expect(up.events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['fleet-ready', 'fleet-stopping', 'fleet-stopped']),
+    );
+    if (starting.pid !== undefined) expect(await isGone(starting.pid)).toBe(true);
+  });
+
   it('says what to do when the proxy port is already in use, and leaves no child behind', async () => {
     const cwd = await tempDir();
     const busy = createServer();
