@@ -7,13 +7,13 @@
 // that grant from memory, so a revocation reaches every replica within one notification. After a LISTEN reconnect
 // (notifications missed) the memory is emptied. So a tool call costs no round trip once its grant is known here.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../../lib/log.ts';
 import { parsePostgresUrl, unavailable } from '../../lib/postgres/address.ts';
 import { listen } from '../../lib/postgres/listen.ts';
-import { migrate } from '../../lib/postgres/migrate.ts';
+import { openStorePool } from '../../lib/postgres/pool.ts';
 import {
-  hashedModels,
+  recordsOf,
   sha256,
   type AdapterPayload,
   type GrantBinding,
@@ -59,20 +59,14 @@ export async function openPostgresOAuthStore(options: {
   const { logger } = options;
   const now = options.now ?? Date.now;
   const s = `"${address.schema}"`;
-  const connection: pg.ClientConfig = {
-    connectionString: address.connectionString,
-    application_name: 'mcpcp-oauth',
-    keepAlive: true,
-  };
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 5 });
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
-  try {
-    const applied = await migrate(pool, address.schema, migrations);
-    if (applied.length > 0) logger.info({ store: address.redacted, applied }, 'OAuth store migrated');
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw unavailable(error, `cannot open the OAuth store at ${address.redacted}`);
-  }
+  const { pool, connection } = await openStorePool({
+    address,
+    application: 'mcpcp-oauth',
+    poolSize: options.poolSize ?? 5,
+    migrations,
+    logger,
+    what: 'OAuth store',
+  });
 
   let roundTrips = 0;
   const query = async <R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<R[]> => {
@@ -106,32 +100,17 @@ export async function openPostgresOAuthStore(options: {
   const byId = `SELECT payload FROM ${s}.records WHERE model = $1 AND id = $2 ${live}`;
 
   function adapterFor(model: string): ModelAdapter {
-    const hashed = hashedModels.has(model);
-    const key = (id: string): string => (hashed ? sha256(id) : id);
-    const first = (rows: { payload: AdapterPayload }[], id?: string): AdapterPayload | undefined => {
-      const payload = rows[0]?.payload;
-      if (payload !== undefined && hashed && id !== undefined) payload.jti = id;
-      return payload;
-    };
+    const { key, row, read } = recordsOf(model, now);
+    const first = (rows: { payload: AdapterPayload }[], id?: string): AdapterPayload | undefined =>
+      read(rows[0]?.payload, id);
     return {
       async upsert(id, payload, expiresIn) {
-        const stored: AdapterPayload = { ...payload };
-        if (hashed) delete stored.jti;
-        const expiresAt = typeof expiresIn === 'number' ? now() + expiresIn * 1000 : null;
         await query(
           `INSERT INTO ${s}.records (model, id, payload, grant_id, uid, user_code, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
              uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-          [
-            model,
-            key(id),
-            JSON.stringify(stored),
-            payload.grantId ?? null,
-            payload.uid ?? null,
-            payload.userCode === undefined ? null : sha256(payload.userCode),
-            expiresAt,
-          ],
+          row(id, payload, expiresIn),
         );
       },
       async find(id) {

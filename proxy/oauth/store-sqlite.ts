@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { hashedModels, sha256, type AdapterPayload, type ModelAdapter, type OAuthStore } from './store.ts';
+import { recordsOf, sha256, type AdapterPayload, type ModelAdapter, type OAuthStore } from './store.ts';
 
 const migrations: string[] = [
   `CREATE TABLE oauth_records (
@@ -41,34 +41,20 @@ export function openSqliteOAuthStore(options: { file: string; now?: () => number
   const live = 'AND (expires_at IS NULL OR expires_at > ?)';
 
   function adapterFor(model: string): ModelAdapter {
-    const hashed = hashedModels.has(model);
-    const key = (id: string): string => (hashed ? sha256(id) : id);
-    const read = (row: unknown, id: string | undefined): AdapterPayload | undefined => {
-      if (row === undefined) return undefined;
-      const parsed = JSON.parse((row as { payload: string }).payload) as AdapterPayload;
-      if (hashed && id !== undefined) parsed.jti = id;
-      return parsed;
-    };
+    const { key, row, read: withId } = recordsOf(model, now);
+    const read = (found: unknown, id: string | undefined): AdapterPayload | undefined =>
+      found === undefined
+        ? undefined
+        : withId(JSON.parse((found as { payload: string }).payload) as AdapterPayload, id);
     return {
       upsert(id, payload, expiresIn) {
         return settle(() => {
-          const stored: AdapterPayload = { ...payload };
-          if (hashed) delete stored.jti;
-          const expiresAt = typeof expiresIn === 'number' ? now() + expiresIn * 1000 : null;
           q(
             `INSERT INTO oauth_records (model, id, payload, grant_id, uid, user_code, expires_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
              uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-          ).run(
-            model,
-            key(id),
-            JSON.stringify(stored),
-            payload.grantId ?? null,
-            payload.uid ?? null,
-            payload.userCode === undefined ? null : sha256(payload.userCode),
-            expiresAt,
-          );
+          ).run(...row(id, payload, expiresIn));
         });
       },
       find(id) {

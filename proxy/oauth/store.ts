@@ -29,6 +29,37 @@ export type AdapterPayload = Record<string, unknown> & {
   jti?: string;
 };
 
+/** The values of one stored row: model, key, payload JSON, grant id, uid, user-code hash, expiry (epoch ms). */
+export type RecordRow = [string, string, string, string | null, string | null, string | null, number | null];
+
+/** How one model's rows are keyed, written and read back: the same in both stores. */
+export function recordsOf(model: string, now: () => number) {
+  const hashed = hashedModels.has(model);
+  const key = (id: string): string => (hashed ? sha256(id) : id);
+  return {
+    key,
+    row: (id: string, payload: AdapterPayload, expiresIn: number | undefined): RecordRow => {
+      const stored: AdapterPayload = { ...payload };
+      // A bearer id is the credential itself: only its hash is kept, and it is put back on read.
+      if (hashed) delete stored.jti;
+      return [
+        model,
+        key(id),
+        JSON.stringify(stored),
+        payload.grantId ?? null,
+        payload.uid ?? null,
+        payload.userCode === undefined ? null : sha256(payload.userCode),
+        typeof expiresIn === 'number' ? now() + expiresIn * 1000 : null,
+      ];
+    },
+    /** A found payload, with the bearer id it was found by. */
+    read: (payload: AdapterPayload | undefined, id?: string): AdapterPayload | undefined => {
+      if (payload !== undefined && hashed && id !== undefined) payload.jti = id;
+      return payload;
+    },
+  };
+}
+
 /** The adapter interface oidc-provider calls (one instance per model name). */
 export interface ModelAdapter {
   upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void>;

@@ -1,7 +1,5 @@
-// The PostgreSQL schema of the channels store and its migrations (applied by lib/postgres/migrate.ts). It must not
+// The PostgreSQL schema of the channels store and its migrations (applied by lib/postgres/migrate.ts when the store opens). It must not
 // hold queries of the store itself (postgres.ts).
-import type pg from 'pg';
-import { migrate } from '../../../lib/postgres/migrate.ts';
 
 /** The NOTIFY channel appends are announced on (one per schema, so schemas sharing a database stay apart). */
 export function appendChannelOf(schema: string): string {
@@ -9,7 +7,7 @@ export function appendChannelOf(schema: string): string {
 }
 
 // Each entry is one migration; `$s` stands for the quoted schema. Never edit a released entry: append a new one.
-const migrations: readonly string[] = [
+export const channelMigrations: readonly string[] = [
   `CREATE TABLE $s.channels (
      id text PRIMARY KEY, version integer NOT NULL, data text NOT NULL, created_at bigint NOT NULL,
      head_seq integer NOT NULL DEFAULT 0, head_hash text NOT NULL);
@@ -45,8 +43,3 @@ const migrations: readonly string[] = [
    CREATE TRIGGER messages_notify AFTER INSERT ON $s.messages
      REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION $s.notify_append();`,
 ];
-
-/** Brings the channels schema up to date; returns the ids of the migrations this call applied. */
-export function migrateChannels(pool: pg.Pool, schema: string): Promise<number[]> {
-  return migrate(pool, schema, migrations);
-}

@@ -8,7 +8,7 @@
 // Appends are announced by a trigger (NOTIFY) that postgres-listen.ts turns into wake-ups. No rules live here.
 // Past 500 lines because it is one method per store operation; the shared machinery is in postgres-*.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import pg from 'pg';
+import type pg from 'pg';
 import { McpcpError } from '../../../lib/errors.ts';
 import { createSilentLogger, type Logger } from '../../../lib/log.ts';
 import { genesisHash, type ChannelMessage, type MessageDraft } from '../transcript.ts';
@@ -17,8 +17,9 @@ import { storeError, uniqueViolation } from './postgres-errors.ts';
 import { createAppendFeed, type AppendFeed } from './postgres-listen.ts';
 import { inlineStatement } from './postgres-inline.ts';
 import { ChannelLocks, lockKey, releaseSql, type Head, type Step } from './postgres-locks.ts';
-import { migrateChannels } from './postgres-schema.ts';
-import { parsePostgresUrl, unavailable } from '../../../lib/postgres/address.ts';
+import { channelMigrations } from './postgres-schema.ts';
+import { parsePostgresUrl } from '../../../lib/postgres/address.ts';
+import { openStorePool } from '../../../lib/postgres/pool.ts';
 import type {
   AppendWatcher,
   BotRecord,
@@ -43,21 +44,14 @@ export async function createPostgresChannelStore(
 ): Promise<PostgresChannelStore> {
   const address = parsePostgresUrl(options.url);
   const logger = options.logger ?? createSilentLogger();
-  const connection: pg.ClientConfig = {
-    connectionString: address.connectionString,
-    application_name: 'mcpcp-channels',
-    keepAlive: true,
-  };
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 20 });
-  // An idle connection that dies must not take the process with it; the next query reconnects.
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
-  try {
-    const applied = await migrateChannels(pool, address.schema);
-    if (applied.length > 0) logger.info({ store: address.redacted, applied }, 'channel store migrated');
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw unavailable(error, `cannot open the channel store at ${address.redacted}`);
-  }
+  const { pool, connection } = await openStorePool({
+    address,
+    application: 'mcpcp-channels',
+    poolSize: options.poolSize ?? 20,
+    migrations: channelMigrations,
+    logger,
+    what: 'channel store',
+  });
   const feed = createAppendFeed({ connection, schema: address.schema, logger });
   await feed.ready;
   return new PostgresChannelStore(pool, address.schema, feed);
