@@ -81,6 +81,21 @@ function startUp(args: string[], cwd: string): UpHandle {
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
+/** A launched HTTP child entry of a fleet config (it listens on a port it picks and says which). */
+const launchedHttp = (id: string, command: string, args: readonly string[]): string =>
+  `  - id: ${id}
+    transport: http
+    url: http://127.0.0.1:0/mcp
+    start: { command: ${JSON.stringify(command)}, args: [${args.map((a) => JSON.stringify(a)).join(', ')}] }
+`;
+
+/** Writes cwd/fleet.yaml with local keys and these server entries; returns its path. */
+async function writeFleet(cwd: string, servers: string): Promise<string> {
+  const file = join(cwd, 'fleet.yaml');
+  await writeFile(file, `proxy: { keysDir: ./keys }\nservers:\n${servers}`);
+  return file;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -318,16 +333,9 @@ policy:
 
   it('leaves no child running when `mcpcp up` itself is killed with SIGKILL', async () => {
     const cwd = await tempDir();
-    const config = join(cwd, 'fleet.yaml');
-    await writeFile(
-      config,
-      `proxy: { keysDir: ./keys }
-servers:
-  - id: web
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}] }
-  - id: local
+    const config = await writeFleet(
+      cwd,
+      `${launchedHttp('web', process.execPath, [httpChild])}  - id: local
     transport: stdio
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(stdioChild)}]
@@ -347,18 +355,9 @@ servers:
 
   it('stops cleanly, exit 0, when SIGTERM lands while the fleet is still starting', async () => {
     const cwd = await tempDir();
-    const config = join(cwd, 'fleet.yaml');
     // A child that takes a while to listen, so the signal surely lands mid-start.
-    await writeFile(
-      config,
-      `proxy: { keysDir: ./keys }
-servers:
-  - id: web
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    start: { command: sh, args: [-c, ${JSON.stringify(`sleep 1; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(httpChild)}`)}] }
-`,
-    );
+    const slowStart = `sleep 1; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(httpChild)}`;
+    const config = await writeFleet(cwd, launchedHttp('web', 'sh', ['-c', slowStart]));
     const up = startUp(['--config', config, '--data-dir', join(cwd, 'data')], cwd);
     const starting = (await up.next('child-starting')) as { pid?: number };
     up.process.kill('SIGTERM');
@@ -377,16 +376,9 @@ servers:
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
     const port = (busy.address() as { port: number }).port;
-    const config = join(cwd, 'fleet.yaml');
-    await writeFile(
-      config,
-      `proxy: { keysDir: ./keys }
-servers:
-  - id: web
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(httpChild)}] }
-  - id: local
+    const config = await writeFleet(
+      cwd,
+      `${launchedHttp('web', process.execPath, [httpChild])}  - id: local
     transport: stdio
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(stdioChild)}]
@@ -410,17 +402,16 @@ servers:
       runnerFile,
       `socket: ${join(cwd, 'no-docker.sock')}\nimages:\n  busybox: { ref: busybox, digest: sha256:${'a'.repeat(64)} }\n`,
     );
-    const config = join(cwd, 'fleet.yaml');
     const runnerMain = new URL('../../../servers/docker-runner/main.ts', import.meta.url).pathname;
-    await writeFile(
-      config,
-      `proxy: { keysDir: ./keys }
-servers:
-  - id: sandbox
-    transport: http
-    url: http://127.0.0.1:0/mcp
-    start: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(runnerMain)}, --agent, tester, --runner-config, ./docker-runner.yaml] }
-`,
+    const config = await writeFleet(
+      cwd,
+      launchedHttp('sandbox', process.execPath, [
+        runnerMain,
+        '--agent',
+        'tester',
+        '--runner-config',
+        './docker-runner.yaml',
+      ]),
     );
     const up = startUp(['--config', config, '--data-dir', join(cwd, 'data')], cwd);
     const notice = await up.next('docker-engine');

@@ -440,16 +440,24 @@ export async function obtainTokens(
     d.proxy.url,
     { agent },
   );
+  return { clientId, ...(await exchangeCode(d, { callback, redirectUri, clientId, verifier })) };
+}
+
+/** Exchanges the code of an authorization callback on `d`; throws unless it is answered with tokens. */
+export async function exchangeCode(
+  d: Pick<Deployment, 'proxy'>,
+  grant: { callback: URLSearchParams; redirectUri: string; clientId: string; verifier: string },
+): Promise<{ access: string; refresh: string }> {
   const { status, body } = await tokenRequest(d, {
     grant_type: 'authorization_code',
-    code: callback.get('code') ?? '',
-    redirect_uri: redirectUri,
-    client_id: clientId,
-    code_verifier: verifier,
+    code: grant.callback.get('code') ?? '',
+    redirect_uri: grant.redirectUri,
+    client_id: grant.clientId,
+    code_verifier: grant.verifier,
     resource: d.proxy.urls.resource,
   });
   if (status !== 200) throw new Error(`token request failed: ${status} ${JSON.stringify(body)}`);
-  return { clientId, access: String(body.access_token), refresh: String(body.refresh_token) };
+  return { access: String(body.access_token), refresh: String(body.refresh_token) };
 }
 
 /** A raw request (default: initialize) to /mcp with a Bearer token: the HTTP status and WWW-Authenticate. */

@@ -10,6 +10,7 @@ import {
   approve,
   authorizeUrl,
   Browser,
+  exchangeCode,
   pingWith,
   pkce,
   registerClient,
@@ -152,19 +153,10 @@ describe.runIf(serviceAvailable('postgres'))('OAuth on two proxy replicas sharin
       front,
       { agent: 'bob' },
     );
-    const { status, body } = await tokenRequest(a, {
-      grant_type: 'authorization_code',
-      code: callback.get('code') ?? '',
-      redirect_uri: redirectUri,
-      client_id: clientId,
-      code_verifier: verifier,
-      resource: a.proxy.urls.resource,
-    });
-    expect(status).toBe(200);
-    const access = String(body.access_token);
+    const { access, refresh } = await exchangeCode(a, { callback, redirectUri, clientId, verifier });
     // Served by a (so a holds the grant in memory) before b revokes it.
     expect((await pingWith(a, access)).status).toBe(200);
     expect((await pingWith(a, access)).status).toBe(200);
-    return { access, refresh: String(body.refresh_token) };
+    return { access, refresh };
   }
 });
