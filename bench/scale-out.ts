@@ -3,7 +3,9 @@
 //     sync_messages, PostgreSQL vs SQLite (same-process services; with PostgreSQL also across two replicas);
 //  2. PostgreSQL statements (round trips) per post, without and with a bot;
 //  3. proxy: aggregate tools/call throughput of 2 proxy processes vs 1 (same machine, same echo children), and the
-//     PostgreSQL transactions the proxies cause per tool call (target 0: nothing on the hot path touches it).
+//     PostgreSQL transactions the proxies cause per tool call (target 0: nothing on the hot path touches it);
+//  4. OAuth on PostgreSQL: round trips per grant check (asked on every request an OAuth token makes; target 0 once
+//     the replica knows the grant) and how long a revocation on one replica takes to reach another's memory (p50).
 //   node bench/scale-out.ts --postgres postgres://… [--duration 4000] [--deliveries 200] [--json-only]
 // (--postgres defaults to MCPCP_TEST_POSTGRES_URL.) Prints a table to stderr and one JSON line to stdout.
 import type { ChildProcess } from 'node:child_process';
@@ -19,6 +21,8 @@ import { createInProcessBotRunner } from '../servers/bot-runner/runner.ts';
 import { ChannelService } from '../servers/channels/service.ts';
 import { createPostgresChannelStore, type PostgresChannelStore } from '../servers/channels/store/postgres.ts';
 import { createSqliteChannelStore } from '../servers/channels/store/sqlite.ts';
+import { createSilentLogger } from '../lib/log.ts';
+import { openPostgresOAuthStore } from '../proxy/oauth/store-postgres.ts';
 import type { ChannelStore } from '../servers/channels/store/types.ts';
 import { counterBot } from '../tests/fixtures/bots/counter-bot.ts';
 import { load, openMany } from './load.ts';
@@ -248,6 +252,41 @@ policy:
   }
 }
 
+/** Two replicas' OAuth stores on one schema: grant checks from memory, and revocations heard through NOTIFY. */
+async function oauthFigures(url: string) {
+  const logger = createSilentLogger();
+  const [a, b] = await Promise.all([
+    openPostgresOAuthStore({ url, logger }),
+    openPostgresOAuthStore({ url, logger }),
+  ]);
+  try {
+    const checks = 10_000;
+    await a.adapterFor('Grant').upsert('g-hot', { accountId: 'carol' }, 3600);
+    await a.setGrantAgent('g-hot', 'carol', 'alice');
+    // The binding's own write is announced too; once that has arrived, b keeps what it reads.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await b.grantAgent('g-hot');
+    const before = b.roundTrips;
+    for (let i = 0; i < checks; i += 1) await b.grantAgent('g-hot');
+    const perCheck = (b.roundTrips - before) / checks;
+    const reach: number[] = [];
+    for (let i = 0; i < 50; i += 1) {
+      const id = `g-${i}`;
+      await a.adapterFor('Grant').upsert(id, { accountId: 'carol' }, 3600);
+      await a.setGrantAgent(id, 'carol', 'alice');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await b.grantAgent(id);
+      const t0 = performance.now();
+      await a.adapterFor('Grant').destroy(id);
+      while ((await b.grantAgent(id)) !== undefined) await new Promise((resolve) => setImmediate(resolve));
+      reach.push(performance.now() - t0);
+    }
+    return { roundTripsPerGrantCheck: round(perCheck, 4), revocationReachP50Ms: round(p50(reach)) };
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mcpcp-bench-scale-'));
   const dbName = `mcpcp_bench_${randomBytes(4).toString('hex')}`;
@@ -258,8 +297,12 @@ async function main(): Promise<void> {
     // The proxy first: the store phase leaves autovacuum work on the database that would count as transactions.
     const proxy = await proxyFigures(dir, dbName);
     const store = await storeFigures(dir, dbUrl.toString());
-    say(JSON.stringify({ store, proxy }, null, 2));
-    console.log(JSON.stringify({ bench: 'scale-out', store, proxy }));
+    say('oauth: grant checks and revocations across two replicas');
+    const oauthUrl = new URL(dbUrl);
+    oauthUrl.searchParams.set('schema', 'mcpcp_oauth');
+    const oauth = await oauthFigures(oauthUrl.toString());
+    say(JSON.stringify({ store, proxy, oauth }, null, 2));
+    console.log(JSON.stringify({ bench: 'scale-out', store, proxy, oauth }));
   } finally {
     await admin((client) => client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
     await rm(dir, { recursive: true, force: true });
