@@ -21,6 +21,12 @@ const userSchema = z.strictObject({
     .array(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, { error: 'agent names match ^[a-zA-Z0-9_.-]{1,64}$' }))
     .min(1)
     .describe('The agents this person may act as; the consent page lets them choose one per connection.'),
+  operator: z
+    .boolean()
+    .default(false)
+    .describe(
+      "May open the whole web console by signing in there with this password; otherwise the console shows only the channels of the person's agents.",
+    ),
   description: z.string().optional(),
 });
 

@@ -3,7 +3,7 @@
 // (sockets, files, clock); the app itself stays runtime-agnostic.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { issueChildToken } from '../auth/internal.ts';
 import { loadSigner } from '../auth/keys.ts';
 import { compilePolicy, rateLimitFor, type CompiledPolicy } from '../auth/policy.ts';
@@ -107,9 +107,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   const directLanes = options.directLanes ?? readRuntimeEnv().directLanes;
 
   // Bind first: with port 0 the public URL (and so the token audience) depends on the port we get.
-  let handler: (request: Request) => Response | Promise<Response> = () =>
+  // The node:http bindings ride along (c.env.incoming), so a page can tell the client's address.
+  let handler: (request: Request, env?: HttpBindings) => Response | Promise<Response> = () =>
     jsonRpcErrorResponse(503, rpcCodes.serverError, 'Starting');
-  const honoListener = getRequestListener((request: Request) => handler(request));
+  const honoListener = getRequestListener((request: Request, env) => handler(request, env as HttpBindings));
   const appListener: NodeListener = (req, res) => void honoListener(req, res);
   // Until the app exists every request goes to it (answering 503); then the node:http lane wraps it.
   let listener: NodeListener = appListener;
@@ -255,6 +256,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
                 jwks,
               }),
               agentVerifier: verifier,
+              passwords: authServer?.passwords,
               urls,
               guard,
               logger,
@@ -262,7 +264,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
           }
         : undefined,
     });
-    handler = (request) => app.fetch(request);
+    handler = (request, env) => app.fetch(request, env);
     listener = !directLanes
       ? appListener
       : createNodeLane(

@@ -47,6 +47,7 @@ export const registerUsers: Register = (program) => {
     )
     .argument('<name>', `user name (${String(userNamePattern)})`)
     .requiredOption('--agent <agent...>', 'an agent this person may act as (repeat for several)')
+    .option('--operator', 'may also open the whole web console by signing in there with this password')
     .option('--config <file>', `config file (default: ./${defaultConfigFile})`)
     .option('--password-stdin', 'read the password from the first line of standard input')
     .option('--force', 'replace the person if they exist')
@@ -55,7 +56,12 @@ export const registerUsers: Register = (program) => {
       withUsageErrors(
         async (
           name: string,
-          flags: UserFlags & { agent: string[]; passwordStdin?: boolean; force?: boolean },
+          flags: UserFlags & {
+            agent: string[];
+            operator?: boolean;
+            passwordStdin?: boolean;
+            force?: boolean;
+          },
         ) => {
           if (!userNamePattern.test(name)) {
             throw new McpcpError('ERR_INVALID_ARGUMENT', `user name must match ${String(userNamePattern)}`);
@@ -67,13 +73,17 @@ export const registerUsers: Register = (program) => {
           }
           const password = await readPassword({ fromStdin: flags.passwordStdin === true, confirm: true });
           const passwordHash = await hashPassword(password);
-          doc.setIn(['oauth', 'users', name], doc.createNode({ passwordHash, agents: flags.agent }));
+          const operator = flags.operator === true;
+          doc.setIn(
+            ['oauth', 'users', name],
+            doc.createNode({ passwordHash, agents: flags.agent, ...(operator ? { operator } : {}) }),
+          );
           await writeConfigText(file, doc.toString());
-          const data = { user: name, agents: flags.agent, file };
+          const data = { user: name, agents: flags.agent, operator, file };
           process.stdout.write(
             flags.json === true
               ? `${JSON.stringify(data)}\n`
-              : `added ${name} (may act as ${flags.agent.join(', ')}) to ${file}\n`,
+              : `added ${name} (may act as ${flags.agent.join(', ')}${operator ? '; a console operator' : ''}) to ${file}\n`,
           );
         },
       ),
@@ -115,13 +125,14 @@ export const registerUsers: Register = (program) => {
         const list = Object.entries(config.oauth?.users ?? {}).map(([user, entry]) => ({
           user,
           agents: entry.agents,
+          operator: entry.operator,
         }));
         process.stdout.write(
           flags.json === true
             ? `${JSON.stringify(list)}\n`
             : list.length === 0
               ? `no users in ${file}\n`
-              : `${list.map((u) => `${u.user}: ${u.agents.join(', ')}`).join('\n')}\n`,
+              : `${list.map((u) => `${u.user}: ${u.agents.join(', ')}${u.operator ? ' (console operator)' : ''}`).join('\n')}\n`,
         );
       }),
     );

@@ -9,6 +9,7 @@ import type { ProxyUrls } from '../edge/public-url.ts';
 import type { OriginGuard } from '../edge/origin-guard.ts';
 import type { Gateway, Principal } from '../gateway/index.ts';
 import type { ProxyMetrics } from '../metrics.ts';
+import type { PasswordCheck } from '../oauth/passwords.ts';
 import type { ToolPins } from '../tool-pins/pins.ts';
 
 /** One child of the fleet as the fleet page shows it (the shape of `mcpcp status` rows). */
@@ -62,6 +63,8 @@ export interface ConsoleOptions {
   operatorVerifier: TokenVerifierLike;
   /** Agent tokens (aud = <publicUrl>/mcp): channel members sign in with their own. */
   agentVerifier: TokenVerifierLike;
+  /** With OAuth on: the authorization server's password check, so people from oauth.users sign in by password. */
+  passwords?: PasswordCheck | undefined;
   urls: ProxyUrls;
   guard: OriginGuard;
   logger: Logger;

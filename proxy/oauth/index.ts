@@ -18,6 +18,7 @@ import { createRateLimiter } from '../rate-limit.ts';
 import { grantClaim } from './claims.ts';
 import { createClientFetch } from './client-fetch.ts';
 import { createInteractionHandler } from './interactions.ts';
+import { createPasswordCheck, type PasswordCheck } from './passwords.ts';
 import { createOidcProvider, interactionPath } from './provider.ts';
 import { createStepUp, type StepUp } from './scopes.ts';
 import { openOAuthStore, type OAuthStore } from './store.ts';
@@ -44,6 +45,8 @@ export interface AuthorizationServer {
   readonly stepUp: StepUp;
   readonly provider: Provider;
   readonly store: OAuthStore;
+  /** The password check of the sign-in page, for the console's sign-in too (one throttle for both). */
+  readonly passwords: PasswordCheck;
   close(): Promise<void>;
 }
 
@@ -102,7 +105,9 @@ export async function createAuthorizationServer(
     }),
   });
   const publicUrl = new URL(urls.publicUrl);
+  const passwords = createPasswordCheck({ oauth, logger: options.logger });
   const interactions = createInteractionHandler({
+    passwords,
     provider,
     config: options.config,
     oauth,
@@ -191,6 +196,7 @@ export async function createAuthorizationServer(
     stepUp: createStepUp(oauth.scopes),
     provider,
     store,
+    passwords,
     async close() {
       clearInterval(sweep);
       await store.close();

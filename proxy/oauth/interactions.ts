@@ -1,12 +1,10 @@
 // The person's side of an authorization: GET /oauth/interaction/:uid shows the sign-in or the consent page,
-// POST …/login checks a password (rate-limited per user name and per address; an unknown user costs as much
-// as a wrong password and reads the same), POST …/consent records the chosen agent and scopes as a grant.
+// POST …/login checks a password (passwords.ts), POST …/consent records the chosen agent and scopes as a grant.
 // Both forms are CSRF-protected (proxy/oauth/csrf.ts). It must not issue tokens: oidc-provider resumes the
 // authorization once the interaction is finished.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { summariseAccess } from '../../auth/access-summary.ts';
-import { decoyHash, scryptParamsOf, verifyPassword } from '../../auth/password.ts';
 import type { McpcpConfig, OAuthConfig } from '../../config/schema.ts';
 import type { Logger } from '../../lib/log.ts';
 import {
@@ -24,7 +22,7 @@ import {
   renderLoginPage,
   type ClientView,
 } from './pages.ts';
-import { createLoginThrottle } from './login-throttle.ts';
+import type { PasswordCheck } from './passwords.ts';
 import { interactionPath } from './provider.ts';
 import type { OAuthStore } from './store.ts';
 
@@ -35,10 +33,11 @@ export interface InteractionOptions {
   store: OAuthStore;
   /** The CSRF signing key every replica shares (the store's `csrf-key` secret). */
   csrfKey: string;
+  /** The password check (shared with the console's sign-in). */
+  passwords: PasswordCheck;
   /** The public origin forms must be posted from. */
   publicOrigin: string;
   logger: Logger;
-  now?: () => number;
 }
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -64,16 +63,11 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
 }
 
 export function createInteractionHandler(options: InteractionOptions): NodeHandler {
-  const { provider, oauth, store } = options;
+  const { provider, oauth, store, passwords } = options;
   const log = options.logger.child({ component: 'oauth' });
   const secret = options.csrfKey;
   const secure = options.publicOrigin.startsWith('https:');
   const access = new Map(summariseAccess(options.config).map((a) => [a.agent, a]));
-  const throttle = createLoginThrottle({ ...oauth.loginRateLimit, now: options.now });
-  // Made on first need: checked against when the user is unknown, so both refusals take as long.
-  // With the first user's scrypt parameters, so that it costs what a real check costs.
-  let decoy: Promise<string> | undefined;
-  const decoyParams = scryptParamsOf(Object.values(oauth.users)[0]?.passwordHash);
 
   async function clientView(clientId: string, redirectUri: string): Promise<ClientView> {
     const client = await provider.Client.find(clientId);
@@ -163,33 +157,11 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
       );
     }
     const user = form.get('user') ?? '';
-    const userKey = `user:${user.toLowerCase()}`;
-    const addressKey = `address:${req.socket.remoteAddress ?? 'unknown'}`;
-    const address = req.socket.remoteAddress;
-    const wait = Math.max(throttle.waitSeconds(userKey), throttle.waitSeconds(addressKey));
-    if (wait > 0) {
-      log.warn({ user, address }, 'sign-in rate limited');
-      res.setHeader('retry-after', String(wait));
-      return showPage(
-        req,
-        res,
-        { status: 429, message: `Too many attempts. Try again in ${wait} seconds.` },
-        user,
-      );
+    const verdict = await passwords.check(user, form.get('password') ?? '', req.socket.remoteAddress);
+    if (!verdict.ok) {
+      if (verdict.status === 429) res.setHeader('retry-after', String(verdict.retryAfterSeconds));
+      return showPage(req, res, { status: verdict.status, message: verdict.message }, user);
     }
-    const person = Object.hasOwn(oauth.users, user) ? oauth.users[user] : undefined;
-    const password = form.get('password') ?? '';
-    const ok =
-      person === undefined
-        ? (await verifyPassword(password, await (decoy ??= decoyHash(decoyParams))), false)
-        : await verifyPassword(password, person.passwordHash);
-    if (!ok) {
-      throttle.fail(userKey);
-      throttle.fail(addressKey);
-      log.warn({ user, address, known: person !== undefined }, 'sign-in refused');
-      return showPage(req, res, { status: 401, message: 'Wrong user name or password.' }, user);
-    }
-    log.info({ user }, 'signed in');
     await provider.interactionFinished(
       req,
       res,

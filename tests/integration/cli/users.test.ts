@@ -92,10 +92,25 @@ describe('mcpcp users', () => {
     expect(noTty.stderr).toContain('--password-stdin');
   });
 
+  it('adds a console operator with --operator', async () => {
+    const result = await mcpcp(
+      ['users', 'add', 'frank', '--agent', 'bob', '--operator', '--password-stdin', '--json'],
+      'operator-passphrase\n',
+    );
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ user: 'frank', operator: true });
+    expect((await loadConfig(file)).oauth!.users.frank!.operator).toBe(true);
+    expect((await mcpcp(['users', 'list'])).stdout).toContain('frank: bob (console operator)');
+  });
+
   it('lists and removes people', async () => {
     const listed = await mcpcp(['users', 'list', '--json']);
-    expect(JSON.parse(listed.stdout)).toEqual([{ user: 'carol', agents: ['alice', 'bob'] }]);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { user: 'carol', agents: ['alice', 'bob'], operator: false },
+      { user: 'frank', agents: ['bob'], operator: true },
+    ]);
     expect((await mcpcp(['users', 'remove', 'carol'])).exitCode).toBe(0);
+    expect((await mcpcp(['users', 'remove', 'frank'])).exitCode).toBe(0);
     expect((await loadConfig(file)).oauth!.users).toEqual({});
     expect((await mcpcp(['users', 'remove', 'carol'])).exitCode).toBe(2);
   });

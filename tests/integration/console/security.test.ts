@@ -236,6 +236,19 @@ describe('console security', () => {
     expect(expired.setCookie).toBe('');
   });
 
+  it('has no password sign-in without the OAuth section', async () => {
+    const html = await (await fetch(`${origin()}/console/sign-in`)).text();
+    expect(html).not.toContain('name="password"');
+    const attempt = await post(
+      '/console/sign-in',
+      { origin: origin() },
+      { user: 'operator', password: 'guess' },
+    );
+    expect(attempt.status).toBe(400);
+    expect(attempt.headers.get('set-cookie')).toBeNull();
+    expect(await attempt.text()).toContain('needs the OAuth section');
+  });
+
   it('signing out ends the session', async () => {
     const { cookie, csrf } = await signIn(operatorToken);
     expect((await fetch(`${origin()}/console/fleet`, { headers: { cookie } })).status).toBe(200);
