@@ -27,9 +27,10 @@ export interface WorkerPoolSpec<Task, Result, Reply extends { id: number }> {
   /** Added to a job's timeout before its worker is killed. */
   graceMs: number;
   /**
-   * 'always': every slot warms a worker at once and a lost worker is replaced at once. 'on-demand': a worker starts
-   * with the first job that needs it; a killed or retired one is replaced at once, a crashed one by the next job
-   * (a worker that cannot start is then not restarted in a loop).
+   * 'always': every slot warms a worker at once and a lost worker is replaced at once, except one that died before it
+   * was warm: that one is replaced after a backoff (0.1 s doubling to 30 s, reset once a worker warms up), so a worker
+   * that can never start is not restarted in a tight loop. 'on-demand': a worker starts with the first job that needs
+   * it; a killed or retired one is replaced at once, a crashed one by the next job.
    */
   warm: 'always' | 'on-demand';
   /** Jobs that may wait for a worker; more are refused with ERR_RUNNER_BUSY and `message`. Default unbounded. */
@@ -84,10 +85,16 @@ interface Slot<Task, Result> {
   ready: boolean;
   job: Job<Task, Result> | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Workers of this slot that died before they were warm, in a row ('always' backs off on them). */
+  coldDeaths: number;
+  /** A replacement waiting out that backoff. */
+  respawn: NodeJS.Timeout | undefined;
 }
 
 /** A worker that has not warmed up within this long counts as lost. */
 const BOOT_TIMEOUT_MS = 30_000;
+/** Backoff before replacing a worker that died cold: 100 ms doubling, at most this. */
+const MAX_RESPAWN_DELAY_MS = 30_000;
 
 export function createWorkerPool<Task, Result, Reply extends { id: number }>(
   spec: WorkerPoolSpec<Task, Result, Reply>,
@@ -100,6 +107,8 @@ export function createWorkerPool<Task, Result, Reply extends { id: number }>(
     ready: false,
     job: undefined,
     timer: undefined,
+    coldDeaths: 0,
+    respawn: undefined,
   }));
   const queue: Job<Task, Result>[] = [];
   let nextId = 1;
@@ -135,12 +144,24 @@ export function createWorkerPool<Task, Result, Reply extends { id: number }>(
   /** Loses the slot's worker: its job (if any) resolves with what the owner says, the pool carries on. */
   const lose = (slot: Slot<Task, Result>, loss: WorkerLoss): void => {
     const job = finish(slot);
-    discard(slot, loss.kind !== 'crash' || spec.warm === 'always');
+    const cold = !slot.ready && loss.kind !== 'timeout';
+    if (spec.warm === 'always' && cold) {
+      discard(slot, false);
+      slot.coldDeaths += 1;
+      const delay = Math.min(MAX_RESPAWN_DELAY_MS, 100 * 2 ** Math.min(slot.coldDeaths - 1, 9));
+      slot.respawn = setTimeout(() => {
+        slot.respawn = undefined;
+        if (!closed && slot.worker === undefined) spawn(slot);
+      }, delay);
+      slot.respawn.unref();
+    } else discard(slot, loss.kind !== 'crash' || spec.warm === 'always');
     job?.resolve(spec.lost(job.task, loss));
     dispatch();
   };
 
   function spawn(slot: Slot<Task, Result>): Worker {
+    if (slot.respawn) clearTimeout(slot.respawn);
+    slot.respawn = undefined;
     // A bounded JS heap: if host-side work for a job ever ran away, V8 stops this worker instead of the process.
     const worker = new Worker(spec.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: 256 } });
     worker.unref(); // idle; referenced while it runs a job
@@ -150,6 +171,7 @@ export function createWorkerPool<Task, Result, Reply extends { id: number }>(
     worker.on('message', (reply: WorkerReady | Reply) => {
       if ('ready' in reply) {
         slot.ready = true;
+        slot.coldDeaths = 0;
         spec.onReady?.();
         if (slot.job && slot.worker === worker) startKillTimer(slot, slot.job);
         dispatch();
@@ -230,6 +252,7 @@ export function createWorkerPool<Task, Result, Reply extends { id: number }>(
       for (const job of queue.splice(0)) job.reject(closing());
       await Promise.all(
         slots.map(async (slot) => {
+          if (slot.respawn) clearTimeout(slot.respawn);
           finish(slot)?.reject(closing());
           const worker = slot.worker;
           slot.worker = undefined;
