@@ -1,6 +1,7 @@
 // Starts one proxy process's worth of parts: verifier, child-token signer, gateway, rate limiter, metrics,
 // audit, the Hono app on @hono/node-server, policy hot reload, and a graceful close. This is the Node edge
 // (sockets, files, clock); the app itself stays runtime-agnostic.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
@@ -28,6 +29,7 @@ import { createAuthorizationServer, type AuthorizationServer } from './oauth/ind
 import { createRateLimiter } from './rate-limit.ts';
 import { replicaShare } from './replica-share.ts';
 import { createSessionSeal, sessionSealKey } from './gateway/session-seal.ts';
+import { sealKey } from './sealed.ts';
 import { consoleAudience, createOperatorTokenVerifier } from '../auth/operator.ts';
 import { auditWithActivity, createActivityFeed } from './console/activity-feed.ts';
 import { mountConsole, type MountedConsole } from './console/console-app.ts';
@@ -187,6 +189,13 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
             sealingKey === undefined ? undefined : await sessionSealKey(sealingKey.privateKey),
           )
         : undefined;
+    // Console sessions too, sealed into their cookie (for a key-less fleet, this process's own key: sessions then stay).
+    const consoleSessionKey =
+      config.proxy.replicas > 1
+        ? sealingKey === undefined
+          ? randomBytes(32)
+          : await sealKey(sealingKey.privateKey, 'mcpcp console session v1')
+        : undefined;
     const gw = createGateway({
       servers: config.servers,
       policy,
@@ -257,6 +266,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
               }),
               agentVerifier: verifier,
               passwords: authServer?.passwords,
+              sessionKey: consoleSessionKey,
               urls,
               guard,
               logger,

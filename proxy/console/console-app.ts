@@ -12,7 +12,7 @@ import { mountConfigPage } from './config-page.ts';
 import { mountFleetPage } from './fleet-page.ts';
 import { createRateSampler } from './rates.ts';
 import { checkCsrf, loadSession, securityHeaders, type ConsoleEnv } from './security.ts';
-import { createSessionStore } from './sessions.ts';
+import { createSealedSessionStore, createSessionStore } from './sessions.ts';
 import { mountSignIn } from './sign-in.ts';
 import { mountToolsPage } from './tools-page.ts';
 import type { ConsoleOptions } from './types.ts';
@@ -23,7 +23,11 @@ export interface MountedConsole {
 
 export function mountConsole(app: Hono, options: ConsoleOptions): MountedConsole {
   const assets = loadAssets();
-  const sessions = createSessionStore(options.now === undefined ? {} : { now: options.now });
+  const clock = options.now === undefined ? {} : { now: options.now };
+  const sessions =
+    options.sessionKey === undefined
+      ? createSessionStore(clock)
+      : createSealedSessionStore({ key: options.sessionKey, ...clock });
   const sampler = createRateSampler({ registry: options.metrics.registry });
   const access = createChannelsAccess(options.gateway, () => options.config());
   const ui = new HonoApp<ConsoleEnv>();

@@ -63,6 +63,8 @@ export interface ConsoleOptions {
   operatorVerifier: TokenVerifierLike;
   /** Agent tokens (aud = <publicUrl>/mcp): channel members sign in with their own. */
   agentVerifier: TokenVerifierLike;
+  /** Proxy replicas: the key console sessions are sealed with (the same on every replica); else they stay in memory. */
+  sessionKey?: Uint8Array | undefined;
   /** With OAuth on: the authorization server's password check, so people from oauth.users sign in by password. */
   passwords?: PasswordCheck | undefined;
   urls: ProxyUrls;
