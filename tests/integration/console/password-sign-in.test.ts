@@ -2,47 +2,33 @@
 // server: an operator person opens the whole console, anyone else the channels of one of their own agents; a wrong
 // password and an unknown name read the same and open nothing; failures are throttled with the authorization
 // server's own check, and a cross-site sign-in is refused.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair } from '../../../auth/keys.ts';
 import { hashPassword } from '../../../auth/password.ts';
 import { loadConfig } from '../../../config/load.ts';
 import { createSilentLogger } from '../../../lib/log.ts';
 import { startProxy, type RunningProxy } from '../../../proxy/start.ts';
-import { fixture } from '../proxy/harness.ts';
+import { writeKidFleet } from './kid-fleet.ts';
 
 const password = 'correct horse battery staple';
 let dir: string;
 let proxy: RunningProxy;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mcpcp-console-pw-'));
-  await generateKeyPair(join(dir, 'keys'));
   // Cheap scrypt parameters: the tests need not spend seconds per sign-in.
   const hash = await hashPassword(password, { N: 1024, r: 8, p: 1 });
-  const file = join(dir, 'mcpcp.yaml');
-  await writeFile(
-    file,
-    `proxy: { listen: { host: 127.0.0.1, port: 0 }, keysDir: ./keys }
-servers:
-  - id: kid
-    transport: stdio
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(fixture)}, --name, kid]
-agents: { alice: {}, bob: {} }
-policy:
-  rules:
-    - { id: all-kid, subjects: [alice, bob], servers: [kid], allow: ['kid_*'] }
-oauth:
+  let file: string;
+  ({ dir, file } = await writeKidFleet({
+    prefix: 'mcpcp-console-pw-',
+    subjects: ['alice', 'bob'],
+    extra: `oauth:
   store: oauth.db
   loginRateLimit: { attempts: 3, windowSeconds: 600 }
   users:
     carol: { passwordHash: "${hash}", agents: [alice, bob], operator: true }
     dave: { passwordHash: "${hash}", agents: [bob] }
 `,
-  );
+  }));
   proxy = await startProxy({
     config: await loadConfig(file),
     configFile: file,

@@ -1,16 +1,15 @@
 // The console behind two proxy replicas with no session affinity: a session begun on one replica is open on the
 // other (sealed into its cookie with a key both derive from the fleet's keys), its CSRF token holds there too, a
 // sign-out on a replica ends it there, and an altered cookie opens nothing on either.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
+import { loadSigner } from '../../../auth/keys.ts';
 import { consoleAudience, issueOperatorToken } from '../../../auth/operator.ts';
 import { loadConfig } from '../../../config/load.ts';
 import { createSilentLogger } from '../../../lib/log.ts';
 import { startProxy, type RunningProxy } from '../../../proxy/start.ts';
-import { fixture } from '../proxy/harness.ts';
+import { writeKidFleet } from './kid-fleet.ts';
 
 // The address a balancer would answer on; both replicas serve it (nothing listens there: requests go to each).
 const front = 'http://127.0.0.1:9';
@@ -20,23 +19,12 @@ let b: RunningProxy;
 let operatorToken: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mcpcp-console-replicas-'));
-  await generateKeyPair(join(dir, 'keys'));
-  const file = join(dir, 'mcpcp.yaml');
-  await writeFile(
-    file,
-    `proxy: { listen: { host: 127.0.0.1, port: 0 }, keysDir: ./keys, publicUrl: ${front}, replicas: 2 }
-servers:
-  - id: kid
-    transport: stdio
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(fixture)}, --name, kid]
-agents: { alice: {} }
-policy:
-  rules:
-    - { id: alice-kid, subjects: [alice], servers: [kid], allow: ['kid_*'] }
-`,
-  );
+  let file: string;
+  ({ dir, file } = await writeKidFleet({
+    prefix: 'mcpcp-console-replicas-',
+    subjects: ['alice'],
+    proxy: `publicUrl: ${front}, replicas: 2`,
+  }));
   const config = await loadConfig(file);
   const start = () => startProxy({ config, configFile: file, dataDir: dir, logger: createSilentLogger() });
   [a, b] = await Promise.all([start(), start()]);

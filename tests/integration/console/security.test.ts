@@ -2,17 +2,17 @@
 // every action is refused without sign-in (and does nothing), CSRF and cross-site posts are refused, no token ever
 // appears in a page, a header or a URL, operator and agent tokens do not pass for each other, and the session cookie
 // is HttpOnly and SameSite=Strict.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, loadSigner } from '../../../auth/keys.ts';
+import { loadSigner } from '../../../auth/keys.ts';
 import { consoleAudience, issueOperatorToken } from '../../../auth/operator.ts';
 import { issueAgentToken } from '../../../auth/tokens.ts';
 import { loadConfig } from '../../../config/load.ts';
 import { createSilentLogger } from '../../../lib/log.ts';
 import { startProxy, type RunningProxy } from '../../../proxy/start.ts';
-import { fixture, waitFor } from '../proxy/harness.ts';
+import { waitFor } from '../proxy/harness.ts';
+import { writeKidFleet } from './kid-fleet.ts';
 
 let dir: string;
 let proxy: RunningProxy;
@@ -39,23 +39,8 @@ const pages = [
 const actions = ['/console/fleet/kid/restart', '/console/fleet/kid/stop', '/console/tools/kid/echo/approve'];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mcpcp-console-sec-'));
-  await generateKeyPair(join(dir, 'keys'));
-  const file = join(dir, 'mcpcp.yaml');
-  await writeFile(
-    file,
-    `proxy: { listen: { host: 127.0.0.1, port: 0 }, keysDir: ./keys }
-servers:
-  - id: kid
-    transport: stdio
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(fixture)}, --name, kid]
-agents: { alice: {}, bob: {} }
-policy:
-  rules:
-    - { id: alice-kid, subjects: [alice], servers: [kid], allow: ['kid_*'] }
-`,
-  );
+  let file: string;
+  ({ dir, file } = await writeKidFleet({ prefix: 'mcpcp-console-sec-', subjects: ['alice'] }));
   proxy = await startProxy({
     config: await loadConfig(file),
     configFile: file,
