@@ -92,8 +92,16 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
   res.end();
 }
 
-/** The request as the app would have received it, with the body the lane has read. */
-function rebuild(req: IncomingMessage, body: Buffer): Request {
+/**
+ * The request as the app would have received it, with the body the lane has read, and a signal that aborts when the
+ * client goes away before its answer is done (as @hono/node-server's own requests do): a listen stream's holder
+ * lets go on it.
+ */
+function rebuild(req: IncomingMessage, res: ServerResponse, body: Buffer): Request {
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort(new Error('the client went away'));
+  });
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
@@ -101,6 +109,7 @@ function rebuild(req: IncomingMessage, body: Buffer): Request {
     method: req.method ?? 'POST',
     headers,
     body,
+    signal: gone.signal,
   });
 }
 
@@ -127,7 +136,7 @@ export function createNodeLane(options: NodeLaneOptions, fallback: NodeListener)
 
   /** Hands a read request to the app and writes its answer. */
   const toApp = async (req: IncomingMessage, res: ServerResponse, body: Buffer, paid: boolean) => {
-    const request = rebuild(req, body);
+    const request = rebuild(req, res, body);
     if (paid) charged.add(request);
     await writeResponse(res, await app(request));
   };

@@ -233,7 +233,9 @@ export function createModernServing(options: {
       busy();
     };
     const body = response.body.pipeThrough(new TransformStream({ flush: release }));
-    request.signal.addEventListener('abort', release, { once: true });
+    // A client gone before the answer was ready: its abort has fired already and will not fire again.
+    if (request.signal.aborted) release();
+    else request.signal.addEventListener('abort', release, { once: true });
     return new Response(body, response);
   };
 

@@ -1,6 +1,6 @@
 // proxy.limits.sessionIdleMs and agentIdleMs, set in the YAML, take effect in a real proxy: an idle 2025-era
 // session is closed (its id then answers 404), and once its agent has gone the session the proxy held
-// with an HTTP child on its behalf is ended too.
+// with an HTTP child on its behalf is ended too; a 2026-era agent whose connection vanished mid-listen has gone.
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpChild, textOf, waitFor, type RunningChild } from '../proxy/harness.ts';
@@ -28,7 +28,7 @@ policy:
     - id: all
       subjects: [alice, bob]
       servers: [kept]
-      allow: ['kept_*']
+      allow: ['kept_*', 'test://**']
 `);
 });
 afterAll(async () => {
@@ -36,12 +36,23 @@ afterAll(async () => {
   await child?.stop();
 });
 
-async function connect(agent: string): Promise<Client> {
-  const client = new Client({ name: agent, version: '1.0.0' });
+async function connect(agent: string, options: { era?: 'modern'; cut?: AbortSignal } = {}): Promise<Client> {
+  const client = new Client(
+    { name: agent, version: '1.0.0' },
+    options.era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+  );
   const token = await h.token(agent);
+  const cut = options.cut;
   await client.connect(
     new StreamableHTTPClientTransport(new URL(h.proxy.mcpUrl), {
       requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      // `cut` drops every connection of this client at once, as a vanished network would.
+      ...(cut === undefined
+        ? {}
+        : {
+            fetch: (url: string | URL, init?: RequestInit) =>
+              fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, cut]) : cut }),
+          }),
     }),
   );
   return client;
@@ -72,6 +83,20 @@ describe('idle limits from the config', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
     });
     expect(stale.status).toBe(404);
+    await bob.close();
+  });
+
+  it('let a 2026-era agent go whose client vanished with its listen stream open', async () => {
+    const bob = await connect('bob');
+    const childSessions = async () => Number(textOf(await bob.callTool({ name: 'kept_sessions' })));
+    await waitFor(async () => (await childSessions()) === 2);
+    const vanish = new AbortController();
+    const alice = await connect('alice', { era: 'modern', cut: vanish.signal });
+    await alice.listen({ resourceSubscriptions: ['test://counter'] });
+    await waitFor(async () => (await childSessions()) === 3);
+    // No unsubscribe, no goodbye: the connection is simply gone, and the proxy must notice.
+    vanish.abort();
+    await waitFor(async () => (await childSessions()) === 2);
     await bob.close();
   });
 });
