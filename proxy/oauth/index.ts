@@ -15,6 +15,7 @@ import type { TokenVerifierLike } from '../app.ts';
 import type { NodeListener } from '../edge/node-lane.ts';
 import type { ProxyUrls } from '../edge/public-url.ts';
 import { createRateLimiter } from '../rate-limit.ts';
+import { replicaShare } from '../replica-share.ts';
 import { grantClaim } from './claims.ts';
 import { createClientFetch } from './client-fetch.ts';
 import { createInteractionHandler } from './interactions.ts';
@@ -105,7 +106,8 @@ export async function createAuthorizationServer(
     }),
   });
   const publicUrl = new URL(urls.publicUrl);
-  const passwords = createPasswordCheck({ oauth, logger: options.logger });
+  const replicas = options.config.proxy.replicas;
+  const passwords = createPasswordCheck({ oauth, logger: options.logger, replicas });
   const interactions = createInteractionHandler({
     passwords,
     provider,
@@ -118,11 +120,17 @@ export async function createAuthorizationServer(
   });
   const providerListener = provider.callback();
   const registrations = createRateLimiter<string>({
-    limitFor: () => ({
-      requestsPerMinute: oauth.clients.registrationRateLimit.requestsPerMinute,
-      burst:
-        oauth.clients.registrationRateLimit.burst ?? oauth.clients.registrationRateLimit.requestsPerMinute,
-    }),
+    // Split across replicas as every MCPCP rate limit is (replica-share.ts).
+    limitFor: () =>
+      replicaShare(
+        {
+          requestsPerMinute: oauth.clients.registrationRateLimit.requestsPerMinute,
+          burst:
+            oauth.clients.registrationRateLimit.burst ??
+            oauth.clients.registrationRateLimit.requestsPerMinute,
+        },
+        replicas,
+      ),
     keyOf: (address) => address,
   });
   const sweep = setInterval(() => {

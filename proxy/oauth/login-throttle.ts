@@ -2,6 +2,7 @@
 // token, success takes none, and a key with no token left is refused before its password is even checked.
 // A thin shell over the pure bucket core of proxy/rate-limit.ts; it must not know about HTTP.
 import { takeToken, type Bucket, type RateLimit } from '../rate-limit.ts';
+import { replicaShare } from '../replica-share.ts';
 
 export interface LoginThrottle {
   /** Seconds to wait when `key` has no attempt left, else 0. Takes nothing. */
@@ -13,12 +14,14 @@ export interface LoginThrottle {
 export function createLoginThrottle(options: {
   attempts: number;
   windowSeconds: number;
-  now?: () => number;
+  /** Proxy replicas behind one balancer: each allows 1/replicas of the attempts (replica-share.ts). */
+  replicas?: number;
+  now?: (() => number) | undefined;
 }): LoginThrottle {
-  const limit: RateLimit = {
-    requestsPerMinute: (options.attempts * 60) / options.windowSeconds,
-    burst: options.attempts,
-  };
+  const limit: RateLimit = replicaShare(
+    { requestsPerMinute: (options.attempts * 60) / options.windowSeconds, burst: options.attempts },
+    options.replicas ?? 1,
+  )!;
   const clock = options.now ?? Date.now;
   const buckets = new Map<string, Bucket>();
   return {

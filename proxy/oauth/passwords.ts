@@ -21,11 +21,17 @@ export interface PasswordCheck {
 export function createPasswordCheck(options: {
   oauth: OAuthConfig;
   logger: Logger;
+  /** Proxy replicas: each allows 1/replicas of the failed attempts, so together they allow the configured number. */
+  replicas?: number;
   now?: (() => number) | undefined;
 }): PasswordCheck {
   const { oauth } = options;
   const log = options.logger.child({ component: 'oauth' });
-  const throttle = createLoginThrottle({ ...oauth.loginRateLimit, now: options.now });
+  const throttle = createLoginThrottle({
+    ...oauth.loginRateLimit,
+    replicas: options.replicas ?? 1,
+    now: options.now,
+  });
   // Made on first need: checked against when the user is unknown, so both refusals take as long.
   // With the first user's scrypt parameters, so that it costs what a real check costs.
   let decoy: Promise<string> | undefined;
